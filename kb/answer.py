@@ -1,0 +1,404 @@
+"""Guided Q&A: pick the section that answers a question, with the law for the user's nation, what to read,
+where to go next and whom to call. Every answer is extracted from content and cited; nothing is generated."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from kb.model import NATION_NAMES, NATIONS, Article, Contact, Content, LawItem, Reference, Section
+from kb.search import Analysed, Hit, analyse, correct, run, stems
+
+# How sure retrieval must be before we answer: a fraction of the question's meaningful words that the chosen
+# section matches, and a floor on its score. Calibrated with bench/ask_quality.py on bench/calibration.jsonl.
+MIN_COVERAGE = 0.34
+MIN_SCORE = 6.0
+MAX_LAWS = 3
+
+# Words that say little about what a question is about: they never count towards coverage.
+GENERIC = frozenset(stems(
+    "what do does did can could should would must how why when where who which is are am was be been "
+    "i me my we our us you your he she they them his her their it its this that these those there "
+    "a an the and or but if so to of in on at for with about from by as into any some all "
+    "need needs want know tell help please thanks advice question ask make get got go going "
+    "child children young person people pupil pupils student students kid kids boy girl son daughter "
+    "teen teenager year old yo school club staff just really also like one"
+))
+
+URGENT_PATTERNS = tuple(re.compile(p, re.I) for p in (
+    r"\bsuicid", r"\bself[- ]?harm", r"\bkill(?:ing|ed)? (?:him|her|them|my|your)sel", r"\bend(?:ing)? (?:his|her|their|my) life",
+    r"\boverdos", r"\b(?:cut|cutting|hurt|hurting|harm|harming) (?:him|her|them|my)sel(?:f|ves)",
+    r"\bwants? to die\b", r"\bmissing\b", r"\b(?:ran|run|running) away\b", r"\bdisappeared\b",
+    r"\b(?:didn'?t|did not|hasn'?t|has not|not) (?:come|came|gone|got) (?:back|home)\b",
+    r"\b(?:gone|going|went|about|planning|plans|arranged|agreed|left|off|on (?:her|his|their) way) to meet\b",
+    r"\bmeet(?:ing)? up with (?:a|an|this|that|the|some) ", r"\bin (?:immediate )?danger\b",
+    r"\bthreat(?:en(?:ing|s|ed)?)? to (?:kill|hurt|attack|harm)\b",
+    r"\b(?:as we speak|right now|this minute|this second|in \d+ ?(?:min|mins|minutes|hours?|hrs?)|tonight)\b.*"
+    r"\b(?:threat|unless|post|share|send|leak|expose|blackmail|meet)",
+    r"\b(?:threat|unless|post|share|leak|expose|blackmail|meet)\w*\b.*\b(?:as we speak|right now|this minute|"
+    r"in \d+ ?(?:min|mins|minutes|hours?|hrs?)|tonight)\b",
+))
+# Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
+IMAGE_HANDLING = re.compile(
+    r"\b(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot\w*|screen ?shot\w*|copy|copying|forward\w*|"
+    r"print\w*|download\w*|keep|keeping|store|send (?:it|them) to|show (?:it|them) to|take a (?:photo|picture))\b"
+    r".{0,60}\b(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|it|them|evidence)\b",
+    re.I,
+)
+LAW_INTENT = re.compile(
+    r"\b(?:law|laws|legal|illegal|legislation|offen[cs]e|crime|criminal|act|section|prosecut\w*|arrest\w*|"
+    r"police record|charged|convict\w*|court|statute|against the law|breaking the law|allowed)\b",
+    re.I,
+)
+NATION_WORDS = {
+    "england": re.compile(r"\b(?:england|english)\b", re.I),
+    "wales": re.compile(r"\b(?:wales|welsh)\b", re.I),
+    "scotland": re.compile(r"\b(?:scotland|scottish)\b", re.I),
+    "northern-ireland": re.compile(r"\b(?:northern ireland|n\.? ?ireland|ni|psni)\b", re.I),
+}
+FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same|is it the same|and what about)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The whole reply to one question."""
+
+    question: str
+    answered: bool
+    urgent: bool
+    context: str
+    nation: str | None
+    article: Article | None = None
+    section: Section | None = None
+    legislation: tuple[LawItem, ...] = ()
+    resources: tuple[Reference, ...] = ()
+    followups: tuple[tuple[str, str], ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    corrected: str | None = None
+    confidence: float = 0.0
+    alternatives: tuple[Hit, ...] = ()
+    message: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON form."""
+        answer = None
+        if self.answered and self.article and self.section:
+            answer = {
+                "title": self.article.title,
+                "heading": self.section.heading,
+                "text": self.section.text,
+                "url": f"{self.article.url}#{self.section.anchor}",
+                "source": self.section.provenance.as_dict(),
+            }
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "urgent": self.urgent,
+            "context": self.context,
+            "nation": self.nation,
+            "corrected": self.corrected,
+            "answer": answer,
+            "legislation": [law_dict(item) for item in self.legislation],
+            "resources": [reference_dict(r) for r in self.resources],
+            "followups": [{"question": q, "url": u} for q, u in self.followups],
+            "contacts": [contact_dict(c) for c in self.contacts],
+        }
+
+
+def law_dict(item: LawItem) -> dict[str, Any]:
+    """The contract's JSON form of a legislation item."""
+    out: dict[str, Any] = {
+        "id": item.id,
+        "title": item.title,
+        "provision": item.provision,
+        "nations": list(item.nations),
+        "summary": item.summary,
+        "url": item.url,
+        "status": item.status,
+        "group": item.group,
+    }
+    if item.in_force_from:
+        out["in_force_from"] = item.in_force_from
+    if item.in_force_note:
+        out["in_force_note"] = item.in_force_note
+    if item.amended_by:
+        out["amended_by"] = list(item.amended_by)
+    if item.replaced_by:
+        out["replaced_by"] = list(item.replaced_by)
+    if item.note:
+        out["note"] = item.note
+        out["note_url"] = item.note_url
+    if item.correction:
+        out["correction"] = item.correction
+        out["correction_url"] = item.correction_url
+    out["source"] = item.provenance.as_dict()
+    return out
+
+
+def reference_dict(ref: Reference) -> dict[str, Any]:
+    """The contract's JSON form of a reference."""
+    out: dict[str, Any] = {
+        "id": ref.id, "author": ref.author, "year": ref.year, "title": ref.title, "url": ref.url, "kind": ref.kind,
+    }
+    if ref.replaced_by:
+        out["replaced_by"] = ref.replaced_by
+    if ref.note:
+        out["note"] = ref.note
+    return out
+
+
+def contact_dict(contact: Contact) -> dict[str, Any]:
+    """The contract's JSON form of a contact."""
+    out = {"id": contact.id, "name": contact.name, "phone": contact.phone, "url": contact.url, "when": contact.when}
+    if contact.email:
+        out["email"] = contact.email
+    return out
+
+
+# ---------------------------------------------------------------- context token
+
+
+def encode_context(section_id: str | None, nation: str | None) -> str:
+    """An opaque token carrying the topic (answering section) and nation to the next question."""
+    raw = json.dumps({"s": section_id or "", "n": nation or ""}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_context(token: str | None) -> tuple[str | None, str | None]:
+    """The section id and nation in a token; (None, None) for anything malformed."""
+    if not token or len(token) > 400:
+        return None, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    section, nation = data.get("s"), data.get("n")
+    return (section if isinstance(section, str) and section else None,
+            nation if isinstance(nation, str) and nation in NATIONS else None)
+
+
+# ---------------------------------------------------------------- signals
+
+
+def is_urgent(question: str) -> bool:
+    """True when the question signals immediate risk of harm to a child."""
+    return any(p.search(question) for p in URGENT_PATTERNS)
+
+
+def nation_in(question: str) -> str | None:
+    """A nation the question names, if exactly one."""
+    named = [n for n, rx in NATION_WORDS.items() if rx.search(question)]
+    return named[0] if len(named) == 1 else None
+
+
+def coverage(analysed: Analysed, hit: Hit, content: Content) -> float:
+    """The share of the question's meaningful stems that the section's text, heading or keywords contain."""
+    meaningful = [s for s in analysed.stems if s not in GENERIC]
+    if not meaningful:
+        return 0.0
+    found = _section_stems(content, hit)
+    expanded = {s for s, _ in analysed.expansions}
+    matched = sum(1 for s in meaningful if s in found)
+    # A word whose everyday meaning the glossary maps onto the section's words counts too.
+    return (matched + (0.5 if expanded & found else 0.0) * (matched < len(meaningful))) / len(meaningful)
+
+
+def _section_stems(content: Content, hit: Hit) -> set[str]:
+    article = content.article(hit.slug)
+    section = next((s for s in article.sections if s.anchor == hit.anchor), None) if article else None
+    if not article or not section:
+        return set()
+    return set(stems(" ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])))
+
+
+# ---------------------------------------------------------------- the law, resources, follow-ups
+
+
+def laws_for(content: Content, ids: tuple[str, ...], nation: str | None) -> tuple[LawItem, ...]:
+    """Current law for these ids in a nation; for another nation's item, that nation's law on the same matter."""
+    chosen: list[LawItem] = []
+    for law_id in ids:
+        item = content.law(law_id)
+        if item is None:
+            continue
+        item = _current_version(content, item)
+        if item is None:
+            continue
+        if nation is None or nation in item.nations:
+            chosen.append(item)
+        else:
+            chosen.extend(
+                other for other in content.legislation
+                if other.group == item.group and other.current and nation in other.nations
+            )
+    return tuple(dict.fromkeys(chosen))
+
+
+def _current_version(content: Content, item: LawItem) -> LawItem | None:
+    """The item itself when it is law today, else what replaced it (following the chain)."""
+    seen = set()
+    while not item.current:
+        if item.id in seen or not item.replaced_by:
+            return None
+        seen.add(item.id)
+        nxt = content.law(item.replaced_by[0])
+        if nxt is None:
+            return None
+        item = nxt
+    return item
+
+
+def choose_laws(
+    content: Content, section: Section, analysed: Analysed, question: str, nation: str | None, law_hits: tuple[Hit, ...]
+) -> tuple[LawItem, ...]:
+    """The few current items that apply to the question's topic where the user works."""
+    wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and section.provenance.section in LAW_SECTIONS)
+    if not wants_law:
+        return ()
+    ranked = [h.anchor for h in law_hits]
+    ids = tuple(dict.fromkeys(list(section.laws) + ranked)) if section.laws else tuple(ranked)
+    items = laws_for(content, ids, nation)
+    if ranked:
+        # Put the items the question itself points to first, then the section's own.
+        order = {law_id: i for i, law_id in enumerate(ranked)}
+        items = tuple(sorted(items, key=lambda it: order.get(it.id, len(order))))
+    limit = MAX_LAWS if nation else MAX_LAWS * 2
+    return items[:limit]
+
+
+LAW_SECTIONS = frozenset({
+    "Key legislation", "Sharing indecent images of children", "Causing distress", "Sexual communication",
+    "Investigating indecent images",
+})
+
+
+def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
+    """The references tied to a section, each current replacement first."""
+    out: list[Reference] = []
+    for ref_id in section.refs:
+        ref = content.reference(ref_id)
+        if ref is None:
+            continue
+        replacement = content.reference(ref.replaced_by) if ref.replaced_by else None
+        if replacement:
+            out.append(replacement)
+        out.append(ref)
+    return tuple(dict.fromkeys(out))[:5]
+
+
+def followups_for(content: Content, article: Article | None, nation: str | None, context: str) -> tuple[tuple[str, str], ...]:
+    """Two to four next questions that lead on from this article."""
+    slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
+    out = []
+    for slug in slugs:
+        target = content.article(slug)
+        if target is None or target is article or not target.question:
+            continue
+        params = {"q": target.question, "context": context}
+        if nation:
+            params["nation"] = nation
+        out.append((target.question, "/ask?" + urlencode(params)))
+    return tuple(out[:4])
+
+
+# ---------------------------------------------------------------- answer
+
+
+def _find(content: Content, section_id: str) -> tuple[Article, Section] | None:
+    slug, _, anchor = section_id.partition("#")
+    article = content.article(slug)
+    section = next((s for s in article.sections if s.anchor == anchor), None) if article else None
+    return (article, section) if article and section else None
+
+
+def _image_handling_section(content: Content) -> tuple[Article, Section] | None:
+    """The first section restating the guidance on never viewing an image."""
+    for article in content.articles:
+        for section in article.sections:
+            if section.provenance.section == "What to do with a sexting image":
+                return article, section
+    return None
+
+
+def answer(ix: Any, question: str, nation: str | None = None, context: str | None = None) -> Answer:
+    """Answer a question from the guidance, or say plainly that it does not cover it."""
+    content: Content = ix.content
+    analysed = analyse(question, content.glossary)
+    corrected = correct(ix, analysed, content.glossary)
+    if corrected:
+        analysed = analyse(corrected, content.glossary)
+    text = analysed.text
+    urgent = is_urgent(text)
+    previous, previous_nation = decode_context(context)
+    nation = nation or nation_in(text) or previous_nation
+    contacts = content.contacts
+
+    _, hits, _ = run(ix, analysed, None, None, "section", 5)
+    _, law_hits, _ = run(ix, analysed, nation, None, "legislation", 5)
+
+    chosen: tuple[Article, Section] | None = None
+    confidence = 0.0
+    meaningful = [s for s in analysed.stems if s not in GENERIC and not any(
+        rx.search(s) for rx in NATION_WORDS.values())]
+    if previous and (FOLLOW_UP.match(text) or len(meaningful) <= 1):
+        chosen = _find(content, previous)
+        confidence = 1.0 if chosen else 0.0
+    if chosen is None and IMAGE_HANDLING.search(text):
+        chosen = _image_handling_section(content)
+        confidence = 1.0 if chosen else 0.0
+    if chosen is None and hits:
+        top = hits[0]
+        confidence = coverage(analysed, top, content)
+        if urgent or (confidence >= MIN_COVERAGE and top.score >= MIN_SCORE):
+            chosen = _find(content, f"{top.slug}#{top.anchor}")
+    if chosen is None and urgent:
+        chosen = _referral_section(content)
+
+    if chosen is None:
+        token = encode_context(None, nation)
+        return Answer(
+            question=question, answered=False, urgent=urgent, context=token, nation=nation, contacts=contacts,
+            followups=followups_for(content, None, nation, token), corrected=corrected, confidence=confidence,
+            alternatives=hits[:3], message=analysed.message,
+        )
+    article, section = chosen
+    token = encode_context(f"{article.slug}#{section.anchor}", nation)
+    return Answer(
+        question=question,
+        answered=True,
+        urgent=urgent,
+        context=token,
+        nation=nation,
+        article=article,
+        section=section,
+        legislation=choose_laws(content, section, analysed, text, nation, law_hits),
+        resources=resources_for(content, section),
+        followups=followups_for(content, article, nation, token),
+        contacts=contacts,
+        corrected=corrected,
+        confidence=confidence,
+        alternatives=tuple(h for h in hits if f"{h.slug}#{h.anchor}" != f"{article.slug}#{section.anchor}")[:3],
+        message=analysed.message,
+    )
+
+
+def _referral_section(content: Content) -> tuple[Article, Section] | None:
+    """Where the guidance says to call 999: the answer to any urgent question the search cannot place."""
+    for article in content.articles:
+        for section in article.sections:
+            if section.provenance.section == "When to make a child protection referral":
+                return article, section
+    return None
+
+
+def nation_name(nation: str | None) -> str:
+    """The display name of a nation slug."""
+    return NATION_NAMES.get(nation or "", "")

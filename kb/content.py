@@ -1,0 +1,174 @@
+"""Read content/ from disk and check it as a whole: the only module that reads content files."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from kb import parse
+from kb.model import Article, Content, Problem
+
+HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
+DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
+    "legislation.yaml": parse.parse_legislation,
+    "references.yaml": parse.parse_references,
+    "contacts.yaml": parse.parse_contacts,
+    "glossary.yaml": parse.parse_glossary,
+    "sources.yaml": parse.parse_sources,
+    "changes.yaml": parse.parse_changes,
+}
+
+
+def source_headings() -> tuple[str, ...]:
+    """The 31 source section headings (the contract's sections.txt)."""
+    return parse.parse_headings(HEADINGS_FILE.read_text(encoding="utf-8"))
+
+
+def content_files(root: Path) -> list[Path]:
+    """Every file the site is built from, in a stable order."""
+    articles = sorted((root / "articles").glob("*.md")) if (root / "articles").is_dir() else []
+    return articles + [root / name for name in DATA_FILES if (root / name).is_file()]
+
+
+def digest(root: Path) -> str:
+    """A hash of the content the index is built from (names and bytes)."""
+    h = hashlib.sha256()
+    for path in content_files(root):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    h.update(HEADINGS_FILE.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _read(path: Path, shown: str, problems: list[Problem]) -> str | None:
+    """A file's text, or None with a problem when it cannot be read as UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.append(Problem(shown, line, "not valid UTF-8 text"))
+    except OSError as exc:
+        problems.append(Problem(shown, 1, f"cannot read: {exc.strerror}"))
+    return None
+
+
+def load_content(root: Path | str) -> Content:
+    """Parse every content file under root and check the whole; problems say path:line."""
+    root = Path(root)
+    problems: list[Problem] = []
+    headings = source_headings()
+    if not root.is_dir():
+        problems.append(Problem(str(root), 1, "content folder not found"))
+    shown = {path: _shown(root, path) for path in content_files(root)}
+    articles: list[Article] = []
+    for path in sorted((root / "articles").glob("*.md")) if (root / "articles").is_dir() else []:
+        text = _read(path, shown[path], problems)
+        if text is None:
+            continue
+        parsed = parse.parse_article(text, shown[path], headings)
+        problems += parsed.problems
+        if parsed.value is not None:
+            articles.append(parsed.value)
+            if parsed.value.slug and parsed.value.slug != path.stem:
+                problems.append(Problem(shown[path], 1, f"slug '{parsed.value.slug}' must match the file name '{path.stem}'"))
+    data: dict[str, tuple[object, ...]] = {}
+    for name, parser in DATA_FILES.items():
+        path = root / name
+        if not path.is_file():
+            if name != "changes.yaml":
+                problems.append(Problem(_shown(root, path), 1, "missing data file"))
+            data[name] = ()
+            continue
+        text = _read(path, shown[path], problems)
+        parsed = parser(text or "", shown[path])
+        problems += parsed.problems
+        data[name] = parsed.value
+    content = Content(
+        articles=tuple(sorted(articles, key=lambda a: (a.order, a.slug))),
+        legislation=data["legislation.yaml"],  # type: ignore[arg-type]
+        references=data["references.yaml"],  # type: ignore[arg-type]
+        contacts=data["contacts.yaml"],  # type: ignore[arg-type]
+        glossary=data["glossary.yaml"],  # type: ignore[arg-type]
+        sources=data["sources.yaml"],  # type: ignore[arg-type]
+        changes=data["changes.yaml"],  # type: ignore[arg-type]
+        digest=digest(root) if root.is_dir() else "",
+    )
+    problems += check_whole(content, headings, {name: _shown(root, root / name) for name in DATA_FILES})
+    return Content(**{**content.__dict__, "problems": tuple(problems)})
+
+
+def _shown(root: Path, path: Path) -> str:
+    """The path as printed in problems: relative to the working directory when possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, str]) -> list[Problem]:
+    """Checks across files: ids resolve, every source section has a home, links land, slugs unique."""
+    problems: list[Problem] = []
+    law_ids = {item.id for item in content.legislation}
+    ref_ids = {r.id for r in content.references}
+    contact_ids = {c.id for c in content.contacts}
+    source_ids = {s.id for s in content.sources}
+    anchors = {a.slug: {s.anchor for s in a.sections} for a in content.articles}
+
+    seen: dict[str, str] = {}
+    for article in content.articles:
+        if article.slug in seen:
+            problems.append(Problem(article.path, 1, f"duplicate slug '{article.slug}' (also in {seen[article.slug]})"))
+        seen[article.slug] = article.path
+        if article.source and article.source not in source_ids:
+            problems.append(Problem(article.path, 1, f"source '{article.source}' is not in sources.yaml"))
+        for law_id in article.legislation:
+            if law_id not in law_ids:
+                problems.append(Problem(article.path, 1, f"legislation id '{law_id}' does not resolve"))
+        for slug in article.next:
+            if slug not in anchors:
+                problems.append(Problem(article.path, 1, f"next article '{slug}' does not exist"))
+        for ref_id in article.references:
+            if ref_id not in ref_ids:
+                problems.append(Problem(article.path, 1, f"reference id '{ref_id}' does not resolve"))
+        for section in article.sections:
+            where = (article.path, section.line)
+            doc = section.provenance.document
+            if doc and doc not in source_ids:
+                problems.append(Problem(*where, f"document '{doc}' is not in sources.yaml"))
+            for law_id in section.laws:
+                if law_id not in law_ids:
+                    problems.append(Problem(*where, f"legislation id '{law_id}' does not resolve"))
+            for ref_id in section.refs:
+                if ref_id not in ref_ids:
+                    problems.append(Problem(*where, f"reference id '{ref_id}' does not resolve"))
+            for link in section.links:
+                if link.startswith("contact:") and link[8:] not in contact_ids:
+                    problems.append(Problem(*where, f"contact id '{link[8:]}' does not resolve"))
+                if link.startswith("#"):
+                    link = f"/articles/{article.slug}{link}"
+                if link.startswith("/articles/"):
+                    slug, _, anchor = link[len("/articles/") :].partition("#")
+                    if slug not in anchors or (anchor and anchor not in anchors[slug]):
+                        problems.append(Problem(*where, f"broken internal link '{link}'"))
+
+    homes = {s.provenance.section for a in content.articles for s in a.sections}
+    for heading in headings:
+        if heading not in homes:
+            problems.append(Problem(files["sources.yaml"], 1, f"source section '{heading}' has no home in any article"))
+
+    for item in content.legislation:
+        where = (files["legislation.yaml"], item.line)
+        for other in item.amended_by + item.replaced_by:
+            if other not in law_ids:
+                problems.append(Problem(*where, f"'{item.id}' points to unknown legislation id '{other}'"))
+        if item.provenance.section and item.provenance.section not in headings:
+            problems.append(Problem(*where, f"provenance '{item.provenance.section}' is not a source heading"))
+        if item.status == "repealed" and not item.replaced_by and not item.note:
+            problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
+    for ref in content.references:
+        if ref.replaced_by and ref.replaced_by not in ref_ids:
+            problems.append(Problem(files["references.yaml"], ref.line, f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
+    return problems

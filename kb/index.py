@@ -1,0 +1,316 @@
+"""Build the search index as a build artifact, swap it in atomically, and open the current one."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import fields, index
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+
+from kb.model import Content
+
+CURRENT = "current"
+BUILDS = "builds"
+META = "meta.json"
+SNAPSHOT = "content.pickle"
+TOKEN = r"[^\W_]+(?:['’][^\W_]+)?"
+# Whoosh's stop list eats words that change meaning in this domain ("not", "under", "no", "can").
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or so that the this to was were will with"
+    " i me my we our you your he she they them their his her there here do does did been being which who whom"
+    " what when where how why would should could shall may might must am if then than into about also just".split()
+) - {"what", "when", "who", "how", "why", "where", "must", "should"}
+
+
+def analyzer() -> Any:
+    """Words, lower-cased, common words dropped, English stems."""
+    return RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter()
+
+
+def plain_analyzer() -> Any:
+    """Words, lower-cased, kept whole: the vocabulary for spelling suggestions."""
+    return RegexTokenizer(TOKEN) | LowercaseFilter()
+
+
+def schema() -> fields.Schema:
+    """One document per article section, law item, reference or glossary entry."""
+    stem = analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        type=fields.ID(stored=True),
+        title=fields.TEXT(analyzer=stem, stored=True, field_boost=1.0),
+        heading=fields.TEXT(analyzer=stem, stored=True, field_boost=1.0),
+        body=fields.TEXT(analyzer=stem, stored=True, phrase=True),
+        keywords=fields.TEXT(analyzer=stem, stored=False),
+        spell=fields.TEXT(analyzer=plain_analyzer(), stored=False, phrase=False),
+        topics=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        nations=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        url=fields.STORED(),
+        source_document=fields.STORED(),
+        source_section=fields.STORED(),
+        source_url=fields.STORED(),
+        slug=fields.STORED(),
+        anchor=fields.STORED(),
+    )
+
+
+@dataclass(frozen=True)
+class Document:
+    """The fields of one index document."""
+
+    id: str
+    type: str
+    title: str
+    heading: str
+    body: str
+    keywords: str
+    topics: tuple[str, ...]
+    nations: tuple[str, ...]
+    url: str
+    source_document: str
+    source_section: str = ""
+    source_url: str = ""
+    slug: str = ""
+    anchor: str = ""
+
+
+def documents(content: Content) -> Iterator[Document]:
+    """Every searchable thing in the content, as index documents."""
+    for article in content.articles:
+        for section in article.sections:
+            yield Document(
+                id=f"section:{article.slug}#{section.anchor}",
+                type="section",
+                title=article.title,
+                heading=section.heading,
+                body=section.text,
+                keywords=" ".join(section.keywords + article.keywords),
+                topics=article.topics,
+                nations=article.nations,
+                url=f"{article.url}#{section.anchor}",
+                source_document=section.provenance.document,
+                source_section=section.provenance.section,
+                source_url=section.provenance.url,
+                slug=article.slug,
+                anchor=section.anchor,
+            )
+    for item in content.legislation:
+        yield Document(
+            id=f"legislation:{item.id}",
+            type="legislation",
+            title=f"{item.title}, {item.provision}",
+            heading=item.provision,
+            body=" ".join(filter(None, [item.summary, item.note, item.correction])),
+            keywords=" ".join(item.keywords),
+            topics=item.topics,
+            nations=item.nations,
+            url=f"/legislation#{item.id}",
+            source_document=item.provenance.document,
+            source_section=item.provenance.section,
+            source_url=item.url,
+            anchor=item.id,
+        )
+    for ref in content.references:
+        yield Document(
+            id=f"reference:{ref.id}",
+            type="reference",
+            title=ref.title,
+            heading=f"{ref.author} ({ref.year})" if ref.year else ref.author,
+            body=" ".join(filter(None, [ref.publisher, ref.note])),
+            keywords="",
+            topics=("resources",),
+            nations=ref.nations,
+            url=f"/references#{ref.id}",
+            source_document="nspcc-sexting-2020" if ref.kind in ("reference", "cited", "resource") else "references",
+            source_section="References and resources" if ref.kind in ("reference", "cited") else "",
+            source_url=ref.url,
+            anchor=ref.id,
+        )
+    for entry in content.glossary:
+        yield Document(
+            id=f"glossary:{entry.term}",
+            type="glossary",
+            title=entry.term,
+            heading=", ".join(entry.also),
+            body=entry.definition,
+            keywords=" ".join(entry.means),
+            topics=(),
+            nations=(),
+            url=f"/glossary#{entry.term.lower().replace(' ', '-')}",
+            source_document=entry.source,
+            source_url=entry.url,
+        )
+
+
+class BuildStep:
+    """Named points in a build where a test can stop the process (KB_BUILD_STOP_AT=step)."""
+
+    STEPS = ("locked", "writing", "committed", "swapping", "swapped")
+
+    @staticmethod
+    def reach(step: str) -> None:
+        """Stop this process here when a test asked for it: proves a kill at any step is safe."""
+        if os.environ.get("KB_BUILD_STOP_AT") == step:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+
+@contextmanager
+def _lock(root: Path) -> Iterator[None]:
+    """One build at a time per index folder (an OS lock, released if the process dies)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def code_version() -> str:
+    """A hash of the code that shapes an index, so a code change makes the old index stale."""
+    h = hashlib.sha256()
+    for name in ("model.py", "parse.py", "index.py"):
+        h.update(Path(__file__).with_name(name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def is_current(root: Path | str, content_digest: str) -> bool:
+    """True when the index under root was built from this content by this code."""
+    meta = current_meta(Path(root))
+    return bool(meta and meta.get("content") == content_digest and meta.get("code") == code_version())
+
+
+def current_meta(root: Path) -> dict[str, Any] | None:
+    """The metadata of the index now current under root, or None."""
+    try:
+        return dict(json.loads((root / CURRENT / META).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
+def build_index(content: Content, root: Path | str, force: bool = False) -> dict[str, Any]:
+    """Write a new index beside the old one and swap it in; a no-op when the content is unchanged."""
+    root = Path(root)
+    if content.errors:
+        raise ValueError("content has errors; fix them before building")
+    with _lock(root):
+        BuildStep.reach("locked")
+        if is_current(root, content.digest) and not force:
+            return current_meta(root) or {}
+        builds = root / BUILDS
+        builds.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC)
+        target = builds / f"{stamp:%Y%m%dT%H%M%S%f}-{content.digest}"
+        target.mkdir()
+        BuildStep.reach("writing")
+        ix = index.create_in(str(target), schema())
+        writer = ix.writer()
+        count = 0
+        for doc in documents(content):
+            writer.add_document(
+                id=doc.id,
+                type=doc.type,
+                title=doc.title,
+                heading=doc.heading,
+                body=doc.body,
+                keywords=doc.keywords,
+                spell=" ".join([doc.title, doc.heading, doc.body, doc.keywords]),
+                topics=",".join(doc.topics),
+                nations=",".join(doc.nations),
+                url=doc.url,
+                source_document=doc.source_document,
+                source_section=doc.source_section,
+                source_url=doc.source_url,
+                slug=doc.slug,
+                anchor=doc.anchor,
+            )
+            count += doc.type == "section"
+        writer.commit()
+        (target / SNAPSHOT).write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+        meta = {
+            "content": content.digest,
+            "built": stamp.isoformat(timespec="seconds"),
+            "sections": count,
+            "code": code_version(),
+        }
+        (target / META).write_text(json.dumps(meta), encoding="utf-8")
+        BuildStep.reach("committed")
+        # Swap by renaming a fresh symlink over the old: readers see the old index or the new, never half.
+        link = root / f".{CURRENT}.{os.getpid()}"
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(Path(BUILDS) / target.name)
+        BuildStep.reach("swapping")
+        os.replace(link, root / CURRENT)
+        BuildStep.reach("swapped")
+        _prune(builds, keep={target.name})
+        return meta
+
+
+def _prune(builds: Path, keep: set[str], spare: int = 2) -> None:
+    """Remove old builds, keeping the newest few so open searchers can finish."""
+    old = sorted((p for p in builds.iterdir() if p.is_dir() and p.name not in keep), key=lambda p: p.name)
+    for path in old[:-spare] if spare else old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class OpenIndex:
+    """An opened index and the content snapshot it was built from."""
+
+    path: str
+    index: Any
+    content: Content
+    meta: dict[str, Any]
+
+
+class IndexHolder:
+    """The current index of a folder, reopened when a build swaps in a new one (a cheap readlink)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._open: OpenIndex | None = None
+        self._checked = 0.0
+
+    def _target(self) -> str | None:
+        try:
+            return os.readlink(self.root / CURRENT)
+        except OSError:
+            return None
+
+    def get(self) -> OpenIndex | None:
+        """The current index, or None when there is no usable one (the caller answers 503)."""
+        target = self._target()
+        current = self._open
+        if current is not None and (target is None or current.path == target):
+            return current
+        if target is None:
+            return current
+        with self._lock:
+            if self._open is not None and self._open.path == target:
+                return self._open
+            try:
+                folder = self.root / CURRENT
+                ix = index.open_dir(str(folder))
+                content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
+                meta = dict(json.loads((folder / META).read_text(encoding="utf-8")))
+            except Exception:  # noqa: BLE001 - a damaged index must not take the site down
+                return self._open
+            self._open = OpenIndex(path=target, index=ix, content=content, meta=meta)
+            self._checked = time.monotonic()
+            return self._open

@@ -1,0 +1,243 @@
+"""The values the knowledge base is made of: whole, frozen, built in one step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NATIONS = ("england", "wales", "scotland", "northern-ireland")
+NATION_NAMES = {
+    "england": "England",
+    "wales": "Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
+TOPICS = (
+    "overview", "policy", "recognising", "responding", "image-handling", "support", "recording",
+    "referral", "removal", "awareness", "training", "education", "parents", "law", "guidance",
+    "schools", "police", "prosecution", "young-people", "resources",
+)
+AUDIENCES = (
+    "all", "school-staff", "dsl", "youth-and-sport", "police", "health-and-social-care",
+    "prosecutors", "parents",
+)
+LAW_GROUPS = {
+    "images-of-children": "Indecent images of children",
+    "intimate-images": "Sharing intimate images to cause distress, and threats",
+    "sexual-communication": "Sexual communication with a child",
+    "investigation": "Investigation",
+    "criminal-responsibility": "Age of criminal responsibility",
+}
+STATUSES = ("in force", "amended", "repealed", "not yet in force")
+CURRENT_STATUSES = ("in force", "amended")
+REFERENCE_KINDS = ("reference", "cited", "resource", "current-guidance", "training")
+SOURCE_DOCUMENT = "nspcc-sexting-2020"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a piece of content comes from: a source section, or another document and its URL."""
+
+    document: str
+    section: str = ""
+    url: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The contract's JSON form."""
+        if self.section:
+            return {"document": self.document, "section": self.section}
+        return {"document": self.document, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One H2/H3 section of an article: the unit of search and of answers."""
+
+    anchor: str
+    heading: str
+    level: int
+    provenance: Provenance
+    text: str
+    html: str
+    keywords: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+    laws: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Article:
+    """A task-based article restating part of the source guidance."""
+
+    slug: str
+    title: str
+    summary: str
+    order: int
+    topics: tuple[str, ...]
+    nations: tuple[str, ...]
+    audiences: tuple[str, ...]
+    keywords: tuple[str, ...]
+    references: tuple[str, ...]
+    legislation: tuple[str, ...]
+    last_reviewed: str
+    source: str
+    lead_html: str
+    sections: tuple[Section, ...]
+    path: str = ""
+    question: str = ""
+    next: tuple[str, ...] = ()
+
+    @property
+    def url(self) -> str:
+        """Where the site serves this article."""
+        return f"/articles/{self.slug}"
+
+
+@dataclass(frozen=True)
+class LawItem:
+    """One provision of the law, with its extent and its status today."""
+
+    id: str
+    title: str
+    provision: str
+    group: str
+    nations: tuple[str, ...]
+    summary: str
+    status: str
+    url: str
+    provenance: Provenance
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    in_force_from: str = ""
+    in_force_note: str = ""
+    amended_by: tuple[str, ...] = ()
+    replaced_by: tuple[str, ...] = ()
+    note: str = ""
+    note_url: str = ""
+    correction: str = ""
+    correction_url: str = ""
+    line: int = 0
+
+    @property
+    def current(self) -> bool:
+        """True when this is law today (in force, or in force as amended)."""
+        return self.status in CURRENT_STATUSES
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A work the guidance cites, a resource it names, or the document that replaced one."""
+
+    id: str
+    author: str
+    year: str
+    title: str
+    kind: str
+    url: str = ""
+    publisher: str = ""
+    format: str = ""
+    accessed: str = ""
+    nations: tuple[str, ...] = ()
+    replaced_by: str = ""
+    note: str = ""
+    note_url: str = ""
+    section: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Someone to call or tell."""
+
+    id: str
+    name: str
+    phone: str
+    when: str
+    url: str = ""
+    email: str = ""
+    audience: str = "everyone"
+    source: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """An everyday word mapped to the guidance's terms."""
+
+    term: str
+    also: tuple[str, ...]
+    means: tuple[str, ...]
+    definition: str
+    source: str = ""
+    url: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document content is drawn from."""
+
+    id: str
+    title: str
+    publisher: str = ""
+    updated: str = ""
+    url: str = ""
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the content change log."""
+
+    date: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong (or worth a warning) in a content file, at a line."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        suffix = " (warning)" if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}: {self.message}{suffix}"
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything under content/, parsed, plus the problems found on the way."""
+
+    articles: tuple[Article, ...]
+    legislation: tuple[LawItem, ...]
+    references: tuple[Reference, ...]
+    contacts: tuple[Contact, ...]
+    glossary: tuple[GlossaryEntry, ...]
+    sources: tuple[SourceDocument, ...]
+    changes: tuple[Change, ...]
+    digest: str
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """Problems that make the content unusable."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def article(self, slug: str) -> Article | None:
+        """The article with this slug, if any."""
+        return next((a for a in self.articles if a.slug == slug), None)
+
+    def law(self, law_id: str) -> LawItem | None:
+        """The legislation item with this id, if any."""
+        return next((item for item in self.legislation if item.id == law_id), None)
+
+    def reference(self, ref_id: str) -> Reference | None:
+        """The reference with this id, if any."""
+        return next((r for r in self.references if r.id == ref_id), None)
+
+    def source(self, doc_id: str) -> SourceDocument | None:
+        """The source document with this id, if any."""
+        return next((s for s in self.sources if s.id == doc_id), None)

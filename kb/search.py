@@ -1,0 +1,332 @@
+"""Search the index: user text becomes a query built in code (never parsed as syntax), expanded with
+the glossary's everyday words, spelling-corrected from the index's own vocabulary, and highlighted."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from whoosh import query as Q
+from whoosh import scoring
+from whoosh.highlight import ContextFragmenter, Formatter, get_text
+
+from kb.index import OpenIndex, analyzer, plain_analyzer
+from kb.model import NATIONS, TOPICS, GlossaryEntry, Provenance
+
+MAX_QUERY_CHARS = 500
+TYPES = ("section", "legislation", "reference", "glossary", "all")
+FIELD_BOOSTS = {"heading": 2.2, "title": 0.8, "body": 1.0, "keywords": 1.6}
+EXPANSION_WEIGHT = 0.55
+PHRASE_BOOST = 1.5
+WEIGHTING = scoring.BM25F(B=0.6, K1=1.2)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    type: str
+    id: str
+    title: str
+    heading: str
+    url: str
+    snippet: str
+    score: float
+    source: Provenance
+    nations: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    slug: str = ""
+    anchor: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON form of a result."""
+        return {
+            "type": self.type,
+            "title": self.title,
+            "heading": self.heading,
+            "url": self.url,
+            "snippet": self.snippet,
+            "score": round(self.score, 3),
+            "source": self.source.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to one search."""
+
+    query: str
+    corrected: str | None
+    total: int
+    hits: tuple[Hit, ...]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """A query taken apart: its words, its stems and the weighted stems it expands to."""
+
+    text: str
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    expansions: tuple[tuple[str, float], ...]
+    message: str = ""
+
+
+def normalise(text: str) -> tuple[str, str]:
+    """Clean user text (Unicode form, control characters, length); return it and any message."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = CONTROL.sub(" ", text)
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        cut = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUERY_CHARS]
+        return cut, f"Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."
+    return text, ""
+
+
+def stems(text: str) -> list[str]:
+    """The index's analysis of text: stemmed words, stop words dropped."""
+    return [t.text for t in analyzer()(text)]
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased whole words."""
+    return [t.text for t in plain_analyzer()(text)]
+
+
+@lru_cache(maxsize=8)
+def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Everyday phrases (as word tuples) mapped to the words of what they mean."""
+    table: dict[tuple[str, ...], list[str]] = {}
+    for entry in glossary:
+        meaning = [entry.term, *entry.means]
+        for phrase in (entry.term, *entry.also):
+            key = tuple(words(phrase))
+            if key:
+                table.setdefault(key, []).extend(meaning)
+    return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
+
+
+def expand(query_words: Sequence[str], glossary: tuple[GlossaryEntry, ...]) -> list[str]:
+    """The glossary meanings of every everyday phrase in the query (longest phrases first)."""
+    table = _phrase_table(glossary)
+    longest = max((len(k) for k in table), default=0)
+    found: list[str] = []
+    i = 0
+    while i < len(query_words):
+        for size in range(min(longest, len(query_words) - i), 0, -1):
+            key = tuple(query_words[i : i + size])
+            if key in table:
+                found.extend(table[key])
+                break
+        i += 1
+    return found
+
+
+def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
+    """Split a query into words and stems and add the stems of what its everyday words mean."""
+    text, message = normalise(text)
+    query_words = words(text)
+    query_stems = stems(text)
+    weights: Counter[str] = Counter()
+    for meaning in expand(query_words, glossary):
+        for stem in stems(meaning):
+            if stem not in query_stems:
+                weights[stem] = max(weights[stem], EXPANSION_WEIGHT)
+    return Analysed(
+        text=text,
+        words=tuple(query_words),
+        stems=tuple(dict.fromkeys(query_stems)),
+        expansions=tuple(sorted(weights.items())),
+        message=message,
+    )
+
+
+def build_query(analysed: Analysed) -> Q.Query | None:
+    """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax."""
+    clauses: list[Q.Query] = []
+    weighted = [(s, 1.0) for s in analysed.stems] + list(analysed.expansions)
+    for stem, weight in weighted:
+        clauses.append(
+            Q.Or([Q.Term(name, stem, boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
+        )
+    ordered = [s for s in stems(analysed.text)]
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        if first != second:
+            clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
+    return Q.Or(clauses) if clauses else None
+
+
+def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None:
+    """The restriction for a nation, topic and result type."""
+    parts: list[Q.Query] = []
+    if kind != "all":
+        parts.append(Q.Term("type", kind))
+    if nation:
+        # Items with no nation (glossary entries) apply everywhere.
+        parts.append(Q.Or([Q.Term("nations", nation), Q.Not(Q.Every("nations"))]) if kind in ("glossary", "all")
+                     else Q.Term("nations", nation))
+    if topic:
+        parts.append(Q.Term("topics", topic))
+    return Q.And(parts) if parts else None
+
+
+class MarkFormatter(Formatter):  # type: ignore[misc] - whoosh ships no types
+    """Bare <mark> around matched words; everything else HTML-escaped."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=True)
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return f"<mark>{html.escape(get_text(text, token, replace), quote=True)}</mark>"
+
+
+def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ...]) -> str | None:
+    """The query with each word unknown to the index and glossary replaced by its nearest known word."""
+    known_glossary = {w for e in glossary for p in (e.term, *e.also, *e.means) for w in words(p)}
+    changed = False
+    out = []
+    with ix.index.searcher() as searcher:
+        corrector = searcher.corrector("spell")
+        lexicon = searcher.reader()
+        for word in analysed.words:
+            if len(word) < 4 or word.isdigit() or word in known_glossary or lexicon.frequency("spell", word):
+                out.append(word)
+                continue
+            suggestions = corrector.suggest(word, limit=1, maxdist=1 if len(word) <= 5 else 2)
+            if suggestions:
+                out.append(suggestions[0])
+                changed = True
+            else:
+                out.append(word)
+    return " ".join(out) if changed else None
+
+
+def validate(nation: str | None, topic: str | None, kind: str | None, limit: Any) -> tuple[str | None, int]:
+    """A plain message for the first bad parameter (None when all are good), and the limit."""
+    if nation and nation not in NATIONS:
+        return f"Unknown nation '{nation}'. Use one of: {', '.join(NATIONS)}.", 0
+    if topic and topic not in TOPICS:
+        return f"Unknown topic '{topic}'. Use one of: {', '.join(TOPICS)}.", 0
+    if kind and kind not in TYPES:
+        return f"Unknown type '{kind}'. Use one of: {', '.join(TYPES)}.", 0
+    if limit in (None, ""):
+        return None, 10
+    try:
+        number = int(str(limit))
+    except ValueError:
+        return "limit must be a whole number from 1 to 50.", 0
+    if not 1 <= number <= 50:
+        return "limit must be a whole number from 1 to 50.", 0
+    return None, number
+
+
+def search(
+    ix: OpenIndex,
+    text: str,
+    nation: str | None = None,
+    topic: str | None = None,
+    kind: str = "section",
+    limit: int = 10,
+    spelling: bool = True,
+    facets: bool = False,
+) -> SearchResult:
+    """Ranked results for user text, filtered by nation, topic and type."""
+    glossary = ix.content.glossary
+    analysed = analyse(text, glossary)
+    corrected = None
+    if spelling:
+        corrected = correct(ix, analysed, glossary)
+        if corrected:
+            analysed = Analysed(**{**analyse(corrected, glossary).__dict__, "message": analysed.message})
+    result = run(ix, analysed, nation, topic, kind, limit, facets)
+    return SearchResult(
+        query=text,
+        corrected=corrected,
+        total=result[0],
+        hits=result[1],
+        facets=result[2],
+        message=analysed.message,
+    )
+
+
+def run(
+    ix: OpenIndex,
+    analysed: Analysed,
+    nation: str | None,
+    topic: str | None,
+    kind: str,
+    limit: int,
+    facets: bool = False,
+) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
+    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered type."""
+    q = build_query(analysed)
+    if q is None:
+        return 0, (), {}
+    with ix.index.searcher(weighting=WEIGHTING) as searcher:
+        results = searcher.search(q, filter=_filters(nation, topic, kind), limit=max(limit, 1), terms=True)
+        results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
+        results.formatter = MarkFormatter()
+        hits = tuple(_hit(r) for r in results[:limit])
+        total = len(results)
+        counts = _facets(searcher, q, kind) if facets else {}
+    return total, hits, counts
+
+
+def _hit(r: Any) -> Hit:
+    """A Hit from a Whoosh result, with its snippet."""
+    snippet = r.highlights("body", top=2) or html.escape(_lead(r.get("body", "")), quote=True)
+    return Hit(
+        type=r["type"],
+        id=r["id"],
+        title=r.get("title", ""),
+        heading=r.get("heading", ""),
+        url=r.get("url", ""),
+        snippet=snippet,
+        score=float(r.score or 0.0),
+        source=Provenance(
+            document=r.get("source_document", ""),
+            section=r.get("source_section", ""),
+            url=r.get("source_url", "") if not r.get("source_section") else "",
+        ),
+        nations=_split(r.get("nations", "")),
+        topics=_split(r.get("topics", "")),
+        slug=r.get("slug", ""),
+        anchor=r.get("anchor", ""),
+    )
+
+
+def _lead(text: str, chars: int = 200) -> str:
+    """The start of a text, cut at a word."""
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v for v in value.split(",") if v)
+
+
+def _facets(searcher: Any, q: Q.Query, kind: str) -> dict[str, dict[str, int]]:
+    """Counts by nation and topic of everything the query matches in this type."""
+    counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
+    flt = Q.Term("type", kind) if kind != "all" else None
+    for fields in searcher.search(q, filter=flt, limit=None):
+        for name in counts:
+            counts[name].update(_split(fields.get(name, "")))
+    return {name: dict(c.most_common()) for name, c in counts.items()}
+
+
+def unique_sections(hits: Iterable[Hit]) -> list[Hit]:
+    """Section hits only."""
+    return [h for h in hits if h.type == "section"]
