@@ -205,7 +205,7 @@ def coverage(analysed: Analysed, hit: Hit, content: Content) -> float:
     if not meaningful:
         return 0.0
     found = _section_stems(content, hit)
-    expanded = {s for s, _ in analysed.expansions}
+    expanded = set(analysed.expansions)
     matched = sum(1 for s in meaningful if s in found)
     # A word whose everyday meaning the glossary maps onto the section's words counts too.
     return (matched + (0.5 if expanded & found else 0.0) * (matched < len(meaningful))) / len(meaningful)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import fields, index
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 from kb.model import Content
 
@@ -27,18 +27,36 @@ CURRENT = "current"
 BUILDS = "builds"
 META = "meta.json"
 SNAPSHOT = "content.pickle"
-TOKEN = r"[^\W_]+(?:['’][^\W_]+)?"
-# Whoosh's stop list eats words that change meaning in this domain ("not", "under", "no", "can").
+# Words are letters and digits; an apostrophe splits them ("she's" -> "she", "s"), and single letters drop out.
+TOKEN = r"[^\W_]+"
+# Common words that say nothing about the topic. Kept on purpose: "not", "no", "under", "over", "before",
+# "after", "need", "must": they change what a question means in this domain.
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or so that the this to was were will with"
-    " i me my we our you your he she they them their his her there here do does did been being which who whom"
-    " what when where how why would should could shall may might must am if then than into about also just".split()
-) - {"what", "when", "who", "how", "why", "where", "must", "should"}
+    " i me my we our us you your he she they them their his her him there here do does did doing done been being"
+    " which who whom what whats when where how why would should could shall may might am if then than into about"
+    " also just can cant don doesn didn isn aren wasn won wouldn shouldn couldn ll ve re im ive id"
+    " any some all more most very really please thanks thank hi hello okay ok"
+    " want wants wanted say says said saying tell told know get gets got getting go goes going went".split()
+)
+# Corrections to the Porter stemmer where it joins words of different meaning or splits words of one meaning.
+STEM_FIXES = {"referr": "refer", "referenc": "reference"}
+UNSTEMMED = frozenset({"reference", "references"})
+
+
+class StemFixFilter(Filter):  # type: ignore[misc] - whoosh ships no types
+    """Map a few stems to what they should be ("referral" and "refer" are one idea; "references" another)."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            token.text = STEM_FIXES.get(token.text, token.text)
+            yield token
 
 
 def analyzer() -> Any:
-    """Words, lower-cased, common words dropped, English stems."""
-    return RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter()
+    """Words, lower-cased, common words dropped, English stems (with our few fixes)."""
+    return (RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=2)
+            | StemFilter(ignore=UNSTEMMED) | StemFixFilter())
 
 
 def plain_analyzer() -> Any:

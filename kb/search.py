@@ -7,8 +7,8 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +24,9 @@ TYPES = ("section", "legislation", "reference", "glossary", "all")
 FIELD_BOOSTS = {"heading": 2.2, "title": 0.8, "body": 1.0, "keywords": 1.6}
 EXPANSION_WEIGHT = 0.55
 PHRASE_BOOST = 1.5
+TIEBREAK = 0.1
 WEIGHTING = scoring.BM25F(B=0.6, K1=1.2)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,28 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One idea in a query: the user's own stems, and the stem phrases the glossary says it means."""
+
+    stems: tuple[str, ...]
+    meanings: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class Analysed:
-    """A query taken apart: its words, its stems and the weighted stems it expands to."""
+    """A query taken apart: its words, its stems, and its ideas with their everyday meanings."""
 
     text: str
     words: tuple[str, ...]
     stems: tuple[str, ...]
-    expansions: tuple[tuple[str, float], ...]
+    groups: tuple[Group, ...]
     message: str = ""
+
+    @property
+    def expansions(self) -> tuple[str, ...]:
+        """Every stem the glossary added that the user did not type."""
+        own = set(self.stems)
+        return tuple(dict.fromkeys(s for g in self.groups for m in g.meanings for s in m if s not in own))
 
 
 def normalise(text: str) -> tuple[str, str]:
@@ -105,7 +119,7 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=8)
 def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Everyday phrases (as word tuples) mapped to the words of what they mean."""
+    """Everyday phrases (as word tuples) mapped to the phrases they mean."""
     table: dict[tuple[str, ...], list[str]] = {}
     for entry in glossary:
         meaning = [entry.term, *entry.means]
@@ -116,50 +130,63 @@ def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], 
     return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
 
 
-def expand(query_words: Sequence[str], glossary: tuple[GlossaryEntry, ...]) -> list[str]:
-    """The glossary meanings of every everyday phrase in the query (longest phrases first)."""
+def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
+    """Split a query into ideas: glossary phrases (longest first) with their meanings, and single words."""
+    text, message = normalise(text)
+    query_words = words(text)
     table = _phrase_table(glossary)
     longest = max((len(k) for k in table), default=0)
-    found: list[str] = []
+    groups: list[Group] = []
     i = 0
     while i < len(query_words):
         for size in range(min(longest, len(query_words) - i), 0, -1):
             key = tuple(query_words[i : i + size])
             if key in table:
-                found.extend(table[key])
+                own = tuple(stems(" ".join(key)))
+                meanings = tuple(dict.fromkeys(
+                    m for m in (tuple(stems(p)) for p in table[key]) if m and m != own
+                ))
+                groups.append(Group(own or meanings[0] if meanings else own, meanings))
+                i += size
                 break
-        i += 1
-    return found
+        else:
+            own = tuple(stems(query_words[i]))
+            if own:
+                groups.append(Group(own))
+            i += 1
+    merged: dict[tuple[str, ...], Group] = {}
+    for group in groups:
+        if group.stems and group.stems not in merged:
+            merged[group.stems] = group
+    query_stems = tuple(dict.fromkeys(s for g in merged.values() for s in g.stems))
+    return Analysed(text=text, words=tuple(query_words), stems=query_stems, groups=tuple(merged.values()),
+                    message=message)
 
 
-def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
-    """Split a query into words and stems and add the stems of what its everyday words mean."""
-    text, message = normalise(text)
-    query_words = words(text)
-    query_stems = stems(text)
-    weights: Counter[str] = Counter()
-    for meaning in expand(query_words, glossary):
-        for stem in stems(meaning):
-            if stem not in query_stems:
-                weights[stem] = max(weights[stem], EXPANSION_WEIGHT)
-    return Analysed(
-        text=text,
-        words=tuple(query_words),
-        stems=tuple(dict.fromkeys(query_stems)),
-        expansions=tuple(sorted(weights.items())),
-        message=message,
-    )
+def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
+    """A stem phrase in any field: one word is a term, more must stand together (or be keywords)."""
+    if len(phrase) == 1:
+        return Q.Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
+    return Q.Or([
+        Q.Phrase("body", list(phrase), boost=weight * FIELD_BOOSTS["body"]),
+        Q.Phrase("heading", list(phrase), boost=weight * FIELD_BOOSTS["heading"]),
+        Q.And([Q.Term("keywords", s) for s in phrase], boost=weight * FIELD_BOOSTS["keywords"]),
+    ])
 
 
 def build_query(analysed: Analysed) -> Q.Query | None:
-    """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax."""
+    """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax.
+
+    Each idea counts once: the user's words and the glossary's meanings for them compete in a
+    disjunction-max, so a word with many meanings cannot outweigh the rest of the question.
+    """
     clauses: list[Q.Query] = []
-    weighted = [(s, 1.0) for s in analysed.stems] + list(analysed.expansions)
-    for stem, weight in weighted:
-        clauses.append(
-            Q.Or([Q.Term(name, stem, boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
-        )
-    ordered = [s for s in stems(analysed.text)]
+    for group in analysed.groups:
+        own = Q.Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
+        alternatives = [_match(m, EXPANSION_WEIGHT) for m in group.meanings]
+        options = ([own] if own is not None else []) + alternatives
+        clauses.append(options[0] if len(options) == 1 else Q.DisjunctionMax(options, tiebreak=TIEBREAK))
+    ordered = stems(analysed.text)
     for first, second in zip(ordered, ordered[1:], strict=False):
         if first != second:
             clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
@@ -249,7 +276,7 @@ def search(
     if spelling:
         corrected = correct(ix, analysed, glossary)
         if corrected:
-            analysed = Analysed(**{**analyse(corrected, glossary).__dict__, "message": analysed.message})
+            analysed = replace(analyse(corrected, glossary), message=analysed.message)
     result = run(ix, analysed, nation, topic, kind, limit, facets)
     return SearchResult(
         query=text,
