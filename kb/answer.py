@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +14,11 @@ from urllib.parse import urlencode
 
 from kb.model import NATION_NAMES, NATIONS, Article, Contact, Content, LawItem, Reference, Section
 from kb.search import Analysed, Hit, analyse, correct, run, stems
+from kb.signals import NATION_WORDS, is_urgent, nation_in
 
 # How sure retrieval must be before we answer: a fraction of the question's meaningful words that the chosen
 # section matches, and a floor on its score. Calibrated with bench/ask_quality.py on bench/calibration.jsonl.
-MIN_COVERAGE = 0.34
+MIN_COVERAGE = 0.45
 MIN_SCORE = 6.0
 MAX_LAWS = 3
 
@@ -30,24 +32,12 @@ GENERIC = frozenset(stems(
     "teen teenager year old yo school club staff just really also like one"
 ))
 
-URGENT_PATTERNS = tuple(re.compile(p, re.I) for p in (
-    r"\bsuicid", r"\bself[- ]?harm", r"\bkill(?:ing|ed)? (?:him|her|them|my|your)sel", r"\bend(?:ing)? (?:his|her|their|my) life",
-    r"\boverdos", r"\b(?:cut|cutting|hurt|hurting|harm|harming) (?:him|her|them|my)sel(?:f|ves)",
-    r"\bwants? to die\b", r"\bmissing\b", r"\b(?:ran|run|running) away\b", r"\bdisappeared\b",
-    r"\b(?:didn'?t|did not|hasn'?t|has not|not) (?:come|came|gone|got) (?:back|home)\b",
-    r"\b(?:gone|going|went|about|planning|plans|arranged|agreed|left|off|on (?:her|his|their) way) to meet\b",
-    r"\bmeet(?:ing)? up with (?:a|an|this|that|the|some) ", r"\bin (?:immediate )?danger\b",
-    r"\bthreat(?:en(?:ing|s|ed)?)? to (?:kill|hurt|attack|harm)\b",
-    r"\b(?:as we speak|right now|this minute|this second|in \d+ ?(?:min|mins|minutes|hours?|hrs?)|tonight)\b.*"
-    r"\b(?:threat|unless|post|share|send|leak|expose|blackmail|meet)",
-    r"\b(?:threat|unless|post|share|leak|expose|blackmail|meet)\w*\b.*\b(?:as we speak|right now|this minute|"
-    r"in \d+ ?(?:min|mins|minutes|hours?|hrs?)|tonight)\b",
-))
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
 IMAGE_HANDLING = re.compile(
-    r"\b(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot\w*|screen ?shot\w*|copy|copying|forward\w*|"
-    r"print\w*|download\w*|keep|keeping|store|send (?:it|them) to|show (?:it|them) to|take a (?:photo|picture))\b"
-    r".{0,60}\b(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|it|them|evidence)\b",
+    r"\b(?:i|we|staff|you|teachers?|dsl|the school)\b(?:\W+\w+){0,3}?\W+"
+    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print|download|keep"
+    r"|store|send|show|take a (?:photo|picture|copy)|check|inspect|go through)\w*\b(?:\W+\w+){0,5}?\W+"
+    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|it|them|evidence|phone|phones)\b",
     re.I,
 )
 LAW_INTENT = re.compile(
@@ -55,12 +45,6 @@ LAW_INTENT = re.compile(
     r"police record|charged|convict\w*|court|statute|against the law|breaking the law|allowed)\b",
     re.I,
 )
-NATION_WORDS = {
-    "england": re.compile(r"\b(?:england|english)\b", re.I),
-    "wales": re.compile(r"\b(?:wales|welsh)\b", re.I),
-    "scotland": re.compile(r"\b(?:scotland|scottish)\b", re.I),
-    "northern-ireland": re.compile(r"\b(?:northern ireland|n\.? ?ireland|ni|psni)\b", re.I),
-}
 FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same|is it the same|and what about)\b", re.I)
 
 
@@ -185,38 +169,52 @@ def decode_context(token: str | None) -> tuple[str | None, str | None]:
             nation if isinstance(nation, str) and nation in NATIONS else None)
 
 
-# ---------------------------------------------------------------- signals
+@dataclass(frozen=True)
+class SectionStats:
+    """The stems of each section, and in how many sections each stem occurs."""
+
+    stems: dict[str, frozenset[str]]
+    df: dict[str, int]
+
+    def idf(self, stem: str) -> float:
+        """How much a stem says: a word no section uses says the most (it is off this guidance's subject)."""
+        return math.log(1 + len(self.stems) / (1 + self.df.get(stem, 0)))
 
 
-def is_urgent(question: str) -> bool:
-    """True when the question signals immediate risk of harm to a child."""
-    return any(p.search(question) for p in URGENT_PATTERNS)
+_STATS: dict[str, SectionStats] = {}
 
 
-def nation_in(question: str) -> str | None:
-    """A nation the question names, if exactly one."""
-    named = [n for n, rx in NATION_WORDS.items() if rx.search(question)]
-    return named[0] if len(named) == 1 else None
+def section_stats(content: Content) -> SectionStats:
+    """Stems per section and their document frequencies, computed once per content version."""
+    cached = _STATS.get(content.digest)
+    if cached is None:
+        per: dict[str, frozenset[str]] = {}
+        for article in content.articles:
+            for section in article.sections:
+                text = " ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])
+                per[f"{article.slug}#{section.anchor}"] = frozenset(stems(text))
+        df: dict[str, int] = {}
+        for found in per.values():
+            for stem in found:
+                df[stem] = df.get(stem, 0) + 1
+        cached = _STATS[content.digest] = SectionStats(per, df)
+    return cached
 
 
 def coverage(analysed: Analysed, hit: Hit, content: Content) -> float:
-    """The share of the question's meaningful stems that the section's text, heading or keywords contain."""
-    meaningful = [s for s in analysed.stems if s not in GENERIC]
-    if not meaningful:
-        return 0.0
-    found = _section_stems(content, hit)
-    expanded = set(analysed.expansions)
-    matched = sum(1 for s in meaningful if s in found)
-    # A word whose everyday meaning the glossary maps onto the section's words counts too.
-    return (matched + (0.5 if expanded & found else 0.0) * (matched < len(meaningful))) / len(meaningful)
-
-
-def _section_stems(content: Content, hit: Hit) -> set[str]:
-    article = content.article(hit.slug)
-    section = next((s for s in article.sections if s.anchor == hit.anchor), None) if article else None
-    if not article or not section:
-        return set()
-    return set(stems(" ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])))
+    """How much of what the question is about the section covers: its ideas, weighted by how telling each is."""
+    stats = section_stats(content)
+    found = stats.stems.get(f"{hit.slug}#{hit.anchor}", frozenset())
+    total = matched = 0.0
+    for group in analysed.groups:
+        own = [s for s in group.stems if s not in GENERIC]
+        if not own:
+            continue
+        weight = max(stats.idf(s) for s in own)
+        total += weight
+        if any(s in found for s in own) or any(all(s in found for s in m) for m in group.meanings):
+            matched += weight
+    return matched / total if total else 0.0
 
 
 # ---------------------------------------------------------------- the law, resources, follow-ups
@@ -332,11 +330,13 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
     """Answer a question from the guidance, or say plainly that it does not cover it."""
     content: Content = ix.content
     analysed = analyse(question, content.glossary)
+    # Urgency is read from the words as typed, before any spelling correction can change them.
+    urgent = is_urgent(analysed.text)
     corrected = correct(ix, analysed, content.glossary)
     if corrected:
         analysed = analyse(corrected, content.glossary)
+        urgent = urgent or is_urgent(corrected)
     text = analysed.text
-    urgent = is_urgent(text)
     previous, previous_nation = decode_context(context)
     nation = nation or nation_in(text) or previous_nation
     contacts = content.contacts
@@ -351,16 +351,20 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
     if previous and (FOLLOW_UP.match(text) or len(meaningful) <= 1):
         chosen = _find(content, previous)
         confidence = 1.0 if chosen else 0.0
+    if urgent:
+        # A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked.
+        chosen = content.emergency_section()
+        confidence = 1.0 if chosen else 0.0
     if chosen is None and IMAGE_HANDLING.search(text):
         chosen = _image_handling_section(content)
         confidence = 1.0 if chosen else 0.0
     if chosen is None and hits:
         top = hits[0]
         confidence = coverage(analysed, top, content)
-        if urgent or (confidence >= MIN_COVERAGE and top.score >= MIN_SCORE):
+        # A question in the guidance's own subject (nudes, sexting, sextortion...) is answered from its best
+        # section; any other question must be mostly covered by it.
+        if top.score >= MIN_SCORE and (analysed.core or confidence >= MIN_COVERAGE):
             chosen = _find(content, f"{top.slug}#{top.anchor}")
-    if chosen is None and urgent:
-        chosen = _referral_section(content)
 
     if chosen is None:
         token = encode_context(None, nation)
@@ -388,15 +392,6 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         alternatives=tuple(h for h in hits if f"{h.slug}#{h.anchor}" != f"{article.slug}#{section.anchor}")[:3],
         message=analysed.message,
     )
-
-
-def _referral_section(content: Content) -> tuple[Article, Section] | None:
-    """Where the guidance says to call 999: the answer to any urgent question the search cannot place."""
-    for article in content.articles:
-        for section in article.sections:
-            if section.provenance.section == "When to make a child protection referral":
-                return article, section
-    return None
 
 
 def nation_name(nation: str | None) -> str:

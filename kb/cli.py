@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from kb import answer as answer_mod
 from kb import config
+from kb.answer import answer as answer_question
 from kb.content import load_content
 from kb.index import IndexHolder, OpenIndex, build_index
 from kb.model import NATIONS, TOPICS
@@ -94,7 +94,7 @@ def search_cmd(query: str, nation: str | None, topic: str | None, kind: str, lim
 @INDEX
 def ask_cmd(question: str, nation: str | None, as_json: bool, index_dir: Path | None) -> None:
     """Ask a question; get the answering section, the law and whom to call."""
-    reply = answer_mod.answer(_open(index_dir), question, nation=nation)
+    reply = answer_question(_open(index_dir), question, nation=nation)
     if as_json:
         click.echo(json.dumps(reply.as_dict(), indent=2))
         return

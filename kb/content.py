@@ -27,7 +27,9 @@ def source_headings() -> tuple[str, ...]:
 
 def content_files(root: Path) -> list[Path]:
     """Every file the site is built from, in a stable order."""
-    articles = sorted((root / "articles").glob("*.md")) if (root / "articles").is_dir() else []
+    # A folder named like an article is not one (reading it would raise).
+    folder = root / "articles"
+    articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
     return articles + [root / name for name in DATA_FILES if (root / name).is_file()]
 
 
@@ -64,7 +66,7 @@ def load_content(root: Path | str) -> Content:
         problems.append(Problem(str(root), 1, "content folder not found"))
     shown = {path: _shown(root, path) for path in content_files(root)}
     articles: list[Article] = []
-    for path in sorted((root / "articles").glob("*.md")) if (root / "articles").is_dir() else []:
+    for path in [p for p in content_files(root) if p.suffix == ".md"]:
         text = _read(path, shown[path], problems)
         if text is None:
             continue
@@ -73,7 +75,8 @@ def load_content(root: Path | str) -> Content:
         if parsed.value is not None:
             articles.append(parsed.value)
             if parsed.value.slug and parsed.value.slug != path.stem:
-                problems.append(Problem(shown[path], 1, f"slug '{parsed.value.slug}' must match the file name '{path.stem}'"))
+                problems.append(Problem(shown[path], parsed.value.line_of("slug"),
+                                        f"slug '{parsed.value.slug}' must match the file name '{path.stem}'"))
     data: dict[str, tuple[object, ...]] = {}
     for name, parser in DATA_FILES.items():
         path = root / name
@@ -115,44 +118,53 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
     ref_ids = {r.id for r in content.references}
     contact_ids = {c.id for c in content.contacts}
     source_ids = {s.id for s in content.sources}
-    anchors = {a.slug: {s.anchor for s in a.sections} for a in content.articles}
+    anchors: dict[str, set[str]] = {}
+    for a in content.articles:
+        anchors.setdefault(a.slug, set()).update(s.anchor for s in a.sections)
 
     seen: dict[str, str] = {}
     for article in content.articles:
         if article.slug in seen:
-            problems.append(Problem(article.path, 1, f"duplicate slug '{article.slug}' (also in {seen[article.slug]})"))
+            problems.append(Problem(article.path, article.line_of("slug"),
+                                    f"duplicate slug '{article.slug}' (also in {seen[article.slug]})"))
         seen[article.slug] = article.path
         if article.source and article.source not in source_ids:
-            problems.append(Problem(article.path, 1, f"source '{article.source}' is not in sources.yaml"))
+            problems.append(Problem(article.path, article.line_of("source"),
+                                    f"source '{article.source}' is not in sources.yaml"))
         for law_id in article.legislation:
             if law_id not in law_ids:
-                problems.append(Problem(article.path, 1, f"legislation id '{law_id}' does not resolve"))
+                problems.append(Problem(article.path, article.line_of("legislation"),
+                                        f"legislation id '{law_id}' does not resolve"))
         for slug in article.next:
             if slug not in anchors:
-                problems.append(Problem(article.path, 1, f"next article '{slug}' does not exist"))
+                problems.append(Problem(article.path, article.line_of("next"),
+                                        f"next article '{slug}' does not exist"))
         for ref_id in article.references:
             if ref_id not in ref_ids:
-                problems.append(Problem(article.path, 1, f"reference id '{ref_id}' does not resolve"))
+                problems.append(Problem(article.path, article.line_of("references"),
+                                        f"reference id '{ref_id}' does not resolve"))
         for section in article.sections:
             where = (article.path, section.line)
             doc = section.provenance.document
             if doc and doc not in source_ids:
                 problems.append(Problem(*where, f"document '{doc}' is not in sources.yaml"))
             for law_id in section.laws:
-                if law_id not in law_ids:
-                    problems.append(Problem(*where, f"legislation id '{law_id}' does not resolve"))
+                if law_id not in law_ids and law_id not in article.legislation:
+                    problems.append(Problem(article.path, section.link_line(f"law:{law_id}"),
+                                            f"legislation id '{law_id}' does not resolve"))
             for ref_id in section.refs:
-                if ref_id not in ref_ids:
-                    problems.append(Problem(*where, f"reference id '{ref_id}' does not resolve"))
-            for link in section.links:
+                if ref_id not in ref_ids and ref_id not in article.references:
+                    problems.append(Problem(article.path, section.link_line(f"ref:{ref_id}"),
+                                            f"reference id '{ref_id}' does not resolve"))
+            for link, line in zip(section.links, section.link_lines, strict=False):
                 if link.startswith("contact:") and link[8:] not in contact_ids:
-                    problems.append(Problem(*where, f"contact id '{link[8:]}' does not resolve"))
+                    problems.append(Problem(article.path, line, f"contact id '{link[8:]}' does not resolve"))
                 if link.startswith("#"):
                     link = f"/articles/{article.slug}{link}"
                 if link.startswith("/articles/"):
                     slug, _, anchor = link[len("/articles/") :].partition("#")
                     if slug not in anchors or (anchor and anchor not in anchors[slug]):
-                        problems.append(Problem(*where, f"broken internal link '{link}'"))
+                        problems.append(Problem(article.path, line, f"broken internal link '{link}'"))
 
     homes = {s.provenance.section for a in content.articles for s in a.sections}
     for heading in headings:
@@ -161,14 +173,18 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
 
     for item in content.legislation:
         where = (files["legislation.yaml"], item.line)
-        for other in item.amended_by + item.replaced_by:
-            if other not in law_ids:
-                problems.append(Problem(*where, f"'{item.id}' points to unknown legislation id '{other}'"))
+        for key in ("amended_by", "replaced_by"):
+            for other in getattr(item, key):
+                if other not in law_ids:
+                    problems.append(Problem(where[0], item.line_of(key),
+                                            f"'{item.id}' points to unknown legislation id '{other}'"))
         if item.provenance.section and item.provenance.section not in headings:
-            problems.append(Problem(*where, f"provenance '{item.provenance.section}' is not a source heading"))
+            problems.append(Problem(where[0], item.line_of("provenance"),
+                                    f"provenance '{item.provenance.section}' is not a source heading"))
         if item.status == "repealed" and not item.replaced_by and not item.note:
             problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
     for ref in content.references:
         if ref.replaced_by and ref.replaced_by not in ref_ids:
-            problems.append(Problem(files["references.yaml"], ref.line, f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
+            problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
+                                    f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
     return problems

@@ -62,7 +62,13 @@ class Section:
     refs: tuple[str, ...] = ()
     laws: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    link_lines: tuple[int, ...] = ()
     line: int = 0
+
+    def link_line(self, target: str) -> int:
+        """The line of the first link to target, else the heading's (ids named in the attribute line)."""
+        lines = zip(self.links, self.link_lines, strict=False)
+        return next((n for link, n in lines if link == target), self.line)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,11 @@ class Article:
     path: str = ""
     question: str = ""
     next: tuple[str, ...] = ()
+    field_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of a front matter field (1 when unknown)."""
+        return dict(self.field_lines).get(key, 1)
 
     @property
     def url(self) -> str:
@@ -117,6 +128,11 @@ class LawItem:
     correction: str = ""
     correction_url: str = ""
     line: int = 0
+    field_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of one of its fields in the YAML file (the item's line when unknown)."""
+        return dict(self.field_lines).get(key, self.line)
 
     @property
     def current(self) -> bool:
@@ -143,6 +159,11 @@ class Reference:
     note_url: str = ""
     section: str = ""
     line: int = 0
+    field_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of one of its fields in the YAML file (the item's line when unknown)."""
+        return dict(self.field_lines).get(key, self.line)
 
 
 @dataclass(frozen=True)
@@ -170,6 +191,7 @@ class GlossaryEntry:
     definition: str
     source: str = ""
     url: str = ""
+    core: bool = False
     line: int = 0
 
 
@@ -237,6 +259,12 @@ class Content:
     def reference(self, ref_id: str) -> Reference | None:
         """The reference with this id, if any."""
         return next((r for r in self.references if r.id == ref_id), None)
+
+    def emergency_section(self) -> tuple[Article, Section] | None:
+        """Where the guidance says to call 999 when a child is in immediate danger."""
+        found = [(a, s) for a in self.articles for s in a.sections
+                 if s.provenance.section == "When to make a child protection referral"]
+        return next(((a, s) for a, s in found if "999" in s.text), found[0] if found else None)
 
     def source(self, doc_id: str) -> SourceDocument | None:
         """The source document with this id, if any."""

@@ -40,6 +40,7 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BLOCKS = ("warning", "correction", "update", "details")
 LINK_SCHEMES = {"law": "/legislation#{}", "ref": "/references#{}", "contact": "/contacts#{}"}
 LINE_KEY = "__line__"
+LINES_KEY = "__lines__"
 
 
 class ContentError(Exception):
@@ -63,11 +64,14 @@ class Parsed:
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that records each mapping's first line (1-based) under LINE_KEY."""
+    """A safe loader that records each mapping's first line (1-based) under LINE_KEY, and each key's under
+    LINES_KEY, so a problem points at the field that has it."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep=deep)
         mapping[LINE_KEY] = node.start_mark.line + 1
+        mapping[LINES_KEY] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value
+                              if isinstance(key, yaml.ScalarNode)}
         return mapping
 
 
@@ -98,8 +102,11 @@ def _shift_lines(data: Any, offset: int) -> None:
     if isinstance(data, dict):
         if LINE_KEY in data:
             data[LINE_KEY] += offset
-        for value in data.values():
-            _shift_lines(value, offset)
+        if LINES_KEY in data:
+            data[LINES_KEY] = {key: line + offset for key, line in data[LINES_KEY].items()}
+        for key, value in data.items():
+            if key != LINES_KEY:
+                _shift_lines(value, offset)
     elif isinstance(data, list):
         for value in data:
             _shift_lines(value, offset)
@@ -113,9 +120,14 @@ class _Fields:
         self.path = path
         self.problems = problems
         self.line = int(data.get(LINE_KEY, 1))
+        self.lines: dict[str, int] = dict(data.get(LINES_KEY) or {})
 
-    def problem(self, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(self.path, self.line, message, severity))
+    def line_of(self, key: str | None) -> int:
+        """The line of a field, or of the mapping when the field is absent."""
+        return self.lines.get(key, self.line) if key else self.line
+
+    def problem(self, message: str, severity: str = "error", key: str | None = None) -> None:
+        self.problems.append(Problem(self.path, self.line_of(key), message, severity))
 
     def text(self, key: str, required: bool = True) -> str:
         value = self.data.get(key)
@@ -124,7 +136,7 @@ class _Fields:
                 self.problem(f"missing '{key}'")
             return ""
         if isinstance(value, bool | dict | list):
-            self.problem(f"'{key}' must be text, not {type(value).__name__}")
+            self.problem(f"'{key}' must be text, not {type(value).__name__}", key=key)
             return ""
         return str(value).strip()
 
@@ -137,36 +149,44 @@ class _Fields:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.problem(f"'{key}' must be a list of words")
+            self.problem(f"'{key}' must be a list of words", key=key)
             return ()
         words = tuple(str(v).strip() for v in value)
         if allowed is not None:
             for word in words:
                 if word not in allowed:
-                    self.problem(f"unknown {key.rstrip('s')} '{word}' (expected one of: {', '.join(allowed)})")
+                    expected = ", ".join(allowed)
+                    self.problem(f"unknown {key.rstrip('s')} '{word}' (expected one of: {expected})", key=key)
             words = tuple(w for w in words if w in allowed)
         return words
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(f"'{key}' must be true or false", key=key)
+            return False
+        return value
 
     def choice(self, key: str, allowed: Sequence[str]) -> str:
         value = self.text(key)
         if value and value not in allowed:
-            self.problem(f"unknown {key} '{value}' (expected one of: {', '.join(allowed)})")
+            self.problem(f"unknown {key} '{value}' (expected one of: {', '.join(allowed)})", key=key)
             return ""
         return value
 
     def url(self, key: str, what: str = "") -> str:
         value = self.text(key, required=False)
         if value and not value.startswith("https://"):
-            self.problem(f"'{key}' must be an https:// URL, not '{value}'")
+            self.problem(f"'{key}' must be an https:// URL, not '{value}'", key=key)
             return ""
         if not value and what:
-            self.problem(f"{what} has no verified URL yet", "warning")
+            self.problem(f"{what} has no verified URL yet", "warning", key=key)
         return value
 
     def date(self, key: str, required: bool = False) -> str:
         value = self.text(key, required=required)
         if value and not ISO_DATE.match(value):
-            self.problem(f"'{key}' must be an ISO date (YYYY-MM-DD), not '{value}'")
+            self.problem(f"'{key}' must be an ISO date (YYYY-MM-DD), not '{value}'", key=key)
             return ""
         return value
 
@@ -212,17 +232,17 @@ def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
         f = _Fields(data, path, problems)
         law_id = f.text("id")
         if law_id and not SLUG.match(law_id):
-            f.problem(f"id '{law_id}' must be lower-case words joined by hyphens")
+            f.problem(f"id '{law_id}' must be lower-case words joined by hyphens", key="id")
         prov = data.get("provenance") or {}
         if not isinstance(prov, dict) or not (prov.get("source") or prov.get("document")):
-            f.problem("'provenance' must name a source heading or a document")
+            f.problem("'provenance' must name a source heading or a document", key="provenance")
             prov = {}
         note, note_url = f.text("note", required=False), f.url("note_url")
         if note and not note_url:
-            f.problem("a 'note' needs its 'note_url'")
+            f.problem("a 'note' needs its 'note_url'", key="note")
         correction, correction_url = f.text("correction", required=False), f.url("correction_url")
         if correction and not correction_url:
-            f.problem("a 'correction' needs its 'correction_url'")
+            f.problem("a 'correction' needs its 'correction_url'", key="correction")
         items.append(
             LawItem(
                 id=law_id,
@@ -249,6 +269,7 @@ def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
                 correction=correction,
                 correction_url=correction_url,
                 line=f.line,
+                field_lines=tuple(f.lines.items()),
             )
         )
     problems += _unique([(i.id, i.line) for i in items], path, "legislation id")
@@ -280,6 +301,7 @@ def parse_references(text: str, path: str = "references.yaml") -> Parsed:
                 note_url=note_url,
                 section=f.text("section", required=False),
                 line=f.line,
+                field_lines=tuple(f.lines.items()),
             )
         )
     problems += _unique([(i.id, i.line) for i in items], path, "reference id")
@@ -325,6 +347,7 @@ def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
                 definition=f.text("definition"),
                 source=f.text("source", required=False),
                 url=f.url("url"),
+                core=f.flag("core"),
                 line=f.line,
             )
         )
@@ -452,14 +475,18 @@ def plain_text(tokens: Sequence[Token]) -> str:
 
 def _check_links(
     tokens: Sequence[Token], path: str, problems: list[Problem], first_line: int
-) -> tuple[list[str], list[str], list[str]]:
-    """Rewrite our link schemes to site URLs; return every link target and the law and ref ids named."""
-    links, laws, refs = [], [], []
+) -> tuple[list[tuple[str, int]], list[str], list[str]]:
+    """Rewrite our link schemes to site URLs; return each link target with its line, and the ids named."""
+    links: list[tuple[str, int]] = []
+    laws, refs = [], []
     for token in tokens:
         if token.type != "inline":
             continue
         line = first_line + (token.map[0] if token.map else 0)
         for child in token.children or []:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1  # a paragraph spans lines: count them so each link has its own
+                continue
             if child.type == "text" and "](" in child.content:
                 problems.append(Problem(path, line, f"link not recognised (unsafe or malformed): {child.content!r}"))
             if child.type != "link_open":
@@ -467,14 +494,14 @@ def _check_links(
             href = str(child.attrs.get("href", ""))
             scheme, _, rest = href.partition(":")
             if scheme in LINK_SCHEMES and rest:
-                links.append(href)
+                links.append((href, line))
                 if scheme == "law":
                     laws.append(rest)
                 elif scheme == "ref":
                     refs.append(rest)
                 child.attrs["href"] = LINK_SCHEMES[scheme].format(rest)
             elif href.startswith("/") or href.startswith("#"):
-                links.append(href)
+                links.append((href, line))
             elif href.startswith("https://") or href.startswith("mailto:") or href.startswith("tel:"):
                 pass
             else:
@@ -523,10 +550,10 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
     f = _Fields(meta, path, problems)
     slug = f.text("slug")
     if slug and not SLUG.match(slug):
-        f.problem(f"slug '{slug}' must be lower-case words joined by hyphens")
+        f.problem(f"slug '{slug}' must be lower-case words joined by hyphens", key="slug")
     order_value = meta.get("order", 100)
     if not isinstance(order_value, int) or isinstance(order_value, bool):
-        f.problem("'order' must be a whole number")
+        f.problem("'order' must be a whole number", key="order")
         order_value = 100
     refs, laws = f.items("references"), f.items("legislation")
 
@@ -581,7 +608,8 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
                 keywords=_words(_attr(head, "keywords")),
                 refs=tuple(dict.fromkeys(sec_refs or refs)),
                 laws=tuple(dict.fromkeys(sec_laws or laws)),
-                links=tuple(links),
+                links=tuple(href for href, _ in links),
+                link_lines=tuple(n for _, n in links),
                 line=line,
             )
         )
@@ -606,6 +634,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
         lead_html=_render(list(lead)),
         sections=tuple(sections),
         path=path,
+        field_lines=tuple(f.lines.items()),
     )
     return Parsed(article, tuple(problems))
 

@@ -18,14 +18,17 @@ from whoosh.highlight import ContextFragmenter, Formatter, get_text
 
 from kb.index import OpenIndex, analyzer, plain_analyzer
 from kb.model import NATIONS, TOPICS, GlossaryEntry, Provenance
+from kb.signals import is_urgent
 
 MAX_QUERY_CHARS = 500
 TYPES = ("section", "legislation", "reference", "glossary", "all")
-FIELD_BOOSTS = {"heading": 2.2, "title": 0.8, "body": 1.0, "keywords": 1.6}
-EXPANSION_WEIGHT = 0.55
+# Field weights and BM25F parameters chosen by measurement (bench/search_quality.py on the dev set and on
+# bench/questions.jsonl together, a coordinate search over each).
+FIELD_BOOSTS = {"heading": 1.6, "title": 1.5, "body": 1.0, "keywords": 3.5}
+EXPANSION_WEIGHT = 0.3
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
-WEIGHTING = scoring.BM25F(B=0.6, K1=1.2)
+WEIGHTING = scoring.BM25F(B=0.6, K1=0.8)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -77,6 +80,7 @@ class Group:
 
     stems: tuple[str, ...]
     meanings: tuple[tuple[str, ...], ...] = ()
+    core: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,11 @@ class Analysed:
     stems: tuple[str, ...]
     groups: tuple[Group, ...]
     message: str = ""
+
+    @property
+    def core(self) -> bool:
+        """True when an everyday word puts the query squarely in the guidance's subject."""
+        return any(g.core for g in self.groups)
 
     @property
     def expansions(self) -> tuple[str, ...]:
@@ -118,16 +127,17 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Everyday phrases (as word tuples) mapped to the phrases they mean."""
-    table: dict[tuple[str, ...], list[str]] = {}
+def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], tuple[tuple[str, ...], bool]]:
+    """Everyday phrases (as word tuples) mapped to the phrases they mean, and whether they are core words."""
+    table: dict[tuple[str, ...], tuple[list[str], bool]] = {}
     for entry in glossary:
         meaning = [entry.term, *entry.means]
         for phrase in (entry.term, *entry.also):
             key = tuple(words(phrase))
             if key:
-                table.setdefault(key, []).extend(meaning)
-    return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
+                known, core = table.get(key, ([], False))
+                table[key] = (known + meaning, core or entry.core)
+    return {k: (tuple(dict.fromkeys(v)), core) for k, (v, core) in table.items()}
 
 
 def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
@@ -142,11 +152,12 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
         for size in range(min(longest, len(query_words) - i), 0, -1):
             key = tuple(query_words[i : i + size])
             if key in table:
+                phrases, core = table[key]
                 own = tuple(stems(" ".join(key)))
                 meanings = tuple(dict.fromkeys(
-                    m for m in (tuple(stems(p)) for p in table[key]) if m and m != own
+                    m for m in (tuple(stems(p)) for p in phrases) if m and m != own
                 ))
-                groups.append(Group(own or meanings[0] if meanings else own, meanings))
+                groups.append(Group(own or (meanings[0] if meanings else ()), meanings, core))
                 i += size
                 break
         else:
@@ -231,13 +242,34 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
             if len(word) < 4 or word.isdigit() or word in known_glossary or lexicon.frequency("spell", word):
                 out.append(word)
                 continue
-            suggestions = corrector.suggest(word, limit=1, maxdist=1 if len(word) <= 5 else 2)
+            # Typos rarely change a word's first letter; requiring it keeps real words ("kill") from
+            # being "corrected" into others ("will").
+            candidates = [
+                w for w in corrector.suggest(word, limit=10, maxdist=1 if len(word) <= 5 else 2)
+                if w[:1] == word[:1]
+            ]
+            # Nearest first (a swap of two letters counts as one edit), then the more common word.
+            suggestions = sorted(candidates, key=lambda w: (edit_distance(word, w), -lexicon.frequency("spell", w)))
             if suggestions:
                 out.append(suggestions[0])
                 changed = True
             else:
                 out.append(word)
     return " ".join(out) if changed else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
 
 
 def validate(nation: str | None, topic: str | None, kind: str | None, limit: Any) -> tuple[str | None, int]:
@@ -277,13 +309,15 @@ def search(
         corrected = correct(ix, analysed, glossary)
         if corrected:
             analysed = replace(analyse(corrected, glossary), message=analysed.message)
-    result = run(ix, analysed, nation, topic, kind, limit, facets)
+    total, hits, counts = run(ix, analysed, nation, topic, kind, limit, facets)
+    if kind in ("section", "all") and (is_urgent(analysed.text) or is_urgent(corrected or "")):
+        hits = _emergency_first(ix, hits, nation, topic, limit)
     return SearchResult(
         query=text,
         corrected=corrected,
-        total=result[0],
-        hits=result[1],
-        facets=result[2],
+        total=max(total, len(hits)),
+        hits=hits,
+        facets=counts,
         message=analysed.message,
     )
 
@@ -309,6 +343,33 @@ def run(
         total = len(results)
         counts = _facets(searcher, q, kind) if facets else {}
     return total, hits, counts
+
+
+def _emergency_first(
+    ix: OpenIndex, hits: tuple[Hit, ...], nation: str | None, topic: str | None, limit: int
+) -> tuple[Hit, ...]:
+    """A question signalling immediate risk gets the guidance's 999 step first, whatever else it matched."""
+    found = ix.content.emergency_section()
+    if found is None:
+        return hits
+    article, section = found
+    if (nation and nation not in article.nations) or (topic and topic not in article.topics):
+        return hits
+    pinned = Hit(
+        type="section",
+        id=f"section:{article.slug}#{section.anchor}",
+        title=article.title,
+        heading=section.heading,
+        url=f"{article.url}#{section.anchor}",
+        snippet=html.escape(_lead(section.text), quote=True),
+        score=(hits[0].score if hits else 0.0) + 1.0,
+        source=section.provenance,
+        nations=article.nations,
+        topics=article.topics,
+        slug=article.slug,
+        anchor=section.anchor,
+    )
+    return (pinned, *(h for h in hits if h.id != pinned.id))[:limit]
 
 
 def _hit(r: Any) -> Hit:
