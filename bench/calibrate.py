@@ -6,11 +6,10 @@ Usage: python bench/calibrate.py
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from common import open_index, questions
-
-import importlib
 
 qa = importlib.import_module("kb.answer")  # the module, not the function kb.answer re-exports
 
@@ -32,7 +31,8 @@ def main() -> None:
             acc += bool(reply.answered and reply.section and reply.section.provenance.section in x["expect"])
         ab = sum(not qa.answer(ix, x["q"]).answered for x in outscope)
         mark = "  <- current" if threshold == default else ""
-        print(f"{threshold:>9.2f} {fa / len(inscope):>17.3f} {ab / len(outscope):>15.3f} {acc / len(inscope):>9.3f}{mark}")
+        rates = f"{fa / len(inscope):>17.3f} {ab / len(outscope):>15.3f} {acc / len(inscope):>9.3f}"
+        print(f"{threshold:>9.2f} {rates}{mark}")
     qa.MIN_COVERAGE = default
 
 

@@ -35,7 +35,8 @@ GENERIC = frozenset(stems(
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
 IMAGE_HANDLING = re.compile(
     r"\b(?:i|we|staff|you|teachers?|dsl|the school)\b(?:\W+\w+){0,3}?\W+"
-    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print|download|keep"
+    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print"
+    r"|download|keep"
     r"|store|send|show|take a (?:photo|picture|copy)|check|inspect|go through)\w*\b(?:\W+\w+){0,5}?\W+"
     r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|it|them|evidence|phone|phones)\b",
     re.I,
@@ -292,7 +293,9 @@ def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
     return tuple(dict.fromkeys(out))[:5]
 
 
-def followups_for(content: Content, article: Article | None, nation: str | None, context: str) -> tuple[tuple[str, str], ...]:
+def followups_for(
+    content: Content, article: Article | None, nation: str | None, context: str
+) -> tuple[tuple[str, str], ...]:
     """Two to four next questions that lead on from this article."""
     slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
     out = []
@@ -341,8 +344,10 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
     nation = nation or nation_in(text) or previous_nation
     contacts = content.contacts
 
-    _, hits, _ = run(ix, analysed, None, None, "section", 5)
-    _, law_hits, _ = run(ix, analysed, nation, None, "legislation", 5)
+    _, hits, _ = run(ix, analysed, None, None, "section", 5, snippets=False)
+    law_hits: tuple[Hit, ...] = ()
+    if LAW_INTENT.search(text):
+        _, law_hits, _ = run(ix, analysed, nation, None, "legislation", 5, snippets=False)
 
     chosen: tuple[Article, Section] | None = None
     confidence = 0.0

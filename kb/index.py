@@ -44,7 +44,7 @@ STEM_FIXES = {"referr": "refer", "referenc": "reference"}
 UNSTEMMED = frozenset({"reference", "references"})
 
 
-class StemFixFilter(Filter):  # type: ignore[misc] - whoosh ships no types
+class StemFixFilter(Filter):  # type: ignore[misc]  # whoosh ships no types
     """Map a few stems to what they should be ("referral" and "refer" are one idea; "references" another)."""
 
     def __call__(self, tokens: Any) -> Any:

@@ -505,7 +505,8 @@ def _check_links(
             elif href.startswith("https://") or href.startswith("mailto:") or href.startswith("tel:"):
                 pass
             else:
-                problems.append(Problem(path, line, f"link '{href}' must be https://, /articles/..., law:, ref: or contact:"))
+                message = f"link '{href}' must be https://, /articles/..., law:, ref: or contact:"
+                problems.append(Problem(path, line, message))
                 child.attrs["href"] = "#"
     return links, laws, refs
 
@@ -561,7 +562,8 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
     starts = [i for i, t in enumerate(body) if t.type == "heading_open" and t.tag in ("h2", "h3")]
     for t in body:
         if t.type == "heading_open" and t.tag == "h1":
-            problems.append(Problem(path, (t.map[0] if t.map else 0) + 1, "use H2/H3 in the body; the title is in front matter"))
+            message = "use H2/H3 in the body; the title is in front matter"
+            problems.append(Problem(path, (t.map[0] if t.map else 0) + 1, message))
     lead = body[: starts[0]] if starts else body
     _check_links(lead, path, problems, 1)
     sections = []
@@ -573,7 +575,8 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
         heading = inline_text(chunk[1])
         anchor = _attr(head, "id")
         if not anchor:
-            problems.append(Problem(path, line, f"section '{heading}' needs an attribute line {{#anchor source=\"...\"}} above it"))
+            message = f"section '{heading}' needs an attribute line {{#anchor source=\"...\"}} above it"
+            problems.append(Problem(path, line, message))
             continue
         if not SLUG.match(anchor):
             problems.append(Problem(path, line, f"anchor '{anchor}' must be lower-case words joined by hyphens"))
@@ -581,20 +584,24 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
         if source:
             full = _resolve_heading(source, headings)
             if full is None:
-                problems.append(Problem(path, line, f"provenance '{source}' is not a heading of the source (sections.txt)"))
+                message = f"provenance '{source}' is not a heading of the source (sections.txt)"
+                problems.append(Problem(path, line, message))
                 full = source
             provenance = Provenance(document="nspcc-sexting-2020", section=full)
         elif document:
             if not url.startswith("https://"):
-                problems.append(Problem(path, line, f"section '{heading}' names document '{document}' but no https:// url"))
+                message = f"section '{heading}' names document '{document}' but no https:// url"
+                problems.append(Problem(path, line, message))
             provenance = Provenance(document=document, url=url)
         else:
-            problems.append(Problem(path, line, f"section '{heading}' has no provenance (source=\"...\" or document=... url=...)"))
+            message = f"section '{heading}' has no provenance (source=\"...\" or document=... url=...)"
+            problems.append(Problem(path, line, message))
             provenance = Provenance(document="")
         links, link_laws, link_refs = _check_links(chunk, path, problems, 1)
         for block in chunk:
             if block.type == "container_correction_open" and "https://" not in _raw(chunk, block):
-                problems.append(Problem(path, (block.map[0] if block.map else 0) + 1, "a correction must cite an https:// source"))
+                at = (block.map[0] if block.map else 0) + 1
+                problems.append(Problem(path, at, "a correction must cite an https:// source"))
         sec_refs = _words(_attr(head, "refs")) + tuple(link_refs)
         sec_laws = _words(_attr(head, "laws")) + tuple(link_laws)
         sections.append(

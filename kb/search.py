@@ -174,11 +174,18 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
                     message=message)
 
 
+class _Or(Q.Or):  # type: ignore[misc]  # whoosh ships no types
+    """An Or that unions its parts lazily: Whoosh's default for small indexes preloads a 2,048-slot array
+    per clause, which costs more than the whole search here."""
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
 def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
     """A stem phrase in any field: one word is a term, more must stand together (or be keywords)."""
     if len(phrase) == 1:
-        return Q.Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
-    return Q.Or([
+        return _Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
+    return _Or([
         Q.Phrase("body", list(phrase), boost=weight * FIELD_BOOSTS["body"]),
         Q.Phrase("heading", list(phrase), boost=weight * FIELD_BOOSTS["heading"]),
         Q.And([Q.Term("keywords", s) for s in phrase], boost=weight * FIELD_BOOSTS["keywords"]),
@@ -193,7 +200,7 @@ def build_query(analysed: Analysed) -> Q.Query | None:
     """
     clauses: list[Q.Query] = []
     for group in analysed.groups:
-        own = Q.Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
+        own = _Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
         alternatives = [_match(m, EXPANSION_WEIGHT) for m in group.meanings]
         options = ([own] if own is not None else []) + alternatives
         clauses.append(options[0] if len(options) == 1 else Q.DisjunctionMax(options, tiebreak=TIEBREAK))
@@ -201,7 +208,7 @@ def build_query(analysed: Analysed) -> Q.Query | None:
     for first, second in zip(ordered, ordered[1:], strict=False):
         if first != second:
             clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
-    return Q.Or(clauses) if clauses else None
+    return _Or(clauses) if clauses else None
 
 
 def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None:
@@ -218,7 +225,7 @@ def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None
     return Q.And(parts) if parts else None
 
 
-class MarkFormatter(Formatter):  # type: ignore[misc] - whoosh ships no types
+class MarkFormatter(Formatter):  # type: ignore[misc]  # whoosh ships no types
     """Bare <mark> around matched words; everything else HTML-escaped."""
 
     between = " … "
@@ -230,31 +237,67 @@ class MarkFormatter(Formatter):  # type: ignore[misc] - whoosh ships no types
         return f"<mark>{html.escape(get_text(text, token, replace), quote=True)}</mark>"
 
 
-def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ...]) -> str | None:
+@dataclass(frozen=True)
+class Vocabulary:
+    """The index's own words with their frequencies, grouped by first letter, for spelling suggestions."""
+
+    frequency: dict[str, int]
+    by_initial: dict[str, tuple[str, ...]]
+    glossary: frozenset[str]
+
+
+_VOCABULARIES: dict[str, Vocabulary] = {}
+
+
+def vocabulary(ix: OpenIndex) -> Vocabulary:
+    """The vocabulary of an opened index (read from its lexicon once per index build)."""
+    vocab = _VOCABULARIES.get(ix.path)
+    if vocab is None:
+        with ix.index.reader() as reader:
+            frequency = {_text(word): int(info.weight()) for word, info in reader.iter_field("spell")}
+        by_initial: dict[str, list[str]] = {}
+        for word in frequency:
+            by_initial.setdefault(word[:1], []).append(word)
+        glossary = frozenset(
+            w for e in ix.content.glossary for p in (e.term, *e.also, *e.means) for w in words(p)
+        )
+        vocab = Vocabulary(frequency, {k: tuple(v) for k, v in by_initial.items()}, glossary)
+        _VOCABULARIES.clear()  # one index is current at a time; old ones need not stay in memory
+        _VOCABULARIES[ix.path] = vocab
+    return vocab
+
+
+def _text(term: bytes | str) -> str:
+    """A lexicon term as text (Whoosh gives bytes)."""
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+def suggest(vocab: Vocabulary, word: str) -> str | None:
+    """The nearest known word (same first letter: typos rarely change it, and real words such as "kill"
+    must not become others such as "will"); ties go to the more common word."""
+    limit = 1 if len(word) <= 5 else 2
+    best: tuple[int, int, str] | None = None
+    for candidate in vocab.by_initial.get(word[:1], ()):
+        if abs(len(candidate) - len(word)) > limit or len(candidate) < 3:
+            continue
+        distance = edit_distance(word, candidate)
+        if distance <= limit:
+            key = (distance, -vocab.frequency[candidate], candidate)
+            if best is None or key < best:
+                best = key
+    return best[2] if best else None
+
+
+def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ...] = ()) -> str | None:
     """The query with each word unknown to the index and glossary replaced by its nearest known word."""
-    known_glossary = {w for e in glossary for p in (e.term, *e.also, *e.means) for w in words(p)}
+    vocab = vocabulary(ix)
     changed = False
     out = []
-    with ix.index.searcher() as searcher:
-        corrector = searcher.corrector("spell")
-        lexicon = searcher.reader()
-        for word in analysed.words:
-            if len(word) < 4 or word.isdigit() or word in known_glossary or lexicon.frequency("spell", word):
-                out.append(word)
-                continue
-            # Typos rarely change a word's first letter; requiring it keeps real words ("kill") from
-            # being "corrected" into others ("will").
-            candidates = [
-                w for w in corrector.suggest(word, limit=10, maxdist=1 if len(word) <= 5 else 2)
-                if w[:1] == word[:1]
-            ]
-            # Nearest first (a swap of two letters counts as one edit), then the more common word.
-            suggestions = sorted(candidates, key=lambda w: (edit_distance(word, w), -lexicon.frequency("spell", w)))
-            if suggestions:
-                out.append(suggestions[0])
-                changed = True
-            else:
-                out.append(word)
+    for word in analysed.words:
+        known = word in vocab.frequency or word in vocab.glossary
+        replacement = None if known or len(word) < 4 or word.isdigit() else suggest(vocab, word)
+        out.append(replacement or word)
+        changed = changed or replacement is not None
     return " ".join(out) if changed else None
 
 
@@ -330,19 +373,39 @@ def run(
     kind: str,
     limit: int,
     facets: bool = False,
+    snippets: bool = True,
 ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
     """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered type."""
     q = build_query(analysed)
     if q is None:
         return 0, (), {}
     with ix.index.searcher(weighting=WEIGHTING) as searcher:
-        results = searcher.search(q, filter=_filters(nation, topic, kind), limit=max(limit, 1), terms=True)
-        results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
-        results.formatter = MarkFormatter()
-        hits = tuple(_hit(r) for r in results[:limit])
+        # The index is small: scoring every match costs less than Whoosh counting them again for a total.
+        results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, kind), limit=None, terms=snippets)
         total = len(results)
-        counts = _facets(searcher, q, kind) if facets else {}
+        if snippets:
+            results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
+            results.formatter = MarkFormatter()
+        hits = tuple(_hit(r, snippets) for r in results[:limit])
+        counts = _facets(searcher, q, _allowed(ix, searcher, None, None, kind)) if facets else {}
     return total, hits, counts
+
+
+_ALLOWED: dict[tuple[str, str, str, str], frozenset[int]] = {}
+
+
+def _allowed(ix: OpenIndex, searcher: Any, nation: str | None, topic: str | None, kind: str) -> set[int] | None:
+    """The documents a nation, topic and type allow, computed once per index and kept (a handful of sets)."""
+    flt = _filters(nation, topic, kind)
+    if flt is None:
+        return None
+    key = (ix.path, nation or "", topic or "", kind)
+    docs = _ALLOWED.get(key)
+    if docs is None:
+        if len(_ALLOWED) > 512 or any(k[0] != ix.path for k in _ALLOWED):
+            _ALLOWED.clear()
+        docs = _ALLOWED[key] = frozenset(searcher.docs_for_query(flt))
+    return set(docs)  # Whoosh takes a plain set; a copy keeps the cached one safe
 
 
 def _emergency_first(
@@ -372,9 +435,9 @@ def _emergency_first(
     return (pinned, *(h for h in hits if h.id != pinned.id))[:limit]
 
 
-def _hit(r: Any) -> Hit:
+def _hit(r: Any, snippets: bool = True) -> Hit:
     """A Hit from a Whoosh result, with its snippet."""
-    snippet = r.highlights("body", top=2) or html.escape(_lead(r.get("body", "")), quote=True)
+    snippet = (r.highlights("body", top=2) if snippets else "") or html.escape(_lead(r.get("body", "")), quote=True)
     return Hit(
         type=r["type"],
         id=r["id"],
@@ -405,11 +468,10 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split(",") if v)
 
 
-def _facets(searcher: Any, q: Q.Query, kind: str) -> dict[str, dict[str, int]]:
+def _facets(searcher: Any, q: Q.Query, allowed: set[int] | None) -> dict[str, dict[str, int]]:
     """Counts by nation and topic of everything the query matches in this type."""
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
-    flt = Q.Term("type", kind) if kind != "all" else None
-    for fields in searcher.search(q, filter=flt, limit=None):
+    for fields in searcher.search(q, filter=allowed, limit=None):
         for name in counts:
             counts[name].update(_split(fields.get(name, "")))
     return {name: dict(c.most_common()) for name, c in counts.items()}

@@ -23,7 +23,8 @@ URGENT_PATTERNS = tuple(re.compile(p, re.I) for p in (
     r"\bdon'?t know where (?:she|he|they) (?:is|are)\b",
     r"\bto meet (?:up (?:with )?)?(?:(?:a|an|this|that|the|some|another) )?(?:(?:older|adult|online|new) )?['\"]?"
     r"(?:man|men|adult|stranger|guy|bloke|woman|person|boy|girl|someone|somebody|him|her|them|friend|lad|contact)\b",
-    r"\bmeet(?:ing)? (?:up )?(?:with )?(?:a|an|this|that|the|some) (?:man|men|adult|older|stranger|guy|bloke|woman|person)",
+    r"\bmeet(?:ing)? (?:up )?(?:with )?(?:a|an|this|that|the|some) "
+    r"(?:man|men|adult|older|stranger|guy|bloke|woman|person)",
     r"\bin (?:immediate )?danger\b",
     # blackmail or threats happening now
     _TIME_NOW + r".*\b(?:threat|unless|post|share|send|leak|expose|blackmail|meet)",
