@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -475,6 +476,34 @@ def _facets(searcher: Any, q: Q.Query, allowed: set[int] | None) -> dict[str, di
         for name in counts:
             counts[name].update(_split(fields.get(name, "")))
     return {name: dict(c.most_common()) for name, c in counts.items()}
+
+
+class SearchCache:
+    """Results of recent searches, keyed on the normalised query and filters; emptied when the index changes."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._path = ""
+        self._results: dict[tuple[Any, ...], SearchResult] = {}
+        self._lock = threading.Lock()
+
+    def search(self, ix: OpenIndex, text: str, **options: Any) -> SearchResult:
+        """search(), answered from the cache when the same question was asked of the same index."""
+        key = (normalise(text)[0].lower(), tuple(sorted(options.items())))
+        with self._lock:
+            if self._path != ix.path:
+                self._results.clear()
+                self._path = ix.path
+            cached = self._results.get(key)
+        if cached is not None:
+            return replace(cached, query=text)
+        result = search(ix, text, **options)
+        with self._lock:
+            if self._path == ix.path:
+                if len(self._results) >= self.size:
+                    self._results.pop(next(iter(self._results)))
+                self._results[key] = result
+        return result
 
 
 def unique_sections(hits: Iterable[Hit]) -> list[Hit]:
