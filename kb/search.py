@@ -26,7 +26,8 @@ TYPES = ("section", "legislation", "reference", "glossary", "all")
 # Field weights and BM25F parameters chosen by measurement (bench/search_quality.py on the dev set and on
 # bench/questions.jsonl together, a coordinate search over each).
 FIELD_BOOSTS = {"heading": 1.6, "title": 1.5, "body": 1.0, "keywords": 3.5}
-EXPANSION_WEIGHT = 0.3
+EXPANSION_WEIGHT = 0.1
+IDIOM_WEIGHT = 0.6
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
 WEIGHTING = scoring.BM25F(B=0.6, K1=0.8)
@@ -82,6 +83,7 @@ class Group:
     stems: tuple[str, ...]
     meanings: tuple[tuple[str, ...], ...] = ()
     core: bool = False
+    weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,10 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
                 meanings = tuple(dict.fromkeys(
                     m for m in (tuple(stems(p)) for p in phrases) if m and m != own
                 ))
-                groups.append(Group(own or (meanings[0] if meanings else ()), meanings, core))
+                # A phrase of several words is an idiom whose sense its own stems lose ("what to do with an
+                # image" keeps only "image"), so its meanings count more than a single word's synonyms.
+                weight = EXPANSION_WEIGHT if size == 1 else IDIOM_WEIGHT
+                groups.append(Group(own or (meanings[0] if meanings else ()), meanings, core, weight))
                 i += size
                 break
         else:
@@ -196,15 +201,18 @@ def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
 def build_query(analysed: Analysed) -> Q.Query | None:
     """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax.
 
-    Each idea counts once: the user's words and the glossary's meanings for them compete in a
-    disjunction-max, so a word with many meanings cannot outweigh the rest of the question.
+    Each idea counts once: the user's own words, plus the single best-matching glossary meaning for them (a
+    disjunction-max), so a word with many meanings cannot outweigh the rest of the question.
     """
     clauses: list[Q.Query] = []
     for group in analysed.groups:
         own = _Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
-        alternatives = [_match(m, EXPANSION_WEIGHT) for m in group.meanings]
-        options = ([own] if own is not None else []) + alternatives
-        clauses.append(options[0] if len(options) == 1 else Q.DisjunctionMax(options, tiebreak=TIEBREAK))
+        alternatives = [_match(m, group.weight) for m in group.meanings]
+        best = (alternatives[0] if len(alternatives) == 1
+                else Q.DisjunctionMax(alternatives, tiebreak=TIEBREAK) if alternatives else None)
+        parts = [q for q in (own, best) if q is not None]
+        if parts:
+            clauses.append(parts[0] if len(parts) == 1 else _Or(parts))
     ordered = stems(analysed.text)
     for first, second in zip(ordered, ordered[1:], strict=False):
         if first != second:

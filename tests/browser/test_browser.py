@@ -1,0 +1,220 @@
+"""In a real browser: accessible, private, CSP-clean, printable, usable by keyboard, at 320px, without JS."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, ConsoleMessage, Page
+
+LAW_QUESTION = "Which law makes it a crime to share a nude image of a child?"
+PAGE_TYPES = {
+    "home": "/",
+    "home-for-a-role": "/?audience=dsl",
+    "search-form": "/search",
+    "search-results": "/search?q=nudes",
+    "search-corrected": "/search?q=sextign",
+    "search-no-results": "/search?q=zxqvbnm+qwzzy&spell=0",
+    "ask-form": "/ask",
+    "ask-answer": "/ask?q=" + quote("What should I do with a nude image?"),
+    "ask-law-every-nation": "/ask?q=" + quote(LAW_QUESTION),
+    "ask-law-one-nation": "/ask?nation=scotland&q=" + quote(LAW_QUESTION),
+    "ask-urgent": "/ask?q=" + quote("A pupil has just told me she is going to kill herself tonight"),
+    "ask-not-covered": "/ask?q=" + quote("Can you give me a recipe for banana bread?"),
+    "article": "/articles/what-to-do-with-an-image",
+    "article-law": "/articles/the-law",
+    "legislation": "/legislation",
+    "legislation-nation": "/legislation/northern-ireland",
+    "references": "/references",
+    "contacts": "/contacts",
+    "glossary": "/glossary",
+    "about": "/about",
+    "accessibility": "/accessibility",
+    "privacy": "/privacy",
+    "changes": "/changes",
+    "report-a-mistake": "/report-a-mistake",
+    "not-found": "/articles/no-such-page",
+    "bad-request": "/search?q=x&nation=mars",
+}
+STATUS = {"not-found": 404, "bad-request": 400}
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+               "resultTypes": ["violations"]}
+AXE = Axe()
+# Collects CSP violations from the first moment of each document (init scripts are not subject to the CSP).
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+def visit(page: Page, name: str) -> None:
+    response = page.goto(PAGE_TYPES[name])
+    assert response is not None, name
+    assert response.status == STATUS.get(name, 200), (name, response.status)
+
+
+def assert_accessible(page: Page) -> None:
+    result = AXE.run(page, options=AXE_OPTIONS)
+    assert result.violations_count == 0, result.generate_report()
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Path) -> None:
+    visit(page, name)
+    page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+    assert_accessible(page)
+
+
+def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str,
+                                                   screenshots: Path) -> None:
+    context = browser.new_context(base_url=unavailable_url)
+    try:
+        page = context.new_page()
+        response = page.goto("/")
+        assert response is not None and response.status == 503
+        assert "999" in page.inner_text(".emergency") and "0808 800 5000" in page.inner_text("main")
+        page.screenshot(path=screenshots / "unavailable.png", full_page=True)
+        assert_accessible(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_every_request_goes_to_the_site_itself(page: Page, request_log: list[str], base_url: str,
+                                               name: str) -> None:
+    visit(page, name)
+    page.wait_for_load_state("load")
+    assert request_log, "the page itself is recorded"
+    assert all(url.startswith(base_url + "/") for url in request_log), request_log
+    assert any("/static/site.css" in url for url in request_log)
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_the_csp_reports_no_violation(page: Page, name: str) -> None:
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(CSP_LISTENER)
+    visit(page, name)
+    page.wait_for_load_state("load")
+    assert page.evaluate("window.__csp") == []
+    assert messages == []
+
+
+def test_the_csp_listener_catches_a_violation(page: Page) -> None:
+    messages: list[ConsoleMessage] = []
+    page.on("console", lambda m: messages.append(m))
+    page.add_init_script(CSP_LISTENER)
+    page.goto("/")
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
+                  " document.body.appendChild(s); }")
+    page.wait_for_function("window.__csp.length > 0")
+    assert page.evaluate("window.x") is None
+    assert "script-src" in page.evaluate("window.__csp")[0]
+
+
+def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Path) -> None:
+    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.fill("#q", "what to do with a nude image")
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/search?q=what+to+do+with+a+nude+image")
+        first = page.locator(".result__title a").first
+        heading = first.inner_text()
+        first.click()
+        page.wait_for_url(re.compile(r".*/articles/[a-z0-9-]+#[a-z0-9-]+$"))
+        assert page.locator("h1").count() == 1
+        assert page.locator(f"h2:has-text({heading!r}), h3:has-text({heading!r})").count() >= 1
+        assert page.locator("[data-print]").is_hidden(), "the print button needs JavaScript"
+        page.click("nav[aria-label=Main] >> text=Ask a question")
+        page.wait_for_url("**/ask")
+        page.fill("#q", LAW_QUESTION)
+        page.click(".ask-form button[type=submit]")
+        page.wait_for_url("**/ask?q=*")
+        assert page.locator("#answer_heading").is_visible()
+        assert page.locator("#law_heading").inner_text() == "The law in each UK nation"
+        page.fill("#q", "and in Scotland?")
+        page.click(".ask-form button[type=submit]")
+        page.wait_for_url("**/ask?q=and+in+Scotland*context=*")
+        assert page.locator("#law_heading").inner_text() == "The law in Scotland"
+        page.screenshot(path=screenshots / "journey-no-js-follow-up.png", full_page=True)
+    finally:
+        context.close()
+
+
+def test_print_hides_navigation_and_shows_where_the_paper_came_from(page: Page, screenshots: Path) -> None:
+    page.goto("/articles/the-law")
+    assert page.locator(".print-footer").is_hidden()
+    page.emulate_media(media="print")
+    assert page.evaluate("matchMedia('print').matches")
+    for selector in ("nav[aria-label=Main]", ".header__search", "nav.contents", ".footer nav", ".skip-link"):
+        assert page.locator(selector).is_hidden(), selector
+    footer = page.locator(".print-footer")
+    assert footer.is_visible()
+    printed = r"Printed \d{1,2} \w+ \d{4} from http://127\.0\.0\.1:\d+/articles/the-law"
+    assert re.search(printed, footer.inner_text())
+    assert "Check online for the latest version" in footer.inner_text()
+    shown = page.evaluate("""() => getComputedStyle(
+        document.querySelector('main a[href^="https://"]'), '::after').content""")
+    assert "https://" in shown, "link addresses are printed after links"
+    page.screenshot(path=screenshots / "article-print.png", full_page=True)
+    assert page.pdf()[:4] == b"%PDF"
+
+
+def test_keyboard_reaches_the_skip_link_and_search(page: Page) -> None:
+    page.goto("/articles/when-to-refer")
+    page.keyboard.press("Tab")
+    skip = page.evaluate("() => [document.activeElement.className,"
+                         " document.activeElement.getAttribute('href')]")
+    assert skip == ["skip-link", "#main_content"]
+    box = page.locator(".skip-link").bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0, "the focused skip link is on screen"
+    assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == "rgb(255, 221, 0)"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main_content"
+    page.goto("/articles/when-to-refer")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "header_q":
+            break
+    assert page.evaluate("document.activeElement.id") == "header_q"
+    page.keyboard.type("referral")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=referral")
+    assert page.locator(".result").count() > 0
+
+
+def test_focus_is_visible_on_links_and_inputs(page: Page) -> None:
+    page.goto("/")
+    page.focus("#q")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineColor") == "rgb(255, 221, 0)"
+    page.focus(".task-list__link")
+    assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == "rgb(255, 221, 0)"
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_no_horizontal_scroll_at_320_pixels(page: Page, name: str, screenshots: Path) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    visit(page, name)
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    if name in ("home", "article", "ask-answer", "search-results", "legislation-nation"):
+        page.screenshot(path=screenshots / f"{name}-320.png", full_page=True)
+    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
+
+
+def test_reduced_motion_is_respected(page: Page) -> None:
+    page.emulate_media(reduced_motion="no-preference")
+    page.goto("/")
+    assert page.evaluate("getComputedStyle(document.documentElement).scrollBehavior") == "smooth"
+    page.emulate_media(reduced_motion="reduce")
+    assert page.evaluate("getComputedStyle(document.documentElement).scrollBehavior") == "auto"
+
+
+def test_print_button_works_with_javascript_on(page: Page) -> None:
+    page.goto("/articles/the-law")
+    assert page.locator("[data-print]").is_visible()

@@ -1,0 +1,64 @@
+"""Shared fixtures: one index built from the real content per session, and the app serving it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from kb import build_index, load_content
+from kb.config import content_dir
+from kb.model import Content
+
+
+@pytest.fixture(scope="session")
+def content_path() -> Path:
+    """The real content folder."""
+    return content_dir()
+
+
+@pytest.fixture(scope="session")
+def content(content_path: Path) -> Content:
+    """The real content; a test run fails loudly when it has errors rather than testing around them."""
+    loaded = load_content(content_path)
+    if loaded.errors:
+        problems = "\n".join(map(str, loaded.errors))
+        pytest.fail(f"content/ has errors (run `kb check`):\n{problems}", pytrace=False)
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
+    """An index built once per session from the real content, in a temporary folder."""
+    root = tmp_path_factory.mktemp("index")
+    build_index(content, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def make_app(content_path: Path, index_dir: Path) -> Callable[..., Flask]:
+    """Create an app on the session's index, with config overrides."""
+
+    def make(**overrides: Any) -> Flask:
+        config = {"TESTING": True, "CONTENT_DIR": str(content_path), "INDEX_DIR": str(index_dir),
+                  "BUILD_ON_START": False, **overrides}
+        return create_app(config)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The site on the session's index (rate limit off, no build on start)."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for the session's app."""
+    return app.test_client()

@@ -1,0 +1,98 @@
+"""Each folder's rule, checked on the source: kb/ is a library without Flask; only the index and search
+modules know Whoosh; parsing never touches the disk; the pipeline is exported in one place."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import kb
+
+ROOT = Path(__file__).resolve().parent.parent
+KB_FILES = sorted((ROOT / "kb").rglob("*.py"))
+# The project's own code: the library, the site, the benchmarks and the tests.
+PROJECT_FILES = sorted(
+    p for p in ROOT.rglob("*.py")
+    if not ({".venv", "instance", "build", "node_modules"} & set(p.relative_to(ROOT).parts))
+    and not any(part.endswith(".egg-info") for part in p.relative_to(ROOT).parts)
+)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module a file imports, wherever the import statement sits."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call):
+            # importlib.import_module("x") and __import__("x") count as imports too.
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0] if node.args else None
+            if name in {"import_module", "__import__"} and isinstance(first, ast.Constant):
+                names.add(str(first.value).split(".")[0])
+    return names
+
+
+def called_names(path: Path) -> set[str]:
+    """Names of the plain functions a file calls."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    return {call.func.id for call in calls if isinstance(call.func, ast.Name)}
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_the_rule_finds_the_files_it_checks() -> None:
+    names = {rel(p) for p in PROJECT_FILES}
+    assert {"kb/index.py", "kb/search.py", "kb/parse.py", "app.py"} <= names
+    assert not any(n.startswith(".venv/") for n in names)
+
+
+@pytest.mark.parametrize("path", KB_FILES, ids=rel)
+def test_kb_never_imports_flask(path: Path) -> None:
+    assert not {"flask", "werkzeug"} & imported_modules(path)
+
+
+def test_app_never_imports_whoosh() -> None:
+    assert "whoosh" not in imported_modules(ROOT / "app.py")
+
+
+def test_only_kb_index_and_kb_search_import_whoosh() -> None:
+    importers = {rel(p) for p in PROJECT_FILES if "whoosh" in imported_modules(p)}
+    assert importers <= {"kb/index.py", "kb/search.py"}
+    assert "kb/index.py" in importers
+
+
+def test_parsing_never_touches_the_disk() -> None:
+    path = ROOT / "kb" / "parse.py"
+    assert not {"os", "pathlib", "io", "shutil", "glob", "tempfile"} & imported_modules(path)
+    assert "open" not in called_names(path)
+
+
+def test_only_kb_content_reads_the_content_folder() -> None:
+    """Modules that read files by name are the loader and the index; the parser and model stay pure."""
+    for name in ("model.py", "parse.py", "search.py", "answer.py"):
+        path = ROOT / "kb" / name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        file_methods = {"read_text", "read_bytes", "iterdir", "glob", "rglob"}
+        reads = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in file_methods]
+        assert not reads, f"kb/{name} reads files"
+
+
+def test_pipeline_is_exported_from_kb() -> None:
+    assert {"load_content", "build_index", "search", "answer"} <= set(kb.__all__)
+    doc = kb.__doc__ or ""
+    assert "load_content -> build_index -> search -> answer" in doc
+
+
+def test_cli_is_the_kb_console_script() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'kb = "kb.cli:main"' in text
