@@ -344,7 +344,7 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
     nation = nation or nation_in(text) or previous_nation
     contacts = content.contacts
 
-    _, hits, _ = run(ix, analysed, None, None, "section", 5, snippets=False)
+    _, hits, _ = run(ix, analysed, None, None, "section", 5, snippets=False, place=nation)
     law_hits: tuple[Hit, ...] = ()
     if LAW_INTENT.search(text):
         _, law_hits, _ = run(ix, analysed, nation, None, "legislation", 5, snippets=False)

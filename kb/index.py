@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import threading
@@ -24,6 +25,7 @@ from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter,
 from kb.model import Content
 
 CURRENT = "current"
+LIST_MARK = re.compile(r"^- ", re.M)  # list bullets in plain text: not for snippets
 BUILDS = "builds"
 META = "meta.json"
 SNAPSHOT = "content.pickle"
@@ -77,6 +79,9 @@ def schema() -> fields.Schema:
         spell=fields.TEXT(analyzer=plain_analyzer(), stored=False, phrase=False),
         topics=fields.KEYWORD(stored=True, commas=True, scorable=False),
         nations=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        # The nations a section is specifically about (empty when it applies everywhere): a query naming a
+        # nation lifts these, since few documents have them.
+        place=fields.KEYWORD(stored=False, commas=True, scorable=True),
         url=fields.STORED(),
         source_document=fields.STORED(),
         source_section=fields.STORED(),
@@ -104,6 +109,7 @@ class Document:
     source_url: str = ""
     slug: str = ""
     anchor: str = ""
+    place: tuple[str, ...] = ()
 
 
 def documents(content: Content) -> Iterator[Document]:
@@ -115,10 +121,11 @@ def documents(content: Content) -> Iterator[Document]:
                 type="section",
                 title=article.title,
                 heading=section.heading,
-                body=section.text,
+                body=LIST_MARK.sub("", section.text),
                 keywords=" ".join(section.keywords + article.keywords),
                 topics=article.topics,
-                nations=article.nations,
+                nations=section.nations or article.nations,
+                place=section.nations,
                 url=f"{article.url}#{section.anchor}",
                 source_document=section.provenance.document,
                 source_section=section.provenance.section,
@@ -131,11 +138,12 @@ def documents(content: Content) -> Iterator[Document]:
             id=f"legislation:{item.id}",
             type="legislation",
             title=f"{item.title}, {item.provision}",
-            heading=item.provision,
+            heading=item.provision if item.current else f"{item.provision} ({item.status}: history, not current law)",
             body=" ".join(filter(None, [item.summary, item.note, item.correction])),
             keywords=" ".join(item.keywords),
             topics=item.topics,
             nations=item.nations,
+            place=item.nations if len(item.nations) < 4 else (),
             url=f"/legislation#{item.id}",
             source_document=item.provenance.document,
             source_section=item.provenance.section,
@@ -249,6 +257,7 @@ def build_index(content: Content, root: Path | str, force: bool = False) -> dict
                 spell=" ".join([doc.title, doc.heading, doc.body, doc.keywords]),
                 topics=",".join(doc.topics),
                 nations=",".join(doc.nations),
+                place=",".join(doc.place),
                 url=doc.url,
                 source_document=doc.source_document,
                 source_section=doc.source_section,

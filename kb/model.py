@@ -64,6 +64,7 @@ class Section:
     links: tuple[str, ...] = ()
     link_lines: tuple[int, ...] = ()
     line: int = 0
+    nations: tuple[str, ...] = ()  # only for a section about particular nations; empty: it applies everywhere
 
     def link_line(self, target: str) -> int:
         """The line of the first link to target, else the heading's (ids named in the attribute line)."""

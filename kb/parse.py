@@ -524,6 +524,15 @@ def _render(tokens: list[Token]) -> str:
     return str(MD.renderer.render(tokens, MD.options, {}))
 
 
+def _section_nations(head: Token, path: str, line: int, problems: list[Problem]) -> tuple[str, ...]:
+    """The nations a section is specifically about (its `nations="..."` attribute), checked."""
+    named = _words(_attr(head, "nations"))
+    for nation in named:
+        if nation not in NATIONS:
+            problems.append(Problem(path, line, f"unknown nation '{nation}' (expected one of: {', '.join(NATIONS)})"))
+    return tuple(n for n in named if n in NATIONS)
+
+
 def _resolve_heading(value: str, headings: Sequence[str]) -> str | None:
     """The full source heading that value names exactly or by an unambiguous leading part."""
     if value in headings:
@@ -618,6 +627,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
                 links=tuple(href for href, _ in links),
                 link_lines=tuple(n for _, n in links),
                 line=line,
+                nations=_section_nations(head, path, line, problems),
             )
         )
     if not sections:

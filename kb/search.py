@@ -19,7 +19,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, get_text
 
 from kb.index import OpenIndex, analyzer, plain_analyzer
 from kb.model import NATIONS, TOPICS, GlossaryEntry, Provenance
-from kb.signals import is_urgent
+from kb.signals import is_urgent, nation_in
 
 MAX_QUERY_CHARS = 500
 TYPES = ("section", "legislation", "reference", "glossary", "all")
@@ -30,6 +30,7 @@ EXPANSION_WEIGHT = 0.1
 IDIOM_WEIGHT = 0.6
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
+NATION_BOOST = 1.0
 WEIGHTING = scoring.BM25F(B=0.6, K1=0.8)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -198,7 +199,7 @@ def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
     ])
 
 
-def build_query(analysed: Analysed) -> Q.Query | None:
+def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
     """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax.
 
     Each idea counts once: the user's own words, plus the single best-matching glossary meaning for them (a
@@ -217,6 +218,8 @@ def build_query(analysed: Analysed) -> Q.Query | None:
     for first, second in zip(ordered, ordered[1:], strict=False):
         if first != second:
             clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
+    if clauses and place:
+        clauses.append(Q.Term("place", place, boost=NATION_BOOST))
     return _Or(clauses) if clauses else None
 
 
@@ -284,7 +287,8 @@ def _text(term: bytes | str) -> str:
 def suggest(vocab: Vocabulary, word: str) -> str | None:
     """The nearest known word (same first letter: typos rarely change it, and real words such as "kill"
     must not become others such as "will"); ties go to the more common word."""
-    limit = 1 if len(word) <= 5 else 2
+    # One edit for most words, two only for long ones: "recipe" must not become "receive".
+    limit = 1 if len(word) <= 7 else 2
     best: tuple[int, int, str] | None = None
     for candidate in vocab.by_initial.get(word[:1], ()):
         if abs(len(candidate) - len(word)) > limit or len(candidate) < 3:
@@ -361,7 +365,8 @@ def search(
         corrected = correct(ix, analysed, glossary)
         if corrected:
             analysed = replace(analyse(corrected, glossary), message=analysed.message)
-    total, hits, counts = run(ix, analysed, nation, topic, kind, limit, facets)
+    place = nation or nation_in(analysed.text)
+    total, hits, counts = run(ix, analysed, nation, topic, kind, limit, facets, place=place)
     if kind in ("section", "all") and (is_urgent(analysed.text) or is_urgent(corrected or "")):
         hits = _emergency_first(ix, hits, nation, topic, limit)
     return SearchResult(
@@ -383,9 +388,13 @@ def run(
     limit: int,
     facets: bool = False,
     snippets: bool = True,
+    place: str | None = None,
 ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered type."""
-    q = build_query(analysed)
+    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered type.
+
+    `place` is a nation the question is about: sections specifically about it rank higher (a soft lift,
+    unlike the `nation` filter)."""
+    q = build_query(analysed, place)
     if q is None:
         return 0, (), {}
     with ix.index.searcher(weighting=WEIGHTING) as searcher:
