@@ -17,7 +17,10 @@ DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
     "glossary.yaml": parse.parse_glossary,
     "sources.yaml": parse.parse_sources,
     "changes.yaml": parse.parse_changes,
+    "routes.yaml": parse.parse_routes,
 }
+
+OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
 
 
 def source_headings() -> tuple[str, ...]:
@@ -81,7 +84,7 @@ def load_content(root: Path | str) -> Content:
     for name, parser in DATA_FILES.items():
         path = root / name
         if not path.is_file():
-            if name != "changes.yaml":
+            if name not in OPTIONAL_FILES:
                 problems.append(Problem(_shown(root, path), 1, "missing data file"))
             data[name] = ()
             continue
@@ -97,6 +100,7 @@ def load_content(root: Path | str) -> Content:
         glossary=data["glossary.yaml"],  # type: ignore[arg-type]
         sources=data["sources.yaml"],  # type: ignore[arg-type]
         changes=data["changes.yaml"],  # type: ignore[arg-type]
+        routes=data["routes.yaml"],  # type: ignore[arg-type]
         digest=digest(root) if root.is_dir() else "",
     )
     problems += check_whole(content, headings, {name: _shown(root, root / name) for name in DATA_FILES})
@@ -183,6 +187,9 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
                                     f"provenance '{item.provenance.section}' is not a source heading"))
         if item.status == "repealed" and not item.replaced_by and not item.note:
             problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
+    for route in content.routes:
+        if route.document and route.document not in source_ids:
+            problems.append(Problem(files["routes.yaml"], route.line, f"document '{route.document}' is not in sources.yaml"))
     for ref in content.references:
         if ref.replaced_by and ref.replaced_by not in ref_ids:
             problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),

@@ -209,6 +209,18 @@ class SourceDocument:
 
 
 @dataclass(frozen=True)
+class NationRoute:
+    """A nation's own arrangements for referring a concern, where an official source describes them."""
+
+    nation: str
+    title: str
+    text: str
+    document: str
+    url: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Change:
     """One entry of the content change log."""
 
@@ -242,6 +254,7 @@ class Content:
     sources: tuple[SourceDocument, ...]
     changes: tuple[Change, ...]
     digest: str
+    routes: tuple[NationRoute, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
     @property

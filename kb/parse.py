@@ -28,6 +28,7 @@ from kb.model import (
     Contact,
     GlossaryEntry,
     LawItem,
+    NationRoute,
     Problem,
     Provenance,
     Reference,
@@ -382,6 +383,20 @@ def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
     for data in records:
         f = _Fields(data, path, problems)
         items.append(Change(date=f.date("date", required=True), summary=f.text("summary")))
+    return Parsed(tuple(items), tuple(problems))
+
+
+def parse_routes(text: str, path: str = "routes.yaml") -> Parsed:
+    """Each nation's own referral arrangements, from routes.yaml; every one cites an official https source."""
+    records, problems = _records(text, path, "nation routes")
+    items = []
+    for data in records:
+        f = _Fields(data, path, problems)
+        url = f.url("url")
+        if not url:
+            f.problem("a nation's route must cite its official source ('url')")
+        items.append(NationRoute(nation=f.choice("nation", NATIONS), title=f.text("title"), text=f.text("text"),
+                                 document=f.text("document"), url=url, line=f.line))
     return Parsed(tuple(items), tuple(problems))
 
 

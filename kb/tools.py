@@ -1,0 +1,579 @@
+"""The tools as data: the referral decision aid, the incident record sheet and the policy checklist.
+
+`parse_tools` turns the text of content/tools.yaml into frozen values; `check_tools` checks them against the
+rest of the content (like `kb check`); `decide`, `check_policy` and `policy_markdown` are the tools' logic.
+Only `load_tools` and `tools_for_section` (with no tools given) read the disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from kb.model import SOURCE_DOCUMENT, Content, Problem, Provenance
+from kb.parse import LINE_KEY, LINES_KEY, ContentError, Parsed, load_yaml
+
+TOOLS_FILE = "tools.yaml"
+TOOL_URLS = {"decide": "/decide", "record": "/record", "policy": "/policy"}
+YES, NO = "yes", "no"
+OUTCOMES = ("danger", "refer", "no-referral")
+FIELD_KINDS = ("text", "textarea", "radios", "checkboxes")
+# Query parameters the decision aid uses itself, so no question may take their names.
+RESERVED = frozenset({"asked"})
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ARTICLE_LINK = re.compile(r"^/articles/([a-z0-9-]+)(?:#([a-z0-9-]+))?$")
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Question:
+    """One yes/no question of the decision aid."""
+
+    id: str
+    short: str
+    question: str
+    hint: str
+    means: str
+    link: str
+    provenance: Provenance
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to do on an outcome page, or one route to share a concern."""
+
+    heading: str
+    text: str
+    link: str
+    provenance: Provenance
+    contact: str = ""
+    tool: str = ""
+    routes: bool = False
+    when: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where the decision aid ends: call 999, refer, or no referral on these answers."""
+
+    id: str
+    title: str
+    lead: str
+    steps: tuple[Step, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DecisionAid:
+    """The referral decision aid: immediate danger first, then the referral criteria."""
+
+    title: str
+    intro: str
+    link: str
+    provenance: Provenance
+    danger: Question
+    criteria: tuple[Question, ...]
+    outcomes: tuple[Outcome, ...]
+    routes: tuple[Step, ...]
+    adult_note: str
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        """Every question in the order asked."""
+        return (self.danger, *self.criteria)
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        """The outcome with this id (the parser makes sure each exists)."""
+        return next(o for o in self.outcomes if o.id == outcome_id)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One labelled field of the record sheet."""
+
+    id: str
+    label: str
+    kind: str = "text"
+    hint: str = ""
+    options: tuple[str, ...] = ()
+    rows: int = 3
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """A part of the record sheet, with the source section it comes from."""
+
+    id: str
+    heading: str
+    intro: str
+    link: str
+    provenance: Provenance
+    fields: tuple[Field, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RecordSheet:
+    """The incident record sheet."""
+
+    title: str
+    intro: str
+    privacy: str
+    warning: str
+    warning_link: str
+    groups: tuple[FieldGroup, ...]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One thing a policy statement or the procedures must cover."""
+
+    id: str
+    label: str
+    explain: str
+    link: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PointList:
+    """The points one document (the policy statement, or the procedures) must cover."""
+
+    id: str
+    heading: str
+    question: str
+    link: str
+    provenance: Provenance
+    points: tuple[Point, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PolicyChecklist:
+    """The policy and procedures checklist."""
+
+    title: str
+    intro: str
+    lists: tuple[PointList, ...]
+
+    @property
+    def point_ids(self) -> tuple[str, ...]:
+        """Every point's id, in order."""
+        return tuple(p.id for pl in self.lists for p in pl.points)
+
+
+@dataclass(frozen=True)
+class ToolLink:
+    """A tool to offer beside answers drawn from some source sections."""
+
+    tool: str
+    title: str
+    sources: tuple[str, ...]
+    line: int = 0
+
+    @property
+    def url(self) -> str:
+        """Where the site serves the tool."""
+        return TOOL_URLS[self.tool]
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Everything in content/tools.yaml."""
+
+    decide: DecisionAid
+    record: RecordSheet
+    policy: PolicyChecklist
+    links: tuple[ToolLink, ...]
+
+    def for_section(self, source_heading: str) -> list[tuple[str, str]]:
+        """(title, url) of each tool that goes with answers from this source section."""
+        return [(link.title, link.url) for link in self.links if source_heading in link.sources]
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class _Map:
+    """Typed access to one YAML mapping, collecting problems instead of raising."""
+
+    def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "") -> None:
+        if not isinstance(data, dict):
+            problems.append(Problem(path, line, f"{what or 'this'} must be a mapping of fields"))
+            data = {}
+        self.data: dict[str, Any] = data
+        self.path = path
+        self.problems = problems
+        self.line = int(data.get(LINE_KEY, line))
+        self.lines: dict[str, int] = dict(data.get(LINES_KEY) or {})
+
+    def at(self, key: str) -> int:
+        return self.lines.get(key, self.line)
+
+    def problem(self, message: str, key: str | None = None) -> None:
+        self.problems.append(Problem(self.path, self.at(key) if key else self.line, message))
+
+    def text(self, key: str, required: bool = True) -> str:
+        value = self.data.get(key)
+        if value is None or value == "":
+            if required:
+                self.problem(f"missing '{key}'")
+            return ""
+        if isinstance(value, bool | dict | list):
+            self.problem(f"'{key}' must be text, not {type(value).__name__}", key)
+            return ""
+        return " ".join(str(value).split())
+
+    def slug(self, key: str = "id") -> str:
+        value = self.text(key)
+        if value and not SLUG.match(value):
+            self.problem(f"'{key}' '{value}' must be lower-case words joined by hyphens", key)
+        return value
+
+    def words(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            self.problem(f"'{key}' must be a list of words", key)
+            return ()
+        return tuple(" ".join(str(v).split()) for v in value)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(f"'{key}' must be true or false", key)
+            return False
+        return value
+
+    def number(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(f"'{key}' must be a whole number from {low} to {high}", key)
+            return default
+        return value
+
+    def link(self, key: str = "link") -> str:
+        value = self.text(key)
+        if value and not ARTICLE_LINK.match(value):
+            self.problem(f"'{key}' must be an article link /articles/<slug>#<anchor>, not '{value}'", key)
+        return value
+
+    def provenance(self, key: str = "source") -> Provenance:
+        return Provenance(document=SOURCE_DOCUMENT, section=self.text(key))
+
+    def child(self, key: str, what: str) -> _Map:
+        return _Map(self.data.get(key), self.path, self.problems, self.at(key), what)
+
+    def children(self, key: str, what: str) -> list[_Map]:
+        value = self.data.get(key)
+        if not isinstance(value, list) or not value:
+            self.problem(f"'{key}' must be a list of {what}", key)
+            return []
+        return [_Map(item, self.path, self.problems, self.at(key), what) for item in value]
+
+
+def _question(m: _Map) -> Question:
+    question_id = m.slug()
+    if question_id in RESERVED:
+        m.problem(f"question id '{question_id}' is reserved", "id")
+    return Question(id=question_id, short=m.text("short"), question=m.text("question"), hint=m.text("hint"),
+                    means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line)
+
+
+def _step(m: _Map) -> Step:
+    tool = m.text("tool", required=False)
+    if tool and tool not in TOOL_URLS:
+        m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", "tool")
+        tool = ""
+    return Step(heading=m.text("heading"), text=m.text("text"), link=m.link(), provenance=m.provenance(),
+                contact=m.text("contact", required=False), tool=tool, routes=m.flag("routes"),
+                when=m.words("when"), line=m.line)
+
+
+def _decision_aid(m: _Map) -> DecisionAid:
+    danger = _question(m.child("danger", "the immediate danger question"))
+    criteria = tuple(_question(c) for c in m.children("criteria", "referral criteria"))
+    outcomes = []
+    for o in m.children("outcomes", "outcomes"):
+        outcome_id = o.text("id")
+        if outcome_id and outcome_id not in OUTCOMES:
+            o.problem(f"unknown outcome '{outcome_id}' (expected one of: {', '.join(OUTCOMES)})", "id")
+        outcomes.append(Outcome(id=outcome_id, title=o.text("title"), lead=o.text("lead"),
+                                steps=tuple(_step(s) for s in o.children("steps", "steps")), line=o.line))
+    found = [o.id for o in outcomes]
+    for outcome_id in OUTCOMES:
+        if found.count(outcome_id) != 1:
+            m.problem(f"the decision aid needs exactly one '{outcome_id}' outcome", "outcomes")
+    seen: set[str] = set()
+    for q in (danger, *criteria):
+        if q.id in seen:
+            m.problems.append(Problem(m.path, q.line, f"duplicate question id '{q.id}'"))
+        seen.add(q.id)
+    return DecisionAid(title=m.text("title"), intro=m.text("intro"), link=m.link(), provenance=m.provenance(),
+                       danger=danger, criteria=criteria, outcomes=tuple(outcomes),
+                       routes=tuple(_step(r) for r in m.children("routes", "routes")),
+                       adult_note=m.text("adult_note"))
+
+
+def _field(m: _Map) -> Field:
+    kind = m.text("kind", required=False) or "text"
+    if kind not in FIELD_KINDS:
+        m.problem(f"unknown kind '{kind}' (expected one of: {', '.join(FIELD_KINDS)})", "kind")
+        kind = "text"
+    options = m.words("options")
+    if kind in ("radios", "checkboxes") and len(options) < 2:
+        m.problem(f"a '{kind}' field needs at least two options", "options")
+    return Field(id=m.slug(), label=m.text("label"), kind=kind, hint=m.text("hint", required=False),
+                 options=options, rows=m.number("rows", 3, 1, 20), line=m.line)
+
+
+def _record_sheet(m: _Map) -> RecordSheet:
+    groups = []
+    for g in m.children("groups", "groups of fields"):
+        groups.append(FieldGroup(id=g.slug(), heading=g.text("heading"), intro=g.text("intro", required=False),
+                                 link=g.link(), provenance=g.provenance(),
+                                 fields=tuple(_field(f) for f in g.children("fields", "fields")), line=g.line))
+    _unique([(f.id, f.line) for g in groups for f in g.fields], m, "field id")
+    return RecordSheet(title=m.text("title"), intro=m.text("intro"), privacy=m.text("privacy"),
+                       warning=m.text("warning"), warning_link=m.link("warning_link"), groups=tuple(groups))
+
+
+def _policy_checklist(m: _Map) -> PolicyChecklist:
+    lists = []
+    for pl in m.children("lists", "lists of points"):
+        points = tuple(Point(id=p.slug(), label=p.text("label"), explain=p.text("explain"), link=p.link(),
+                             line=p.line) for p in pl.children("points", "points"))
+        lists.append(PointList(id=pl.slug(), heading=pl.text("heading"), question=pl.text("question"),
+                               link=pl.link(), provenance=pl.provenance(), points=points, line=pl.line))
+    _unique([(p.id, p.line) for pl in lists for p in pl.points], m, "point id")
+    return PolicyChecklist(title=m.text("title"), intro=m.text("intro"), lists=tuple(lists))
+
+
+def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
+    links = []
+    for m in root.children("links", "tool links"):
+        tool = m.text("tool")
+        if tool and tool not in TOOL_URLS:
+            m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", "tool")
+            continue
+        sources = m.words("sources")
+        if not sources:
+            m.problem("'sources' must list at least one source heading", "sources")
+        links.append(ToolLink(tool=tool, title=m.text("title"), sources=sources, line=m.line))
+    return tuple(links)
+
+
+def _unique(values: Sequence[tuple[str, int]], m: _Map, what: str) -> None:
+    seen: set[str] = set()
+    for value, line in values:
+        if value and value in seen:
+            m.problems.append(Problem(m.path, line, f"duplicate {what} '{value}'"))
+        seen.add(value)
+
+
+def parse_tools(text: str, path: str = TOOLS_FILE) -> Parsed:
+    """The tools from the text of tools.yaml; value is None when the file cannot be used at all."""
+    try:
+        data = load_yaml(text)
+    except ContentError as exc:
+        return Parsed(None, (Problem(path, exc.line, exc.message),))
+    problems: list[Problem] = []
+    root = _Map(data, path, problems, what="tools.yaml")
+    if not root.data:
+        return Parsed(None, tuple(problems) or (Problem(path, 1, "tools.yaml is empty"),))
+    tools = Tools(
+        decide=_decision_aid(root.child("decide", "'decide'")),
+        record=_record_sheet(root.child("record", "'record'")),
+        policy=_policy_checklist(root.child("policy", "'policy'")),
+        links=_tool_links(root),
+    )
+    errors = tuple(problems)
+    return Parsed(None if errors else tools, errors)
+
+
+# ---------------------------------------------------------------- checks against the content
+
+
+def check_tools(tools: Tools, content: Content, headings: Sequence[str], path: str = TOOLS_FILE) -> list[Problem]:
+    """Cross-file checks: sources are source headings, links land on article sections, contacts exist."""
+    problems: list[Problem] = []
+    anchors = {a.slug: {s.anchor for s in a.sections} for a in content.articles}
+    contacts = {c.id for c in content.contacts}
+    aid = tools.decide
+    criteria = {q.id for q in aid.criteria}
+
+    def source(prov: Provenance, line: int) -> None:
+        if prov.section not in headings:
+            problems.append(Problem(path, line, f"source '{prov.section}' is not a source heading"))
+
+    def link(target: str, line: int) -> None:
+        match = ARTICLE_LINK.match(target)
+        if not match:
+            return  # the parser has already said so
+        slug, anchor = match.groups()
+        if slug not in anchors or (anchor and anchor not in anchors[slug]):
+            problems.append(Problem(path, line, f"broken link '{target}'"))
+
+    source(aid.provenance, 1)
+    link(aid.link, 1)
+    for q in aid.questions:
+        source(q.provenance, q.line)
+        link(q.link, q.line)
+    for step in [s for o in aid.outcomes for s in o.steps] + list(aid.routes):
+        source(step.provenance, step.line)
+        link(step.link, step.line)
+        if step.contact and step.contact not in contacts:
+            problems.append(Problem(path, step.line, f"contact id '{step.contact}' is not in contacts.yaml"))
+        for criterion in step.when:
+            if criterion not in criteria:
+                problems.append(Problem(path, step.line, f"'when' names unknown criterion '{criterion}'"))
+    link(tools.record.warning_link, 1)
+    for group in tools.record.groups:
+        source(group.provenance, group.line)
+        link(group.link, group.line)
+    for point_list in tools.policy.lists:
+        source(point_list.provenance, point_list.line)
+        link(point_list.link, point_list.line)
+        for point in point_list.points:
+            link(point.link, point.line)
+    for tool_link in tools.links:
+        for heading in tool_link.sources:
+            if heading not in headings:
+                problems.append(Problem(path, tool_link.line, f"source '{heading}' is not a source heading"))
+    return problems
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+def load_tools(root: Path | str) -> Parsed:
+    """Read and parse root/tools.yaml (value None, with problems, when it is missing or broken)."""
+    path = Path(root) / TOOLS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Parsed(None, (Problem(str(path), 1, f"cannot read: {type(exc).__name__}"),))
+    return parse_tools(text, str(path))
+
+
+@lru_cache(maxsize=4)
+def _default_tools(path: str, mtime: int) -> Tools | None:
+    """The tools in a content folder, read again only when the file changes."""
+    return load_tools(Path(path).parent).value  # type: ignore[no-any-return]
+
+
+def tools_for_section(source_heading: str, tools: Tools | None = None) -> list[tuple[str, str]]:
+    """(title, url) of each tool to offer beside an answer from this source section."""
+    if tools is None:
+        from kb.config import content_dir  # here, so that importing this module reads no environment
+
+        path = content_dir() / TOOLS_FILE
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return []
+        tools = _default_tools(str(path), mtime)
+    return tools.for_section(source_heading) if tools else []
+
+
+# ---------------------------------------------------------------- the decision aid's logic
+
+
+class BadState(ValueError):
+    """Answers in a URL that no run of a tool could have produced."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where someone is in the decision aid: the next question to ask, or the outcome."""
+
+    answers: tuple[tuple[Question, bool], ...]
+    question: Question | None
+    outcome: Outcome | None
+    met: tuple[Question, ...]
+    unanswered: bool = False
+
+    def query(self, upto: int | None = None) -> list[tuple[str, str]]:
+        """The query parameters that carry the first `upto` answers (all of them by default)."""
+        return [(q.id, YES if yes else NO) for q, yes in self.answers[:upto]]
+
+
+def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
+    """The next question or the outcome for the answers in a query string; BadState when they are garbled.
+
+    Immediate danger always wins: a yes to it ends the aid with "call 999" whatever else was answered.
+    Otherwise every criterion is asked in order, and the outcome is a referral when any one is met.
+    """
+    given: dict[str, bool] = {}
+    for q in aid.questions:
+        values = list(params.get(q.id) or ())
+        if len(values) > 1:
+            raise BadState(f"The question '{q.short}' is answered more than once.")
+        if values and values[0] not in (YES, NO):
+            raise BadState(f"The answer to '{q.short}' must be yes or no.")
+        if values:
+            given[q.id] = values[0] == YES
+    if given.get(aid.danger.id):
+        return Decision(((aid.danger, True),), None, aid.outcome("danger"), ())
+    answers: list[tuple[Question, bool]] = []
+    for i, q in enumerate(aid.questions):
+        if q.id not in given:
+            later = next((other for other in aid.questions[i + 1:] if other.id in given), None)
+            if later is not None:
+                raise BadState(f"'{later.short}' is answered before '{q.short}'.")
+            asked = list(params.get("asked") or ())
+            return Decision(tuple(answers), q, None, (), unanswered=asked[-1:] == [q.id])
+        answers.append((q, given[q.id]))
+    met = tuple(q for q, yes in answers if yes and q is not aid.danger)
+    return Decision(tuple(answers), None, aid.outcome("refer" if met else "no-referral"), met)
+
+
+# ---------------------------------------------------------------- the policy checklist's logic
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """What one document covers and what it is missing."""
+
+    points: PointList
+    covered: tuple[Point, ...]
+    missing: tuple[Point, ...]
+
+
+def check_policy(checklist: PolicyChecklist, ticked: Sequence[str]) -> tuple[PolicyCheck, ...]:
+    """Covered and missing points for the ticked ids; BadState for an id that is not a point."""
+    known = set(checklist.point_ids)
+    unknown = [t for t in ticked if t not in known]
+    if unknown:
+        raise BadState(f"'{unknown[0][:40]}' is not one of the checklist's points.")
+    chosen = set(ticked)
+    return tuple(PolicyCheck(pl, tuple(p for p in pl.points if p.id in chosen),
+                             tuple(p for p in pl.points if p.id not in chosen)) for pl in checklist.lists)
+
+
+def policy_markdown(checklist: PolicyChecklist, checks: Sequence[PolicyCheck], day: str, site: str) -> str:
+    """The checklist's result as a markdown file (site: the absolute address links are made from)."""
+    site = site.rstrip("/")
+    lines = [f"# {checklist.title}", "", f"Checked on {day}. Made from the points the NSPCC's guidance "
+             "\"Sexting: advice for professionals\" (2020) says a policy statement and procedures should cover, "
+             f"as restated at {site}/policy. Nothing was stored.", ""]
+    for check in checks:
+        pl = check.points
+        lines += [f"## {pl.heading}: {len(check.covered)} of {len(pl.points)} covered", ""]
+        for p in pl.points:
+            mark = "x" if p in check.covered else " "
+            lines.append(f"- [{mark}] {p.label}")
+            if p in check.missing:
+                lines.append(f"  - Missing. {p.explain} See {site}{p.link}")
+        lines.append("")
+    return "\n".join(lines)
