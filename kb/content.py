@@ -189,7 +189,8 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
             problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
     for route in content.routes:
         if route.document and route.document not in source_ids:
-            problems.append(Problem(files["routes.yaml"], route.line, f"document '{route.document}' is not in sources.yaml"))
+            message = f"document '{route.document}' is not in sources.yaml"
+            problems.append(Problem(files["routes.yaml"], route.line, message))
     for ref in content.references:
         if ref.replaced_by and ref.replaced_by not in ref_ids:
             problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
