@@ -21,6 +21,7 @@ from kb.signals import NATION_WORDS, is_urgent, nation_in
 MIN_COVERAGE = 0.45
 MIN_SCORE = 6.0
 MAX_LAWS = 3
+LAW_SCORE_RATIO = 0.6
 
 # Words that say little about what a question is about: they never count towards coverage.
 GENERIC = frozenset(stems(
@@ -93,6 +94,7 @@ class Answer:
             "resources": [reference_dict(r) for r in self.resources],
             "followups": [{"question": q, "url": u} for q, u in self.followups],
             "contacts": [contact_dict(c) for c in self.contacts],
+            "notes": list(self.notes),
         }
 
 
@@ -262,7 +264,9 @@ def choose_laws(
     wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and section.provenance.section in LAW_SECTIONS)
     if not wants_law:
         return ()
-    ranked = [h.anchor for h in law_hits]
+    # Only law the question points to clearly: near the best match's score, not the tail of weak matches.
+    best = law_hits[0].score if law_hits else 0.0
+    ranked = [h.anchor for h in law_hits if h.score >= LAW_SCORE_RATIO * best]
     ids = tuple(dict.fromkeys(list(section.laws) + ranked)) if section.laws else tuple(ranked)
     items = laws_for(content, ids, nation)
     if ranked:
@@ -271,6 +275,20 @@ def choose_laws(
         items = tuple(sorted(items, key=lambda it: order.get(it.id, len(order))))
     limit = MAX_LAWS if nation else MAX_LAWS * 2
     return items[:limit]
+
+
+def replacement_notes(content: Content, law_hits: tuple[Hit, ...]) -> tuple[str, ...]:
+    """When a question points at law that is no longer current, say so and name what replaced it."""
+    notes = []
+    for hit in law_hits[:2]:
+        item = content.law(hit.anchor)
+        if item is None or item.current:
+            continue
+        current = _current_version(content, item)
+        replaced = f"; it was replaced by {current.title}, {current.provision}" if current else ""
+        status = item.status if item.status not in ("in force", "amended") else "no longer the law to apply"
+        notes.append(f"{item.title}, {item.provision} is {status}{replaced}. The law shown is the law today.")
+    return tuple(notes)
 
 
 LAW_SECTIONS = frozenset({
@@ -389,6 +407,7 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         article=article,
         section=section,
         legislation=choose_laws(content, section, analysed, text, nation, law_hits),
+        notes=replacement_notes(content, law_hits),
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token),
         contacts=contacts,

@@ -137,8 +137,8 @@ class LawItem:
 
     @property
     def current(self) -> bool:
-        """True when this is law today (in force, or in force as amended)."""
-        return self.status in CURRENT_STATUSES
+        """True when this is the law to apply today: in force (as amended), and not superseded by another item."""
+        return self.status in CURRENT_STATUSES and not self.replaced_by
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,8 @@ def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
     for first, second in zip(ordered, ordered[1:], strict=False):
         if first != second:
             clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
+            # Names of acts and provisions stand in titles ("Criminal Justice Act 1988, section 160").
+            clauses.append(Q.Phrase("title", [first, second], boost=PHRASE_BOOST))
     if clauses and place:
         clauses.append(Q.Term("place", place, boost=NATION_BOOST))
     return _Or(clauses) if clauses else None

@@ -76,6 +76,7 @@ class DecisionAid:
     """The referral decision aid: immediate danger first, then the referral criteria."""
 
     title: str
+    summary: str
     intro: str
     link: str
     provenance: Provenance
@@ -126,6 +127,7 @@ class RecordSheet:
     """The incident record sheet."""
 
     title: str
+    summary: str
     intro: str
     privacy: str
     warning: str
@@ -162,6 +164,7 @@ class PolicyChecklist:
     """The policy and procedures checklist."""
 
     title: str
+    summary: str
     intro: str
     lists: tuple[PointList, ...]
 
@@ -319,8 +322,8 @@ def _decision_aid(m: _Map) -> DecisionAid:
         if q.id in seen:
             m.problems.append(Problem(m.path, q.line, f"duplicate question id '{q.id}'"))
         seen.add(q.id)
-    return DecisionAid(title=m.text("title"), intro=m.text("intro"), link=m.link(), provenance=m.provenance(),
-                       danger=danger, criteria=criteria, outcomes=tuple(outcomes),
+    return DecisionAid(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"), link=m.link(),
+                       provenance=m.provenance(), danger=danger, criteria=criteria, outcomes=tuple(outcomes),
                        routes=tuple(_step(r) for r in m.children("routes", "routes")),
                        adult_note=m.text("adult_note"))
 
@@ -340,12 +343,14 @@ def _field(m: _Map) -> Field:
 def _record_sheet(m: _Map) -> RecordSheet:
     groups = []
     for g in m.children("groups", "groups of fields"):
-        groups.append(FieldGroup(id=g.slug(), heading=g.text("heading"), intro=g.text("intro", required=False),
-                                 link=g.link(), provenance=g.provenance(),
-                                 fields=tuple(_field(f) for f in g.children("fields", "fields")), line=g.line))
+        fields = tuple(_field(f) for f in g.children("fields", "fields"))
+        groups.append(FieldGroup(id=g.slug(), heading=g.text("heading"),
+                                 intro=g.text("intro", required=False), link=g.link(),
+                                 provenance=g.provenance(), fields=fields, line=g.line))
     _unique([(f.id, f.line) for g in groups for f in g.fields], m, "field id")
-    return RecordSheet(title=m.text("title"), intro=m.text("intro"), privacy=m.text("privacy"),
-                       warning=m.text("warning"), warning_link=m.link("warning_link"), groups=tuple(groups))
+    return RecordSheet(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
+                       privacy=m.text("privacy"), warning=m.text("warning"),
+                       warning_link=m.link("warning_link"), groups=tuple(groups))
 
 
 def _policy_checklist(m: _Map) -> PolicyChecklist:
@@ -356,7 +361,8 @@ def _policy_checklist(m: _Map) -> PolicyChecklist:
         lists.append(PointList(id=pl.slug(), heading=pl.text("heading"), question=pl.text("question"),
                                link=pl.link(), provenance=pl.provenance(), points=points, line=pl.line))
     _unique([(p.id, p.line) for pl in lists for p in pl.points], m, "point id")
-    return PolicyChecklist(title=m.text("title"), intro=m.text("intro"), lists=tuple(lists))
+    return PolicyChecklist(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
+                           lists=tuple(lists))
 
 
 def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
@@ -404,7 +410,8 @@ def parse_tools(text: str, path: str = TOOLS_FILE) -> Parsed:
 # ---------------------------------------------------------------- checks against the content
 
 
-def check_tools(tools: Tools, content: Content, headings: Sequence[str], path: str = TOOLS_FILE) -> list[Problem]:
+def check_tools(tools: Tools, content: Content, headings: Sequence[str],
+                path: str = TOOLS_FILE) -> list[Problem]:
     """Cross-file checks: sources are source headings, links land on article sections, contacts exist."""
     problems: list[Problem] = []
     anchors = {a.slug: {s.anchor for s in a.sections} for a in content.articles}
@@ -555,7 +562,7 @@ def check_policy(checklist: PolicyChecklist, ticked: Sequence[str]) -> tuple[Pol
     known = set(checklist.point_ids)
     unknown = [t for t in ticked if t not in known]
     if unknown:
-        raise BadState(f"'{unknown[0][:40]}' is not one of the checklist's points.")
+        raise BadState("The address names a point that is not on the checklist.")
     chosen = set(ticked)
     return tuple(PolicyCheck(pl, tuple(p for p in pl.points if p.id in chosen),
                              tuple(p for p in pl.points if p.id not in chosen)) for pl in checklist.lists)
@@ -564,9 +571,10 @@ def check_policy(checklist: PolicyChecklist, ticked: Sequence[str]) -> tuple[Pol
 def policy_markdown(checklist: PolicyChecklist, checks: Sequence[PolicyCheck], day: str, site: str) -> str:
     """The checklist's result as a markdown file (site: the absolute address links are made from)."""
     site = site.rstrip("/")
-    lines = [f"# {checklist.title}", "", f"Checked on {day}. Made from the points the NSPCC's guidance "
-             "\"Sexting: advice for professionals\" (2020) says a policy statement and procedures should cover, "
-             f"as restated at {site}/policy. Nothing was stored.", ""]
+    lines = [f"# {checklist.title}", "",
+             f"Checked on {day} against the points that the NSPCC's guidance \"Sexting: advice for "
+             "professionals\" (2020) says a policy statement and procedures should cover, as restated at "
+             f"{site}/policy. Nothing was stored.", ""]
     for check in checks:
         pl = check.points
         lines += [f"## {pl.heading}: {len(check.covered)} of {len(pl.points)} covered", ""]
