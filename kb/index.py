@@ -25,6 +25,7 @@ from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter,
 from kb.model import Content
 
 CURRENT = "current"
+KINDS = ("section", "legislation", "reference", "glossary")
 LIST_MARK = re.compile(r"^- ", re.M)  # list bullets in plain text: not for snippets
 BUILDS = "builds"
 META = "meta.json"
@@ -243,11 +244,12 @@ def build_index(content: Content, root: Path | str, force: bool = False) -> dict
         target = builds / f"{stamp:%Y%m%dT%H%M%S%f}-{content.digest}"
         target.mkdir()
         BuildStep.reach("writing")
-        ix = index.create_in(str(target), schema())
-        writer = ix.writer()
+        # One Whoosh index per kind of document, side by side in the build folder: a search of sections (the
+        # common case) then walks only the sections' postings.
+        writers = {kind: index.create_in(str(target), schema(), indexname=kind).writer() for kind in KINDS}
         count = 0
         for doc in documents(content):
-            writer.add_document(
+            writers[doc.type].add_document(
                 id=doc.id,
                 type=doc.type,
                 title=doc.title,
@@ -266,7 +268,8 @@ def build_index(content: Content, root: Path | str, force: bool = False) -> dict
                 anchor=doc.anchor,
             )
             count += doc.type == "section"
-        writer.commit()
+        for writer in writers.values():
+            writer.commit()
         (target / SNAPSHOT).write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
         meta = {
             "content": content.digest,
@@ -300,7 +303,7 @@ class OpenIndex:
     """An opened index and the content snapshot it was built from."""
 
     path: str
-    index: Any
+    indexes: dict[str, Any]
     content: Content
     meta: dict[str, Any]
 
@@ -333,11 +336,11 @@ class IndexHolder:
                 return self._open
             try:
                 folder = self.root / CURRENT
-                ix = index.open_dir(str(folder))
+                indexes = {kind: index.open_dir(str(folder), indexname=kind) for kind in KINDS}
                 content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
                 meta = dict(json.loads((folder / META).read_text(encoding="utf-8")))
             except Exception:  # noqa: BLE001 - a damaged index must not take the site down
                 return self._open
-            self._open = OpenIndex(path=target, index=ix, content=content, meta=meta)
+            self._open = OpenIndex(path=target, indexes=indexes, content=content, meta=meta)
             self._checked = time.monotonic()
             return self._open

@@ -17,7 +17,7 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 
-from kb.index import OpenIndex, analyzer, plain_analyzer
+from kb.index import KINDS, OpenIndex, analyzer, plain_analyzer
 from kb.model import NATIONS, TOPICS, GlossaryEntry, Provenance
 from kb.signals import is_urgent, nation_in
 
@@ -31,7 +31,7 @@ IDIOM_WEIGHT = 0.6
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
 NATION_BOOST = 1.0
-WEIGHTING = scoring.BM25F(B=0.6, K1=0.8)
+WEIGHTING = scoring.BM25F(B=0.75, K1=0.8)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -226,13 +226,11 @@ def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
 
 
 def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None:
-    """The restriction for a nation, topic and result type."""
+    """The restriction for a nation and topic within one kind of document."""
     parts: list[Q.Query] = []
-    if kind != "all":
-        parts.append(Q.Term("type", kind))
     if nation:
         # Items with no nation (glossary entries) apply everywhere.
-        parts.append(Q.Or([Q.Term("nations", nation), Q.Not(Q.Every("nations"))]) if kind in ("glossary", "all")
+        parts.append(Q.Or([Q.Term("nations", nation), Q.Not(Q.Every("nations"))]) if kind == "glossary"
                      else Q.Term("nations", nation))
     if topic:
         parts.append(Q.Term("topics", topic))
@@ -267,8 +265,11 @@ def vocabulary(ix: OpenIndex) -> Vocabulary:
     """The vocabulary of an opened index (read from its lexicon once per index build)."""
     vocab = _VOCABULARIES.get(ix.path)
     if vocab is None:
-        with ix.index.reader() as reader:
-            frequency = {_text(word): int(info.weight()) for word, info in reader.iter_field("spell")}
+        frequency: dict[str, int] = {}
+        for kind in KINDS:
+            with ix.indexes[kind].reader() as reader:
+                for word, info in reader.iter_field("spell"):
+                    frequency[_text(word)] = frequency.get(_text(word), 0) + int(info.weight())
         by_initial: dict[str, list[str]] = {}
         for word in frequency:
             by_initial.setdefault(word[:1], []).append(word)
@@ -392,30 +393,39 @@ def run(
     snippets: bool = True,
     place: str | None = None,
 ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered type.
+    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered kind.
 
     `place` is a nation the question is about: sections specifically about it rank higher (a soft lift,
     unlike the `nation` filter)."""
     q = build_query(analysed, place)
     if q is None:
         return 0, (), {}
-    with ix.index.searcher(weighting=WEIGHTING) as searcher:
-        # The index is small: scoring every match costs less than Whoosh counting them again for a total.
-        results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, kind), limit=None, terms=snippets)
-        total = len(results)
-        if snippets:
-            results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
-            results.formatter = MarkFormatter()
-        hits = tuple(_hit(r, snippets) for r in results[:limit])
-        counts = _facets(searcher, q, _allowed(ix, searcher, None, None, kind)) if facets else {}
-    return total, hits, counts
+    total = 0
+    hits: list[Hit] = []
+    counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
+    for name in KINDS if kind == "all" else (kind,):
+        with ix.indexes[name].searcher(weighting=WEIGHTING) as searcher:
+            # The index is small: scoring every match costs less than Whoosh counting them again for a total.
+            results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None,
+                                      terms=snippets)
+            total += len(results)
+            if snippets:
+                results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
+                results.formatter = MarkFormatter()
+            hits.extend(_hit(r, snippets) for r in results[:limit])
+            if facets:
+                for fields in searcher.search(q, limit=None):
+                    for facet, counter in counts.items():
+                        counter.update(_split(fields.get(facet, "")))
+    ranked = tuple(sorted(hits, key=lambda h: -h.score)[:limit])
+    return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
 
 
 _ALLOWED: dict[tuple[str, str, str, str], frozenset[int]] = {}
 
 
 def _allowed(ix: OpenIndex, searcher: Any, nation: str | None, topic: str | None, kind: str) -> set[int] | None:
-    """The documents a nation, topic and type allow, computed once per index and kept (a handful of sets)."""
+    """The documents a nation and topic allow in one kind, computed once per index and kept (a few sets)."""
     flt = _filters(nation, topic, kind)
     if flt is None:
         return None
@@ -486,15 +496,6 @@ def _lead(text: str, chars: int = 200) -> str:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split(",") if v)
-
-
-def _facets(searcher: Any, q: Q.Query, allowed: set[int] | None) -> dict[str, dict[str, int]]:
-    """Counts by nation and topic of everything the query matches in this type."""
-    counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
-    for fields in searcher.search(q, filter=allowed, limit=None):
-        for name in counts:
-            counts[name].update(_split(fields.get(name, "")))
-    return {name: dict(c.most_common()) for name, c in counts.items()}
 
 
 class SearchCache:
