@@ -18,7 +18,7 @@ from kb.signals import NATION_WORDS, is_urgent, nation_in
 
 # How sure retrieval must be before we answer: a fraction of the question's meaningful words that the chosen
 # section matches, and a floor on its score. Calibrated with bench/ask_quality.py on bench/calibration.jsonl.
-MIN_COVERAGE = 0.45
+MIN_COVERAGE = 0.5
 MIN_SCORE = 6.0
 MAX_LAWS = 3
 LAW_SCORE_RATIO = 0.6
@@ -30,7 +30,9 @@ GENERIC = frozenset(stems(
     "a an the and or but if so to of in on at for with about from by as into any some all "
     "need needs want know tell help please thanks advice question ask make get got go going "
     "child children young person people pupil pupils student students kid kids boy girl son daughter "
-    "teen teenager year old yo school club staff just really also like one"
+    "teen teenager year old yo school club staff just really also like one "
+    # where a question is set says nothing about what it asks (every part of the guidance is UK-wide)
+    "uk britain british england english wales welsh scotland scottish northern ireland irish ni"
 ))
 
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
