@@ -10,10 +10,11 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
@@ -35,6 +36,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import config as kb_config
 from kb.answer import Answer, answer, law_dict, reference_dict
+from kb.cache import ResultCache
 from kb.content import load_content
 from kb.index import IndexHolder, OpenIndex, build_index, is_current
 from kb.model import (
@@ -52,7 +54,8 @@ from kb.model import (
     Reference,
     SourceDocument,
 )
-from kb.search import normalise, search, validate
+from kb.search import SearchResult, normalise, search, validate
+from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, load_tools, policy_markdown
 
 log = logging.getLogger("app")
 
@@ -66,7 +69,8 @@ PERMISSIONS = (
     "payment=(), usb=()"
 )
 # Pages and answers that carry what someone typed: never kept by a browser or proxy cache.
-NO_STORE = frozenset({"/search", "/ask", "/api/search", "/api/ask"})
+NO_STORE = frozenset({"/search", "/ask", "/api/search", "/api/ask", "/decide", "/record", "/policy",
+                      "/policy/check", "/policy/download"})
 PAGE_RESULTS = 20
 STATIC_MAX_AGE = 365 * 24 * 3600
 # Only if contacts.yaml cannot be read: the numbers must show even when everything else is broken.
@@ -116,7 +120,8 @@ TASKS = (
          "What should I do when I find out about a nude image?"),
     Task("A young person has told me", "talking-to-a-young-person",
          "A young person has told me about a nude image. What do I do?"),
-    Task("Do I need to refer?", "when-to-refer", "When should I make a child protection referral?"),
+    Task("Do I need to refer?", "when-to-refer", "When should I make a child protection referral?",
+         href="/decide"),
     Task("Getting an image removed", "getting-an-image-removed", "How can a nude image be removed?"),
     Task("Our policy and procedures", "policy-and-procedures", "What should our policy cover?"),
     Task("The law where I work", "", "What is the law where I work?", href="/legislation",
@@ -220,6 +225,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         INDEX_DIR=str(kb_config.index_dir()),
         BUILD_ON_START=True,
         RATE_LIMIT=None,
+        CACHE_SIZE=1024,
         REPORT_MISTAKES_TO="",
         TRUSTED_PROXIES=0,
         LOG_REQUESTS=True,
@@ -239,7 +245,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     app.extensions["kb_site"] = _start(app)
+    app.extensions["kb_tools"] = _load_tools(app)
     app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"])
+    # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
+    app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
     spec = app.config["RATE_LIMIT"]
     app.extensions["kb_limiter"] = RateLimiter.parse(spec) if spec else None
 
@@ -292,6 +301,14 @@ def _start(app: Flask) -> Site:
     return Site(contacts=contacts, source=source, static_version=_static_version(app))
 
 
+def _load_tools(app: Flask) -> Tools | None:
+    """The decision aid, record sheet and policy checklist from content/tools.yaml (None when broken)."""
+    parsed = load_tools(app.config["CONTENT_DIR"])
+    for problem in parsed.problems:
+        app.logger.error("%s", problem)
+    return cast(Tools | None, parsed.value)
+
+
 def _static_version(app: Flask) -> str:
     """A hash of the static files, added to their URLs so they can be cached for a year."""
     h = hashlib.sha256()
@@ -328,6 +345,26 @@ def _need() -> OpenIndex:
 
 def _content() -> Content:
     return _need().content
+
+
+def _search(q: str, **options: Any) -> SearchResult:
+    """search() through the app's result cache (stored without the query text; corrected queries not stored)."""
+    ix = _need()
+    cache = cast(ResultCache, current_app.extensions["kb_cache"])
+    key = ("search", q.lower(), *sorted(options.items()))
+    result = cache.get(ix.path, key, lambda: replace(search(ix, q, **options), query=""),
+                       keep=lambda r: r.corrected is None)
+    return replace(result, query=q)
+
+
+def _answer(q: str, nation: str | None, context: str | None) -> Answer:
+    """answer() through the app's result cache (stored without the question text)."""
+    ix = _need()
+    cache = cast(ResultCache, current_app.extensions["kb_cache"])
+    key = ("ask", q.lower(), nation, context)
+    reply = cache.get(ix.path, key, lambda: replace(answer(ix, q, nation=nation, context=context), question=""),
+                      keep=lambda r: r.corrected is None)
+    return replace(reply, question=q)
 
 
 def _request_id() -> str:
@@ -591,8 +628,12 @@ def home() -> str:
         article = content.article(task.slug) if task.slug else None
         href = task.href or (article.url if article else url_for("site.ask", q=task.question))
         summary = article.summary if article else task.hint
-        tasks.append({"label": task.label, "href": href, "summary": summary})
-    return render_template("home.html", articles=articles, tasks=tasks, roles=ROLES, audience=audience)
+        # A task that leads to a tool keeps a link to the guidance it is built on.
+        guide = {"href": article.url, "title": article.title} if article and href != article.url else None
+        tasks.append({"label": task.label, "href": href, "summary": summary, "guide": guide})
+    tools = cast(Tools | None, current_app.extensions.get("kb_tools"))
+    return render_template("home.html", articles=articles, tasks=tasks, roles=ROLES, audience=audience,
+                           tools=tools)
 
 
 @bp.get("/search")
@@ -605,8 +646,8 @@ def search_page() -> str:
     filters = {"nation": nation, "topic": topic, "type": kind}
     if not q:
         return render_template("search.html", q="", result=None, filters=filters, options=_options())
-    result = search(_need(), q, nation=nation or None, topic=topic or None, kind=kind or "section",
-                    limit=PAGE_RESULTS, spelling=spelling, facets=True)
+    result = _search(q, nation=nation or None, topic=topic or None, kind=kind or "section",
+                     limit=PAGE_RESULTS, spelling=spelling, facets=True)
     return render_template("search.html", q=q, result=result, filters=filters, options=_options(),
                            message=message, tasks=_task_links(_content()))
 
@@ -634,7 +675,7 @@ def ask() -> str:
     if not q:
         return render_template("ask.html", q="", reply=None, nation=nation, context=context)
     ix = _need()
-    reply = answer(ix, q, nation=nation or None, context=context or None)
+    reply = _answer(q, nation or None, context or None)
     return render_template("ask.html", q=q, reply=reply, nation=reply.nation or "", context=context,
                            message=message or reply.message, laws=_laws_by_nation(reply),
                            nation_links=_nation_links(q, context), tasks=_task_links(ix.content))
@@ -685,11 +726,11 @@ def legislation() -> str:
     content = _content()
     groups: dict[tuple[str, ...], list[LawItem]] = {}
     for item in content.legislation:
-        if item.status != "repealed":
+        if item.current:
             groups.setdefault(item.nations, []).append(item)
     order = sorted(groups, key=lambda ns: (len(ns) == len(NATIONS), [NATIONS.index(n) for n in ns]))
-    history = [i for i in content.legislation if i.status == "repealed"]
-    current = [i for i in content.legislation if i.status != "repealed"]
+    history = [i for i in content.legislation if not i.current]
+    current = [i for i in content.legislation if i.current]
     counts = {n: sum(1 for i in current if n in i.nations) for n in NATIONS}
     return render_template("legislation.html", groups=[(ns, groups[ns]) for ns in order], history=history,
                            counts=counts, by_id={i.id: i for i in content.legislation})
@@ -703,11 +744,14 @@ def legislation_nation(nation: str) -> str:
     content = _content()
     here = [i for i in content.legislation if nation in i.nations]
     groups = [(name, items) for key, name in LAW_GROUPS.items()
-              if (items := [i for i in here if i.group == key and i.status != "repealed"])]
-    changed = [i for i in here if (i.note or i.correction) and i.status != "repealed"]
-    history = [i for i in here if i.status == "repealed"]
+              if (items := [i for i in here if i.group == key and i.current])]
+    changed = [i for i in here if (i.note or i.correction) and i.current]
+    history = [i for i in here if not i.current]
+    refer = content.emergency_section()
+    routes = [r for r in content.routes if r.nation == nation]
     return render_template("legislation_nation.html", nation=nation, groups=groups, changed=changed,
-                           history=history, by_id={i.id: i for i in content.legislation})
+                           history=history, by_id={i.id: i for i in content.legislation}, routes=routes,
+                           refer_url=f"{refer[0].url}" if refer else "", contacts=content.contacts)
 
 
 @bp.get("/references")
@@ -774,6 +818,117 @@ def report_a_mistake() -> str:
     return render_template("report.html")
 
 
+# ---------------------------------------------------------------- tools (answers live in the address only)
+
+
+def _tools() -> Tools:
+    """The tools, or a 503 with the emergency contacts when tools.yaml could not be read."""
+    tools = cast(Tools | None, current_app.extensions.get("kb_tools"))
+    if tools is None:
+        abort(503, "The tools are not available right now.")
+    return tools
+
+
+def _contacts_by_id() -> dict[str, Contact]:
+    ix = _open()
+    contacts = ix.content.contacts if ix and ix.content.contacts else _site().contacts
+    return {c.id: c for c in contacts}
+
+
+def _section_titles() -> dict[str, str]:
+    """The heading of each article section (and the title of each article) by its link, when indexed."""
+    ix = _open()
+    if ix is None:
+        return {}
+    titles = {a.url: a.title for a in ix.content.articles}
+    titles.update({f"{a.url}#{s.anchor}": s.heading for a in ix.content.articles for s in a.sections})
+    return titles
+
+
+def _with_query(endpoint: str, pairs: Iterable[tuple[str, str]]) -> str:
+    query = urlencode(list(pairs))
+    return url_for(endpoint) + (f"?{query}" if query else "")
+
+
+def _tool_invalid(message: str, restart: str, label: str) -> tuple[str, int]:
+    """A 400 for a tool's address that no run of the tool makes, with a way to start again."""
+    return render_template("decide_invalid.html", message=message, restart=restart, restart_label=label), 400
+
+
+@bp.get("/decide")
+def decide_page() -> str | tuple[str, int]:
+    """The referral decision aid: one question a page, the answers carried in the query string."""
+    aid = _tools().decide
+    try:
+        decision = decide(aid, request.args.to_dict(flat=False))
+    except BadState as exc:
+        return _tool_invalid(str(exc), url_for("site.decide_page"), "Start the questions again")
+    back = _with_query("site.decide_page", decision.query(-1)) if decision.answers else ""
+    if decision.question is not None:
+        number = len(decision.answers) + 1
+        return render_template("decide.html", aid=aid, decision=decision, q=decision.question, number=number,
+                               total=len(aid.questions), back=back, titles=_section_titles())
+    changes = [_with_query("site.decide_page", decision.query(i)) for i in range(len(decision.answers))]
+    return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
+                           back=back, changes=changes, contacts=_contacts_by_id(), titles=_section_titles(),
+                           routes=_routes(aid.routes, decision))
+
+
+def _routes(routes: Iterable[Step], decision: Decision) -> list[tuple[Step, bool]]:
+    """Each route to share a concern, and whether the answers point to it in particular."""
+    met = {q.id for q in decision.met}
+    return [(route, bool(met & set(route.when))) for route in routes]
+
+
+@bp.get("/record")
+def record() -> str:
+    """The incident record sheet: fields to fill in and print; nothing on it is ever sent here."""
+    return render_template("record.html", sheet=_tools().record, titles=_section_titles())
+
+
+@bp.get("/policy")
+def policy() -> str | tuple[str, int]:
+    """The policy and procedures checklist: a GET form of what the guidance says they must cover."""
+    checklist = _tools().policy
+    try:
+        ticked = check_policy(checklist, request.args.getlist("point"))
+    except BadState as exc:
+        return _tool_invalid(str(exc), url_for("site.policy"), "Start the checklist again")
+    chosen = {p.id for check in ticked for p in check.covered}
+    return render_template("policy.html", checklist=checklist, chosen=chosen, titles=_section_titles())
+
+
+@bp.get("/policy/check")
+def policy_check() -> str | tuple[str, int]:
+    """What the ticked policy covers and what it is missing, to print or download."""
+    checklist = _tools().policy
+    ticked = request.args.getlist("point")
+    try:
+        checks = check_policy(checklist, ticked)
+    except BadState as exc:
+        return _tool_invalid(str(exc), url_for("site.policy"), "Start the checklist again")
+    pairs = [("point", p.id) for check in checks for p in check.covered]
+    return render_template("policy_check.html", checklist=checklist, checks=checks, covered=len(pairs),
+                           total=len(checklist.point_ids), change=_with_query("site.policy", pairs),
+                           download=_with_query("site.policy_download", pairs), titles=_section_titles())
+
+
+@bp.get("/policy/download")
+def policy_download() -> Response | tuple[str, int]:
+    """The checklist's result as a markdown file, made from the query string and stored nowhere."""
+    checklist = _tools().policy
+    try:
+        checks = check_policy(checklist, request.args.getlist("point"))
+    except BadState as exc:
+        return _tool_invalid(str(exc), url_for("site.policy"), "Start the checklist again")
+    today = _today()
+    text = policy_markdown(checklist, checks, _day(today), request.host_url)
+    response = Response(text, mimetype="text/markdown")
+    name = f"policy-checklist-{today.isoformat()}.md"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 # ---------------------------------------------------------------- JSON API
 
 
@@ -791,8 +946,8 @@ def api_search() -> Response:
     limit = _check(nation, topic, kind, request.args.get("limit"))
     q = _required_q()
     spelling = request.args.get("spell", "") not in ("0", "false", "no", "off")
-    result = search(_need(), q, nation=nation or None, topic=topic or None, kind=kind or "section",
-                    limit=limit, spelling=spelling)
+    result = _search(q, nation=nation or None, topic=topic or None, kind=kind or "section",
+                     limit=limit, spelling=spelling)
     return jsonify(query=result.query, corrected=result.corrected, total=result.total,
                    results=[h.as_dict() for h in result.hits])
 
@@ -804,7 +959,7 @@ def api_ask() -> Response:
     _check(nation)
     q = _required_q()
     context = request.args.get("context", "")[:400]
-    return jsonify(answer(_need(), q, nation=nation or None, context=context or None).as_dict())
+    return jsonify(_answer(q, nation or None, context or None).as_dict())
 
 
 @bp.get("/api/legislation")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from kb.model import NATION_NAMES, NATIONS, Article, Contact, Content, LawItem, Reference, Section
+from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, Article, Contact, Content, LawItem, Reference, Section
 from kb.search import Analysed, Hit, analyse, correct, run, stems
 from kb.signals import NATION_WORDS, is_urgent, nation_in
 
@@ -37,11 +37,17 @@ GENERIC = frozenset(stems(
 
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
 IMAGE_HANDLING = re.compile(
-    r"\b(?:i|we|staff|you|teachers?|dsl|the school)\b(?:\W+\w+){0,3}?\W+"
+    # someone in charge (or a question asking permission) ...
+    r"(?:\b(?:i|we|staff|you|teachers?|dsl|the school)\b"
+    r"|\bis it (?:ok|okay|alright|all right|allowed|legal|fine|acceptable)"
+    r"|\b(?:am i|are we|are staff) allowed)(?:\W+\w+){0,3}?\W+"
+    # ... doing something with the image ...
     r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print"
-    r"|download|keep"
-    r"|store|send|show|take a (?:photo|picture|copy)|check|inspect|go through)\w*\b(?:\W+\w+){0,5}?\W+"
-    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|it|them|evidence|phone|phones)\b",
+    r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
+    r"\w*\b(?:\W+\w+){0,5}?\W+"
+    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
+    r"|selfies|it|them"
+    r"|evidence|phone|phones)\b",
     re.I,
 )
 LAW_INTENT = re.compile(
@@ -68,6 +74,7 @@ class Answer:
     followups: tuple[tuple[str, str], ...] = ()
     contacts: tuple[Contact, ...] = ()
     corrected: str | None = None
+    tools: tuple[tuple[str, str], ...] = ()
     confidence: float = 0.0
     alternatives: tuple[Hit, ...] = ()
     message: str = ""
@@ -97,6 +104,7 @@ class Answer:
             "followups": [{"question": q, "url": u} for q, u in self.followups],
             "contacts": [contact_dict(c) for c in self.contacts],
             "notes": list(self.notes),
+            "tools": [{"title": t, "url": u} for t, u in self.tools],
         }
 
 
@@ -110,6 +118,7 @@ def law_dict(item: LawItem) -> dict[str, Any]:
         "summary": item.summary,
         "url": item.url,
         "status": item.status,
+        "current": item.current,
         "group": item.group,
     }
     if item.in_force_from:
@@ -153,25 +162,39 @@ def contact_dict(contact: Contact) -> dict[str, Any]:
 # ---------------------------------------------------------------- context token
 
 
-def encode_context(section_id: str | None, nation: str | None) -> str:
-    """An opaque token carrying the topic (answering section) and nation to the next question."""
-    raw = json.dumps({"s": section_id or "", "n": nation or ""}, separators=(",", ":")).encode()
+@dataclass(frozen=True)
+class Context:
+    """What a conversation carries to its next question: the topic (section), the nation, and the law's subjects."""
+
+    section: str | None = None
+    nation: str | None = None
+    law_groups: tuple[str, ...] = ()
+
+
+def encode_context(section_id: str | None, nation: str | None, law_groups: tuple[str, ...] = ()) -> str:
+    """An opaque token carrying the topic, nation and law subjects to the next question."""
+    data = {"s": section_id or "", "n": nation or "", "l": list(law_groups)}
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_context(token: str | None) -> tuple[str | None, str | None]:
-    """The section id and nation in a token; (None, None) for anything malformed."""
+def decode_context(token: str | None) -> Context:
+    """The context in a token; an empty Context for anything malformed."""
     if not token or len(token) > 400:
-        return None, None
+        return Context()
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None, None
+        return Context()
     if not isinstance(data, dict):
-        return None, None
-    section, nation = data.get("s"), data.get("n")
-    return (section if isinstance(section, str) and section else None,
-            nation if isinstance(nation, str) and nation in NATIONS else None)
+        return Context()
+    section, nation, groups = data.get("s"), data.get("n"), data.get("l")
+    groups = groups if isinstance(groups, list) else []
+    return Context(
+        section=section if isinstance(section, str) and section else None,
+        nation=nation if isinstance(nation, str) and nation in NATIONS else None,
+        law_groups=tuple(g for g in groups if isinstance(g, str) and g in LAW_GROUPS),
+    )
 
 
 @dataclass(frozen=True)
@@ -360,8 +383,9 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         analysed = analyse(corrected, content.glossary)
         urgent = urgent or is_urgent(corrected)
     text = analysed.text
-    previous, previous_nation = decode_context(context)
-    nation = nation or nation_in(text) or previous_nation
+    before = decode_context(context)
+    # A nation the question names ("and in Scotland?") wins over the one chosen before.
+    nation = nation_in(text) or nation or before.nation
     contacts = content.contacts
 
     _, hits, _ = run(ix, analysed, None, None, "section", 5, snippets=False, place=nation)
@@ -373,8 +397,9 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
     confidence = 0.0
     meaningful = [s for s in analysed.stems if s not in GENERIC and not any(
         rx.search(s) for rx in NATION_WORDS.values())]
-    if previous and (FOLLOW_UP.match(text) or len(meaningful) <= 1):
-        chosen = _find(content, previous)
+    follow_up = bool(before.section and (FOLLOW_UP.match(text) or len(meaningful) <= 1))
+    if follow_up and before.section:
+        chosen = _find(content, before.section)
         confidence = 1.0 if chosen else 0.0
     if urgent:
         # A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked.
@@ -384,8 +409,7 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         chosen = _image_handling_section(content)
         confidence = 1.0 if chosen else 0.0
     if chosen is None and hits:
-        top = hits[0]
-        confidence = coverage(analysed, top, content)
+        top, confidence = hits[0], coverage(analysed, hits[0], content)
         # A question in the guidance's own subject (nudes, sexting, sextortion...) is answered from its best
         # section; any other question must be mostly covered by it.
         if top.score >= MIN_SCORE and (analysed.core or confidence >= MIN_COVERAGE):
@@ -399,7 +423,13 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
             alternatives=hits[:3], message=analysed.message,
         )
     article, section = chosen
-    token = encode_context(f"{article.slug}#{section.anchor}", nation)
+    laws = choose_laws(content, section, analysed, text, nation, law_hits)
+    if follow_up and before.law_groups:
+        # The same subjects of law as the last answer, as they stand where the user now asks about.
+        laws = tuple(i for i in content.legislation
+                     if i.group in before.law_groups and i.current and (nation is None or nation in i.nations))
+        laws = laws[:MAX_LAWS] if nation else laws
+    token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
     return Answer(
         question=question,
         answered=True,
@@ -408,8 +438,9 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         nation=nation,
         article=article,
         section=section,
-        legislation=choose_laws(content, section, analysed, text, nation, law_hits),
+        legislation=laws,
         notes=replacement_notes(content, law_hits),
+        tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token),
         contacts=contacts,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kb import parse
 from kb.model import Article, Content, Problem
+from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
 DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
@@ -29,11 +30,12 @@ def source_headings() -> tuple[str, ...]:
 
 
 def content_files(root: Path) -> list[Path]:
-    """Every file the site is built from, in a stable order."""
+    """Every file the site is built from, in a stable order (the tools' data too)."""
     # A folder named like an article is not one (reading it would raise).
     folder = root / "articles"
     articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-    return articles + [root / name for name in DATA_FILES if (root / name).is_file()]
+    names = [*DATA_FILES, TOOLS_FILE]
+    return articles + [root / name for name in names if (root / name).is_file()]
 
 
 def digest(root: Path) -> str:
@@ -104,7 +106,16 @@ def load_content(root: Path | str) -> Content:
         digest=digest(root) if root.is_dir() else "",
     )
     problems += check_whole(content, headings, {name: _shown(root, root / name) for name in DATA_FILES})
-    return Content(**{**content.__dict__, "problems": tuple(problems)})
+    tools = None
+    tools_path = root / TOOLS_FILE
+    if tools_path.is_file():
+        text = _read(tools_path, _shown(root, tools_path), problems)
+        parsed = parse_tools(text or "", _shown(root, tools_path), headings)
+        problems += parsed.problems
+        tools = parsed.value
+        if tools is not None:
+            problems += check_tools(tools, content, headings, _shown(root, tools_path))
+    return Content(**{**content.__dict__, "problems": tuple(problems), "tools": tools})
 
 
 def _shown(root: Path, path: Path) -> str:

@@ -43,7 +43,7 @@ STOP_WORDS = frozenset(
     " want wants wanted say says said saying tell told know get gets got getting go goes going went".split()
 )
 # Corrections to the Porter stemmer where it joins words of different meaning or splits words of one meaning.
-STEM_FIXES = {"referr": "refer", "referenc": "reference"}
+STEM_FIXES = {"referr": "refer", "referenc": "reference", "prosecutor": "prosecut"}
 UNSTEMMED = frozenset({"reference", "references"})
 
 
@@ -335,7 +335,8 @@ class IndexHolder:
             if self._open is not None and self._open.path == target:
                 return self._open
             try:
-                folder = self.root / CURRENT
+                # Open every part through the target already read: a swap meanwhile cannot mix two builds.
+                folder = self.root / target
                 indexes = {kind: index.open_dir(str(folder), indexname=kind) for kind in KINDS}
                 content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
                 meta = dict(json.loads((folder / META).read_text(encoding="utf-8")))

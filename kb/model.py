@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 NATION_NAMES = {
@@ -255,6 +256,7 @@ class Content:
     changes: tuple[Change, ...]
     digest: str
     routes: tuple[NationRoute, ...] = ()
+    tools: Any = None  # kb.tools.Tools: the decision aid, record sheet and policy checklist (tools.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
     @property

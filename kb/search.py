@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 
+from kb.cache import ResultCache
 from kb.index import KINDS, OpenIndex, analyzer, plain_analyzer
 from kb.model import NATIONS, TOPICS, GlossaryEntry, Provenance
 from kb.signals import is_urgent, nation_in
@@ -30,6 +30,8 @@ EXPANSION_WEIGHT = 0.1
 IDIOM_WEIGHT = 0.6
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
+HISTORY_FACTOR = 0.5
+ELSEWHERE_FACTOR = 0.5
 NATION_BOOST = 1.0
 WEIGHTING = scoring.BM25F(B=0.75, K1=0.8)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -220,9 +222,11 @@ def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
             clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
             # Names of acts and provisions stand in titles ("Criminal Justice Act 1988, section 160").
             clauses.append(Q.Phrase("title", [first, second], boost=PHRASE_BOOST))
-    if clauses and place:
-        clauses.append(Q.Term("place", place, boost=NATION_BOOST))
-    return _Or(clauses) if clauses else None
+    if not clauses:
+        return None
+    query = _Or(clauses)
+    # The nation only lifts what the question already matches: it never makes a match by itself.
+    return Q.AndMaybe(query, Q.Term("place", place, boost=NATION_BOOST)) if place else query
 
 
 def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None:
@@ -287,6 +291,15 @@ def _text(term: bytes | str) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words (pyspellchecker's list), loaded once: a real word is never "corrected" into one of
+    ours ("lunch" must not become "launch", nor "scared" "shared")."""
+    from spellchecker import SpellChecker  # a large list: loaded on first use, not at import
+
+    return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+
+
 def suggest(vocab: Vocabulary, word: str) -> str | None:
     """The nearest known word (same first letter: typos rarely change it, and real words such as "kill"
     must not become others such as "will"); ties go to the more common word."""
@@ -310,7 +323,7 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     changed = False
     out = []
     for word in analysed.words:
-        known = word in vocab.frequency or word in vocab.glossary
+        known = word in vocab.frequency or word in vocab.glossary or word in english_words()
         replacement = None if known or len(word) < 4 or word.isdigit() else suggest(vocab, word)
         out.append(replacement or word)
         changed = changed or replacement is not None
@@ -417,8 +430,28 @@ def run(
                 for fields in searcher.search(q, limit=None):
                     for facet, counter in counts.items():
                         counter.update(_split(fields.get(facet, "")))
-    ranked = tuple(sorted(hits, key=lambda h: -h.score)[:limit])
+    hits = [_elsewhere(_as_history(ix, h), place) for h in hits]
+    # Law that is no longer the law to apply comes after the law of today (it is listed as history).
+    ranked = tuple(sorted(hits, key=lambda h: (_is_history(ix, h), -h.score))[:limit])
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
+
+
+def _elsewhere(hit: Hit, place: str | None) -> Hit:
+    """A section about other nations than the one asked about scores lower: it answers for somewhere else."""
+    if place and hit.type == "section" and hit.nations and place not in hit.nations:
+        return replace(hit, score=hit.score * ELSEWHERE_FACTOR)
+    return hit
+
+
+def _is_history(ix: OpenIndex, hit: Hit) -> bool:
+    """True for a law item that is no longer the law to apply."""
+    item = ix.content.law(hit.anchor) if hit.type == "legislation" else None
+    return item is not None and not item.current
+
+
+def _as_history(ix: OpenIndex, hit: Hit) -> Hit:
+    """Law that is no longer the law to apply scores lower, so it never outranks today's law or the guidance."""
+    return replace(hit, score=hit.score * HISTORY_FACTOR) if _is_history(ix, hit) else hit
 
 
 _ALLOWED: dict[tuple[str, str, str, str], frozenset[int]] = {}
@@ -499,31 +532,18 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 class SearchCache:
-    """Results of recent searches, keyed on the normalised query and filters; emptied when the index changes."""
+    """search() through a ResultCache: repeated searches of the same index are answered from memory."""
 
     def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._path = ""
-        self._results: dict[tuple[Any, ...], SearchResult] = {}
-        self._lock = threading.Lock()
+        self.cache = ResultCache(size)
 
     def search(self, ix: OpenIndex, text: str, **options: Any) -> SearchResult:
-        """search(), answered from the cache when the same question was asked of the same index."""
-        key = (normalise(text)[0].lower(), tuple(sorted(options.items())))
-        with self._lock:
-            if self._path != ix.path:
-                self._results.clear()
-                self._path = ix.path
-            cached = self._results.get(key)
-        if cached is not None:
-            return replace(cached, query=text)
-        result = search(ix, text, **options)
-        with self._lock:
-            if self._path == ix.path:
-                if len(self._results) >= self.size:
-                    self._results.pop(next(iter(self._results)))
-                self._results[key] = result
-        return result
+        """search(), answered from the cache when the same search was made of the same index."""
+        key = ("search", normalise(text)[0].lower(), *sorted(options.items()))
+        # Stored without the query's text (and results with a spelling correction are not stored at all).
+        result = self.cache.get(ix.path, key, lambda: replace(search(ix, text, **options), query=""),
+                                keep=lambda r: r.corrected is None)
+        return replace(result, query=text)
 
 
 def unique_sections(hits: Iterable[Hit]) -> list[Hit]:

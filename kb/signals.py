@@ -13,7 +13,11 @@ URGENT_PATTERNS = tuple(re.compile(p, re.I) for p in (
     r"\bsuicid", r"\bself[- ]?harm", r"\bkill(?:ing|ed)? (?:him|her|them|my|your)sel",
     r"\bend(?:ing)? (?:his|her|their|my) life", r"\boverdos",
     r"\b(?:cut|cutting|hurt|hurting|harm|harming) (?:him|her|them|my)sel(?:f|ves)",
-    r"\bwants? to die\b", r"\b(?:jump|jumping) (?:off|from|in front)", r"\bthreat\w* to (?:jump|kill|hurt|harm|end)\b",
+    r"\bwants? to die\b", r"\bend (?:it all|everything)\b", r"\btak(?:e|es|ing|en) (?:his|her|their|my) own life\b",
+    r"\b(?:cut|cutting|slit|slitting) (?:his|her|their|my) (?:arms?|wrists?|legs?|skin)\b",
+    r"\b(?:took|taken|take|taking|swallowed) "
+    r"(?:a (?:load|lot|handful|bunch) of |lots of |some |loads of |an overdose of )?(?:pills|tablets|paracetamol)\b",
+    r"\b(?:jump|jumping) (?:off|from|in front)", r"\bthreat\w* to (?:jump|kill|hurt|harm|end)\b",
     # a child missing, or gone to meet someone
     r"\b(?:is|are|has gone|have gone|gone|went|been|reported|now|still) missing\b"
     r"(?! (?:lessons?|school|class|classes|work|homework|sessions?|days?|out|the point))",
@@ -33,8 +37,8 @@ URGENT_PATTERNS = tuple(re.compile(p, re.I) for p in (
 # A question about writing procedures, training or a past incident is planning, not an emergency, unless it
 # also says something is happening now.
 PLANNING = re.compile(
-    r"\b(?:our|the|a) (?:policy|procedures?|training|lessons?|curriculum)\b|\bprocedures? (?:need|should|must)\b"
-    r"|\bhypothetical|\bwhat if\b|\bin general\b|\blast (?:term|year|month|week)\b|\b(?:weeks|months) ago\b",
+    r"\b(?:polic(?:y|ies)|procedures?|training|lessons?|curriculum|pshe|rse|guidance|governors?|always)\b"
+    r"|\bhypothetical|\bwhat if\b|\bin general\b|\blast (?:term|year|month|week)\b|\b(?:weeks|months|years) ago\b",
     re.I,
 )
 NOW = re.compile(r"\b(?:now|just|today|tonight|currently|this (?:morning|afternoon|evening)|at the moment)\b", re.I)

@@ -1,9 +1,4 @@
-"""The tools as data: the referral decision aid, the incident record sheet and the policy checklist.
-
-`parse_tools` turns the text of content/tools.yaml into frozen values; `check_tools` checks them against the
-rest of the content (like `kb check`); `decide`, `check_policy` and `policy_markdown` are the tools' logic.
-Only `load_tools` and `tools_for_section` (with no tools given) read the disk.
-"""
+"""The tools as data (decision aid, record sheet, policy checklist) and their logic; loaders read files."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kb.model import SOURCE_DOCUMENT, Content, Problem, Provenance
 from kb.parse import LINE_KEY, LINES_KEY, ContentError, Parsed, load_yaml
@@ -209,7 +204,8 @@ class Tools:
 class _Map:
     """Typed access to one YAML mapping, collecting problems instead of raising."""
 
-    def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "") -> None:
+    def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "",
+                 headings: Sequence[str] = ()) -> None:
         if not isinstance(data, dict):
             problems.append(Problem(path, line, f"{what or 'this'} must be a mapping of fields"))
             data = {}
@@ -218,6 +214,7 @@ class _Map:
         self.problems = problems
         self.line = int(data.get(LINE_KEY, line))
         self.lines: dict[str, int] = dict(data.get(LINES_KEY) or {})
+        self.headings = headings
 
     def at(self, key: str) -> int:
         return self.lines.get(key, self.line)
@@ -271,18 +268,25 @@ class _Map:
             self.problem(f"'{key}' must be an article link /articles/<slug>#<anchor>, not '{value}'", key)
         return value
 
+    def heading(self, value: str) -> str:
+        """A source heading, or the one heading that starts with these whole words (as articles allow)."""
+        if not self.headings or value in self.headings:
+            return value
+        found = [h for h in self.headings if h.startswith(value + " ")]
+        return found[0] if len(found) == 1 else value
+
     def provenance(self, key: str = "source") -> Provenance:
-        return Provenance(document=SOURCE_DOCUMENT, section=self.text(key))
+        return Provenance(document=SOURCE_DOCUMENT, section=self.heading(self.text(key)))
 
     def child(self, key: str, what: str) -> _Map:
-        return _Map(self.data.get(key), self.path, self.problems, self.at(key), what)
+        return _Map(self.data.get(key), self.path, self.problems, self.at(key), what, self.headings)
 
     def children(self, key: str, what: str) -> list[_Map]:
         value = self.data.get(key)
         if not isinstance(value, list) or not value:
             self.problem(f"'{key}' must be a list of {what}", key)
             return []
-        return [_Map(item, self.path, self.problems, self.at(key), what) for item in value]
+        return [_Map(item, self.path, self.problems, self.at(key), what, self.headings) for item in value]
 
 
 def _question(m: _Map) -> Question:
@@ -372,7 +376,7 @@ def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
         if tool and tool not in TOOL_URLS:
             m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", "tool")
             continue
-        sources = m.words("sources")
+        sources = tuple(m.heading(s) for s in m.words("sources"))
         if not sources:
             m.problem("'sources' must list at least one source heading", "sources")
         links.append(ToolLink(tool=tool, title=m.text("title"), sources=sources, line=m.line))
@@ -387,14 +391,14 @@ def _unique(values: Sequence[tuple[str, int]], m: _Map, what: str) -> None:
         seen.add(value)
 
 
-def parse_tools(text: str, path: str = TOOLS_FILE) -> Parsed:
-    """The tools from the text of tools.yaml; value is None when the file cannot be used at all."""
+def parse_tools(text: str, path: str = TOOLS_FILE, headings: Sequence[str] = ()) -> Parsed:
+    """The tools in tools.yaml's text (None when it has errors); headings resolve leading-word sources."""
     try:
         data = load_yaml(text)
     except ContentError as exc:
         return Parsed(None, (Problem(path, exc.line, exc.message),))
     problems: list[Problem] = []
-    root = _Map(data, path, problems, what="tools.yaml")
+    root = _Map(data, path, problems, what="tools.yaml", headings=headings)
     if not root.data:
         return Parsed(None, tuple(problems) or (Problem(path, 1, "tools.yaml is empty"),))
     tools = Tools(
@@ -465,18 +469,20 @@ def check_tools(tools: Tools, content: Content, headings: Sequence[str],
 
 def load_tools(root: Path | str) -> Parsed:
     """Read and parse root/tools.yaml (value None, with problems, when it is missing or broken)."""
+    from kb.content import source_headings  # here: kb.content itself parses tools.yaml with this module
+
     path = Path(root) / TOOLS_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Parsed(None, (Problem(str(path), 1, f"cannot read: {type(exc).__name__}"),))
-    return parse_tools(text, str(path))
+    return parse_tools(text, str(path), source_headings())
 
 
 @lru_cache(maxsize=4)
 def _default_tools(path: str, mtime: int) -> Tools | None:
     """The tools in a content folder, read again only when the file changes."""
-    return load_tools(Path(path).parent).value  # type: ignore[no-any-return]
+    return cast(Tools | None, load_tools(Path(path).parent).value)
 
 
 def tools_for_section(source_heading: str, tools: Tools | None = None) -> list[tuple[str, str]]:
@@ -516,11 +522,7 @@ class Decision:
 
 
 def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
-    """The next question or the outcome for the answers in a query string; BadState when they are garbled.
-
-    Immediate danger always wins: a yes to it ends the aid with "call 999" whatever else was answered.
-    Otherwise every criterion is asked in order, and the outcome is a referral when any one is met.
-    """
+    """The next question or the outcome for the answers in a query string; BadState when they are garbled."""
     given: dict[str, bool] = {}
     for q in aid.questions:
         values = list(params.get(q.id) or ())
@@ -530,6 +532,7 @@ def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
             raise BadState(f"The answer to '{q.short}' must be yes or no.")
         if values:
             given[q.id] = values[0] == YES
+    # Immediate danger always wins: a yes to it means "call 999" whatever else the address holds.
     if given.get(aid.danger.id):
         return Decision(((aid.danger, True),), None, aid.outcome("danger"), ())
     answers: list[tuple[Question, bool]] = []
@@ -541,6 +544,7 @@ def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
             asked = list(params.get("asked") or ())
             return Decision(tuple(answers), q, None, (), unanswered=asked[-1:] == [q.id])
         answers.append((q, given[q.id]))
+    # Every criterion has been answered: the guidance says to refer when any one of them is met.
     met = tuple(q for q, yes in answers if yes and q is not aid.danger)
     return Decision(tuple(answers), None, aid.outcome("refer" if met else "no-referral"), met)
 

@@ -1,0 +1,287 @@
+"""The law today (issue 6): each nation sees exactly the law that extends to it, repealed law only as history,
+every correction cited, current law in answers and search, nothing unconfirmed stated as fact."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from kb import IndexHolder, OpenIndex, search
+from kb.model import CURRENT_STATUSES, NATION_NAMES, NATIONS, Content
+
+UK_WIDE = re.compile(r"\b(?:all (?:four )?UK nations|across the UK|UK-wide|throughout the UK|whole of the UK)\b", re.I)
+REPORTED = re.compile(r"\b(?:2020 (?:page|guidance|text)|the source)\b", re.I)
+SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+@pytest.fixture(scope="module")
+def ix(index_dir: Path) -> OpenIndex:
+    """The session's index, opened."""
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
+
+
+def json_of(client: FlaskClient, url: str, **params: str) -> Any:
+    response = client.get(url, query_string=params)
+    assert response.status_code == 200 and response.mimetype == "application/json", (url, response.status_code)
+    return response.get_json()
+
+
+def page_ids(html: str, content: Content) -> list[str]:
+    """The legislation items a page shows (each law item carries its id)."""
+    law_ids = {item.id for item in content.legislation}
+    return [i for i in re.findall(r'\bid="([^"]+)"', html) if i in law_ids]
+
+
+def split_history(html: str) -> tuple[str, str]:
+    """A legislation page before and after its history heading."""
+    before, marker, after = html.partition('id="history_heading"')
+    return before, (marker + after)
+
+
+def site_texts(content: Content) -> list[tuple[str, str]]:
+    """Everything the site says, as (where, text)."""
+    out: list[tuple[str, str]] = []
+    for article in content.articles:
+        out.append((article.path, f"{article.title}\n{article.summary}\n{article.lead_html}"))
+        out += [(f"{article.path}#{s.anchor}", f"{s.heading}\n{s.text}") for s in article.sections]
+    for item in content.legislation:
+        out.append((f"law:{item.id}", "\n".join([item.title, item.provision, item.summary, item.note,
+                                                   item.correction, item.in_force_note])))
+    out += [(f"ref:{r.id}", f"{r.title}\n{r.note}") for r in content.references]
+    out += [(f"glossary:{e.term}", e.definition) for e in content.glossary]
+    out += [(f"change:{c.date}", c.summary) for c in content.changes]
+    return out
+
+
+# ---------------------------------------------------------------- nation by nation
+
+
+@pytest.mark.parametrize("nation", NATIONS)
+def test_each_nation_shows_exactly_the_law_that_extends_to_it(
+    client: FlaskClient, content: Content, nation: str
+) -> None:
+    here = [item for item in content.legislation if nation in item.nations]
+    # The law to apply today: in force, and not superseded by another item (its replaced_by).
+    current = [item.id for item in here if item.current]
+    repealed = [item.id for item in here if not item.current]
+    assert current, f"{nation} has law"
+
+    body = json_of(client, "/api/legislation", nation=nation)
+    assert body["nation"] == nation
+    assert [i["id"] for i in body["items"]] == [item.id for item in here]
+    for item in body["items"]:
+        assert nation in item["nations"]
+    assert [i["id"] for i in body["items"] if i["current"]] == current
+    assert all(i["status"] in CURRENT_STATUSES for i in body["items"] if i["id"] in current)
+
+    response = client.get(f"/legislation/{nation}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"The law in {NATION_NAMES[nation]}" in html
+    now, history = split_history(html)
+    assert sorted(set(page_ids(now, content))) == sorted(current)
+    assert sorted(set(page_ids(history, content))) == sorted(repealed)
+
+
+# ---------------------------------------------------------------- repealed law is history
+
+REPEALED_TOPICS = [
+    "revenge porn",
+    "Is it illegal to share an ex's private sexual photo to upset them?",
+    "section 33 of the Criminal Justice and Courts Act 2015",
+    "threatening to disclose a private sexual photograph after a break up",
+    "Which law covers a teenager whose intimate video was posted by her ex?",
+]
+
+
+def test_repealed_law_exists_in_the_content(content: Content) -> None:
+    assert [item for item in content.legislation if item.status == "repealed"], "the rule below has teeth"
+
+
+@pytest.mark.parametrize("nation", [None, *NATIONS])
+def test_repealed_law_is_never_shown_as_current_in_answers(
+    client: FlaskClient, content: Content, nation: str | None
+) -> None:
+    for question in REPEALED_TOPICS:
+        params = {"nation": nation} if nation else {}
+        body = json_of(client, "/api/ask", q=question, **params)
+        for item in body["legislation"]:
+            law = content.law(item["id"])
+            assert law is not None
+            assert item["status"] in CURRENT_STATUSES and law.current, (question, nation, item["id"])
+
+
+@pytest.mark.parametrize("nation", [None, *NATIONS])
+def test_repealed_law_is_never_shown_as_current_in_search(ix: OpenIndex, content: Content, nation: str | None) -> None:
+    for query in REPEALED_TOPICS:
+        hits = search(ix, query, nation=nation, kind="legislation", limit=50).hits
+        ranked = [h.anchor for h in hits]
+        for hit in hits:
+            law = content.law(hit.anchor)
+            assert law is not None
+            if law.current:
+                continue
+            assert re.search(r"repealed|not current|history", hit.heading, re.I), (query, hit.heading)
+            # Where it still applies, the law that replaced it comes first.
+            for newer in law.replaced_by:
+                replacement = content.law(newer)
+                if replacement and (nation is None or nation in replacement.nations):
+                    assert newer in ranked and ranked.index(newer) < ranked.index(hit.anchor), (query, nation, ranked)
+
+
+@pytest.mark.parametrize("url", ["/legislation", *[f"/legislation/{n}" for n in NATIONS]])
+def test_repealed_law_is_shown_only_as_history(client: FlaskClient, content: Content, url: str) -> None:
+    html = client.get(url).get_data(as_text=True)
+    now, history = split_history(html)
+    repealed = {item.id for item in content.legislation if item.status == "repealed"}
+    assert not repealed & set(page_ids(now, content))
+    if url == "/legislation":
+        assert repealed <= set(page_ids(history, content))
+
+
+def test_section_33_is_england_and_wales_and_repealed_in_2024(client: FlaskClient, content: Content) -> None:
+    law = content.law("cjca-2015-s33")
+    assert law is not None
+    assert law.title == "Criminal Justice and Courts Act 2015" and law.provision.startswith("section 33")
+    assert law.nations == ("england", "wales")
+    assert law.status == "repealed"
+    assert law.replaced_by == ("soa-2003-s66b-66d",)
+    assert "31 January 2024" in law.note
+    assert law.note_url.startswith("https://")
+    replacement = content.law("soa-2003-s66b-66d")
+    assert replacement is not None and replacement.current
+    assert replacement.nations == ("england", "wales") and replacement.in_force_from == "2024-01-31"
+    served = next(i for i in json_of(client, "/api/legislation")["items"] if i["id"] == "cjca-2015-s33")
+    assert served["nations"] == ["england", "wales"]
+    assert served["status"] == "repealed"
+    assert served["replaced_by"] == ["soa-2003-s66b-66d"]
+    assert "31 January 2024" in served["note"]
+
+
+# ---------------------------------------------------------------- corrections
+
+
+def correction_blocks(text: str) -> list[tuple[int, str]]:
+    """Each `::: correction` block of an article's markdown, with its first line."""
+    blocks, current, start = [], None, 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if current is None and re.match(r"^:::\s*correction\b", line):
+            current, start = [], n
+        elif current is not None and re.match(r"^:::\s*$", line):
+            blocks.append((start, "\n".join(current)))
+            current = None
+        elif current is not None:
+            current.append(line)
+    assert current is None, f"unclosed correction block at line {start}"
+    return blocks
+
+
+def test_every_correction_cites_a_source(content_path: Path, content: Content) -> None:
+    found = 0
+    for path in sorted((content_path / "articles").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        blocks = correction_blocks(text)
+        found += len(blocks)
+        for line, block in blocks:
+            assert re.search(r"\]\(https://[^)\s]+\)", block), f"{path.name}:{line}: correction without an https link"
+        article = content.article(path.stem)
+        assert article is not None
+        rendered = sum(s.html.count("callout--correction") for s in article.sections)
+        assert rendered == len(blocks), f"{path.name}: every correction is shown as one"
+    assert found, "the content corrects the 2020 text"
+    for item in content.legislation:
+        if item.correction:
+            assert item.correction_url.startswith("https://"), item.id
+        if item.note:
+            assert item.note_url.startswith("https://"), item.id
+
+
+# ---------------------------------------------------------------- current law in answers
+
+REVENGE_PORN_QUESTIONS = [
+    "Is revenge porn illegal?",
+    "Which law covers revenge porn?",
+    "What law applies if a pupil shares a classmate's intimate photo to humiliate her?",
+    "Is it an offence for a boy to threaten to leak his ex-girlfriend's nudes?",
+    "Is posting a deepfake nude of a classmate a crime?",
+]
+
+
+@pytest.mark.parametrize("question", REVENGE_PORN_QUESTIONS)
+def test_asking_about_revenge_porn_in_wales_gives_current_law(
+    client: FlaskClient, content: Content, question: str
+) -> None:
+    body = json_of(client, "/api/ask", q=question, nation="wales")
+    assert body["answered"] is True
+    ids = [item["id"] for item in body["legislation"]]
+    assert "soa-2003-s66b-66d" in ids, ids
+    assert "cjca-2015-s33" not in ids
+    superseded = [i for i in ids if (law := content.law(i)) and law.replaced_by]
+    assert not superseded, f"law that has been replaced is offered as current: {superseded}"
+    heading = body["answer"]["heading"]
+    others = [NATION_NAMES[n] for n in NATIONS if n != "wales" and NATION_NAMES[n] in heading]
+    assert not others or "Wales" in heading, f"a section about another nation answers for Wales: {heading}"
+
+
+def test_serious_crime_act_is_not_presented_as_uk_wide(client: FlaskClient, content: Content) -> None:
+    items = [i for i in content.legislation if "Serious Crime Act" in f"{i.title} {i.provision}"]
+    assert items
+    for item in items:
+        assert item.nations == ("england", "wales"), item.id
+    for where, text in site_texts(content):
+        for sentence in SENTENCE.split(text):
+            if "Serious Crime Act" in sentence and UK_WIDE.search(sentence):
+                assert REPORTED.search(sentence), f"{where}: {sentence}"
+    for nation in ("scotland", "northern-ireland"):
+        body = json_of(client, "/api/ask", q="Does the Serious Crime Act 2015 offence of sexual communication "
+                       "with a child apply here?", nation=nation)
+        assert body["legislation"], nation
+        for entry in body["legislation"]:
+            assert nation in entry["nations"], (nation, entry["id"])
+
+
+def test_no_unconfirmed_detail_is_stated(content: Content) -> None:
+    osa_sections = re.compile(
+        r"(?:section|s\.)\s*(\d+)\w*\s+of\s+the\s+Online\s+Safety\s+Act|Online\s+Safety\s+Act(?:\s+2023)?,?\s+"
+        r"(?:section|s\.)\s*(\d+)", re.I)
+    unconfirmed = re.compile(r"not (?:been )?confirmed|unconfirmed|not yet in force|not in force", re.I)
+    for where, text in site_texts(content):
+        for match in osa_sections.finditer(text):
+            number = match.group(1) or match.group(2)
+            # Only s.187 (cyberflashing) and s.188 (sharing intimate images) are confirmed; the repealing
+            # section for the 2015 offence is not.
+            assert number in ("187", "188"), f"{where}: {match.group(0)}"
+        for sentence in SENTENCE.split(text):
+            if "66E" in sentence:
+                assert unconfirmed.search(sentence), f"{where}: {sentence}"
+    assert not [i.id for i in content.legislation if "66e" in i.id.lower() or "66E" in i.provision]
+    # Exact commencement dates not confirmed: the items give none.
+    for law_id in ("ja-ni-2016-s51", "soni-2008-art22a"):
+        law = content.law(law_id)
+        assert law is not None and law.in_force_from == "", law_id
+    for ref_id in ("wales-sharing-nudes", "college-of-policing-briefing"):
+        ref = content.reference(ref_id)
+        assert ref is not None and ref.year == "", f"{ref_id}: publication date not confirmed"
+
+
+def test_replaced_guidance_points_to_current(client: FlaskClient, content: Content) -> None:
+    replaced = [r for r in content.references if r.replaced_by]
+    assert replaced
+    for ref in replaced:
+        current = content.reference(ref.replaced_by)
+        assert current is not None, ref.id
+        assert current.kind == "current-guidance", (ref.id, current.id, current.kind)
+        assert not current.replaced_by, f"{current.id} is itself replaced"
+        assert current.url.startswith("https://"), current.id
+        if ref.nations and current.nations:
+            assert set(ref.nations) & set(current.nations), (ref.id, current.id)
+    served = {r["id"]: r for r in json_of(client, "/api/references")["items"]}
+    for ref in replaced:
+        assert served[ref.id]["replaced_by"] == ref.replaced_by
+        assert served[ref.replaced_by]["url"].startswith("https://")

@@ -1,0 +1,340 @@
+"""Search (issue 3): everyday words find the guidance, typos recover, any input is safe, snippets are inert,
+filters keep only what they say, urgent questions get the 999 step first, and the cache follows the index."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb import IndexHolder, OpenIndex, build_index, search
+from kb.model import NATIONS, Content
+from kb.search import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
+
+IMAGE_SECTION = "What to do with a sexting image"
+REFERRAL_SECTION = "When to make a child protection referral"
+MARK = re.compile(r"</?mark>")
+ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+
+
+@pytest.fixture(scope="module")
+def ix(index_dir: Path) -> OpenIndex:
+    """The session's index, opened."""
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
+
+
+def top(ix: OpenIndex, text: str, n: int = 3) -> list[Hit]:
+    return list(search(ix, text).hits[:n])
+
+
+def provenances(hits: list[Hit]) -> list[str]:
+    return [h.source.section for h in hits]
+
+
+def assert_inert_snippet(snippet: str) -> None:
+    """Escaped text with bare, balanced, unnested <mark> elements and nothing else."""
+    tags = re.findall(r"<[^>]*>", snippet)
+    assert set(tags) <= {"<mark>", "</mark>"}, snippet
+    opened = 0
+    for tag in MARK.findall(snippet):
+        opened += 1 if tag == "<mark>" else -1
+        assert opened in (0, 1), snippet
+    assert opened == 0, snippet
+    text = MARK.sub("", snippet)
+    assert "<" not in text and ">" not in text, snippet
+    # Every ampersand starts an entity: the text was escaped once, and only once.
+    assert "&" not in ENTITY.sub("", text), snippet
+    assert "&amp;lt;" not in text and "&amp;amp;" not in text, snippet
+
+
+# ---------------------------------------------------------------- finding the guidance in their words
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what do I do about a nude photo a pupil showed me",
+        "handling a nude image found on a school laptop",
+        "can I keep the picture as evidence",
+        "a naked video of a year 9 girl is on the class ipad",
+        "how should staff deal with a naked selfie a student sent",
+        "there is a sexual image on my work computer",
+        "image handling nudes",
+    ],
+)
+def test_nudes_finds_what_to_do_with_an_image(ix: OpenIndex, question: str) -> None:
+    hits = top(ix, question)
+    assert IMAGE_SECTION in provenances(hits), [(h.source.section, h.heading) for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("words", "sensible"),
+    [
+        ("nudes", {"Overview", IMAGE_SECTION, "Recognising concerns"}),
+        ("pics", {"Overview", IMAGE_SECTION, "Recognising concerns"}),
+        ("sextortion", {"Causing distress", REFERRAL_SECTION, "Overview"}),
+        ("DSL", {"Recognising concerns", "Recording and reviewing", "Procedures", "Schools"}),
+        ("social services", {REFERRAL_SECTION}),
+        ("MASH", {REFERRAL_SECTION}),
+        ("revenge porn", {"Causing distress"}),
+        ("deepfake", {"Causing distress", "Sharing indecent images of children"}),
+        ("snapchat", {"Getting an explicit image removed from the internet", "Involve parents and carers"}),
+    ],
+)
+def test_everyday_words_find_the_guidance_wording(ix: OpenIndex, words: str, sensible: set[str]) -> None:
+    hits = top(ix, words)
+    assert hits, words
+    assert sensible & set(provenances(hits)), [(h.source.section, h.heading) for h in hits]
+
+
+# ---------------------------------------------------------------- typos
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("revnge porn", "revenge porn"),
+        ("confiscte phones", "confiscate phones"),
+        ("refferal criteria", "referral criteria"),
+        ("childine number", "childline number"),
+        ("sextortoin", "sextortion"),
+        ("safegaurding lead", "safeguarding lead"),
+        ("sexting polcy", "sexting policy"),
+        ("imediate danger", "immediate danger"),
+        ("cyberflahsing", "cyberflashing"),
+        ("internet wacth foundation", "internet watch foundation"),
+    ],
+)
+def test_misspelt_query_is_corrected(ix: OpenIndex, typed: str, meant: str) -> None:
+    result = search(ix, typed)
+    assert result.corrected is not None
+    assert result.corrected.lower().split() == meant.split()
+    assert result.query == typed
+    intended = search(ix, meant, spelling=False)
+    assert result.hits and intended.hits
+    assert result.hits[0].id == intended.hits[0].id
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("pupil threatened to kill himself", "kill"),
+        ("she left school at lunch with an older man", "lunch"),
+        ("what goes in the incident file", "file"),
+        ("nudes shared at scout camp", "camp"),
+        ("he is scared his pics will be posted", "scared"),
+        ("his mate forwarded the photo", "mate"),
+        ("girl on the children's ward sent a nude", "ward"),
+        ("my form group are sharing pics", "form"),
+        ("a student sent a nude to a teacher", "student"),
+    ],
+)
+def test_correction_never_turns_a_real_word_into_another(ix: OpenIndex, query: str, word: str) -> None:
+    corrected = search(ix, query).corrected
+    assert corrected is None or word in corrected.lower().split(), corrected
+
+
+# ---------------------------------------------------------------- any input is safe
+
+SYNTAX = [
+    '"', '"nudes policy"', "(", ")", "((nudes)", "AND", "OR", "NOT", "AND OR NOT", "title:", "body:nudes",
+    "type:legislation", "*", "?", "nud*", "se?ting", "~", "nudes~2", "^", "nudes^10", "{a TO b]", "[a TO z}",
+    "{", "]", "\\", "/", ":", "-nudes", "+law", "NEAR", "\x00", "\x1b[31m", "\u202e", "\u200b", "\ufeff",
+    "\U0001F600", "\U0001F1EC\U0001F1E7", "שלום", "مرحبا", "نوډز", "\udcff", "&amp;", "<script>", "%00", "'",
+]
+QUERIES = st.lists(st.one_of(st.text(max_size=40), st.sampled_from(SYNTAX)), max_size=12).map(" ".join)
+
+
+@settings(deadline=None, database=None, max_examples=200,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=QUERIES, kind=st.sampled_from(TYPES), nation=st.sampled_from((None, *NATIONS)),
+       spelling=st.booleans())
+def test_any_query_is_safe(ix: OpenIndex, text: str, kind: str, nation: str | None, spelling: bool) -> None:
+    result = search(ix, text, nation=nation, kind=kind, limit=10, spelling=spelling)
+    assert isinstance(result.hits, tuple)
+    assert len(result.hits) <= 10 and result.total >= len(result.hits)
+    for hit in result.hits:
+        assert_inert_snippet(hit.snippet)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["n" * 10_000, "nudes " * 1_700, '"(' * 5_000, "{a TO b] " * 1_200, "\U0001F600" * 10_000,
+     "\u202e\u05e9" * 5_000, "\x00\x07" * 5_000, "*" * 10_000, "title:" * 1_700],
+    ids=["letters", "words", "quotes", "ranges", "emoji", "rtl", "control", "stars", "fields"],
+)
+def test_ten_thousand_character_queries_are_safe(ix: OpenIndex, text: str) -> None:
+    result = search(ix, text, kind="all")
+    assert isinstance(result.hits, tuple)
+    for hit in result.hits:
+        assert_inert_snippet(hit.snippet)
+
+
+def test_long_query_is_cut_with_a_message(ix: OpenIndex) -> None:
+    short = search(ix, "outcome 21")
+    assert short.message == ""
+    # Words past the limit are not searched: a query of one word repeated, then others past the cut.
+    long_text = "nudes " * (MAX_QUERY_CHARS // 6 + 20) + "outcome 21 vetting"
+    assert len(long_text) > MAX_QUERY_CHARS
+    long = search(ix, long_text, spelling=False)
+    assert str(MAX_QUERY_CHARS) in long.message
+    assert long.query == long_text
+    assert [h.id for h in long.hits] == [h.id for h in search(ix, "nudes", spelling=False).hits]
+
+
+# ---------------------------------------------------------------- snippets
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<script>alert(1)</script> nudes", "<b>image</b> phone", '" onmouseover="alert(1) referral',
+     "<mark>law</mark>", "&lt;img src=x&gt; sexting", "nudes' OR '1'='1", "</mark><script>x</script> image"],
+)
+def test_snippet_escapes_html(ix: OpenIndex, text: str) -> None:
+    result = search(ix, text, kind="all", limit=20)
+    assert result.hits, text
+    for hit in result.hits:
+        assert_inert_snippet(hit.snippet)
+        assert "<script" not in hit.snippet and "onmouseover=" not in hit.snippet.replace("&quot;", "")
+        assert set(re.findall(r"<[^>]*>", hit.snippet)) <= {"<mark>", "</mark>"}
+
+
+def test_snippet_escapes_markup_in_content(tmp_path: Path, content: Content) -> None:
+    article = content.articles[0]
+    hostile = '<img src=x onerror="alert(1)"> quokkaword & <script>alert(2)</script> "quoted" \'single\''
+    first = replace(article.sections[0], text=f"{hostile} {article.sections[0].text}")
+    edited = replace(content, articles=(replace(article, sections=(first, *article.sections[1:])),
+                                        *content.articles[1:]))
+    build_index(edited, tmp_path, force=True)
+    opened = IndexHolder(tmp_path).get()
+    assert opened is not None
+    hits = search(opened, "quokkaword onerror script", spelling=False).hits
+    assert hits and hits[0].anchor == first.anchor
+    assert_inert_snippet(hits[0].snippet)
+    assert "<mark>quokkaword</mark>" in hits[0].snippet
+    assert "&lt;<mark>script</mark>&gt;" in hits[0].snippet and "=&quot;alert(1)&quot;&gt;" in hits[0].snippet
+
+
+# ---------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize("nation", NATIONS)
+@pytest.mark.parametrize("kind", ["section", "legislation", "all"])
+def test_nation_filter_keeps_only_that_nation(ix: OpenIndex, nation: str, kind: str) -> None:
+    text = "law crime indecent image share threaten sexual messages"
+    kept = search(ix, text, nation=nation, kind=kind, limit=50).hits
+    assert kept
+    for hit in kept:
+        # Items with no nation (glossary entries, some references) apply everywhere.
+        assert nation in hit.nations or (kind == "all" and not hit.nations), (hit.id, hit.nations)
+    if kind == "legislation":
+        everywhere = search(ix, text, kind=kind, limit=50).hits
+        assert {h.id for h in everywhere if nation not in h.nations}, "the filter has something to remove"
+        assert {h.id for h in kept} == {h.id for h in everywhere if nation in h.nations}
+
+
+def test_nation_filter_never_adds_results(ix: OpenIndex) -> None:
+    # A word no document holds matches nothing, whatever the filter: a filter only ever removes results.
+    for kind in TYPES:
+        assert search(ix, "football", kind=kind, spelling=False).hits == ()
+    added = {(nation, kind): [h.id for h in hits]
+             for nation in NATIONS for kind in TYPES
+             if (hits := search(ix, "football", nation=nation, kind=kind, spelling=False).hits)}
+    assert not added, added
+
+
+@pytest.mark.parametrize("topic", ["law", "referral", "image-handling", "parents", "removal", "policy"])
+def test_topic_filter(ix: OpenIndex, topic: str) -> None:
+    kept = search(ix, "nudes image child", topic=topic, limit=50).hits
+    assert kept, topic
+    assert all(topic in hit.topics for hit in kept), [(h.id, h.topics) for h in kept]
+    everything = search(ix, "nudes image child", limit=50).hits
+    assert {h.id for h in everything if topic not in h.topics}, "the filter has something to remove"
+
+
+def test_type_filter_legislation(ix: OpenIndex, content: Content) -> None:
+    hits = search(ix, "indecent photograph possess share", kind="legislation", limit=50).hits
+    assert hits
+    ids = {item.id for item in content.legislation}
+    for hit in hits:
+        assert hit.type == "legislation"
+        assert hit.anchor in ids and hit.url == f"/legislation#{hit.anchor}"
+
+
+def test_type_filter_reference(ix: OpenIndex, content: Content) -> None:
+    hits = search(ix, "guidance schools police", kind="reference", limit=50).hits
+    assert hits
+    ids = {ref.id for ref in content.references}
+    for hit in hits:
+        assert hit.type == "reference"
+        assert hit.anchor in ids and hit.url == f"/references#{hit.anchor}"
+
+
+def test_type_filter_glossary(ix: OpenIndex, content: Content) -> None:
+    hits = search(ix, "nudes sextortion revenge porn", kind="glossary", limit=50).hits
+    assert hits
+    terms = {entry.term for entry in content.glossary}
+    for hit in hits:
+        assert hit.type == "glossary"
+        assert hit.title in terms
+        assert hit.url == "/glossary#" + hit.title.lower().replace(" ", "-")
+
+
+def test_default_type_is_article_sections(ix: OpenIndex) -> None:
+    hits = search(ix, "Protection of Children Act 1978 indecent photograph", limit=50).hits
+    assert hits and {h.type for h in hits} == {"section"}
+    assert all(re.fullmatch(r"/articles/[a-z0-9-]+#[a-z0-9-]+", h.url) for h in hits)
+
+
+# ---------------------------------------------------------------- urgent first
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a boy says he will kill himself because his nudes are everywhere",
+        "pupil self-harming now after photo leaked",
+        "13 year old has gone missing, she was talking to a man online",
+        "girl went to meet an adult she met on snapchat tonight",
+        "someone is threatening right now to post his pics unless he pays",
+        "student wants to end it all after the video was shared",
+    ],
+)
+def test_urgent_query_puts_the_999_section_first(ix: OpenIndex, content: Content, text: str) -> None:
+    found = content.emergency_section()
+    assert found is not None
+    article, section = found
+    assert "999" in section.text
+    hits = search(ix, text).hits
+    assert hits and hits[0].url == f"{article.url}#{section.anchor}", [h.url for h in hits[:3]]
+
+
+# ---------------------------------------------------------------- the cache
+
+
+def test_search_cache_is_dropped_when_the_index_changes(tmp_path: Path, content: Content) -> None:
+    holder = IndexHolder(tmp_path)
+    build_index(content, tmp_path, force=True)
+    before = holder.get()
+    assert before is not None
+    cache = SearchCache()
+    assert cache.search(before, "quokkaword", spelling=False).hits == ()
+
+    article = content.articles[0]
+    first = replace(article.sections[0], text=article.sections[0].text + " quokkaword")
+    edited = replace(content, digest="cache-test", articles=(
+        replace(article, sections=(first, *article.sections[1:])), *content.articles[1:]))
+    build_index(edited, tmp_path, force=True)
+    after = holder.get()
+    assert after is not None and after.path != before.path
+    fresh = cache.search(after, "quokkaword", spelling=False)
+    assert [h.anchor for h in fresh.hits] == [first.anchor]
+    again = cache.search(after, "  QUOKKAWORD ", spelling=False)
+    assert again.hits == fresh.hits
+    assert again.query == "  QUOKKAWORD "

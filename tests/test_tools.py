@@ -1,0 +1,654 @@
+"""The tools: the referral decision aid, the incident record sheet and the policy checklist.
+
+The decision aid is checked against the guidance for every combination of answers; the record sheet is
+checked to have no way to send anything; the checklist is checked against the source's own lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb.content import source_headings
+from kb.model import Content, Section
+from kb.tools import (
+    TOOL_URLS,
+    BadState,
+    Tools,
+    check_policy,
+    check_tools,
+    decide,
+    load_tools,
+    parse_tools,
+    policy_markdown,
+    tools_for_section,
+)
+
+REFERRAL = "When to make a child protection referral"
+REFER_TITLE = "Make a child protection referral"
+NO_REFERRAL_TITLE = "On these answers, no referral is needed"
+DANGER_TITLE = "Call 999 now"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@dataclasses.dataclass
+class Html:
+    """What a tool page is made of, as these tests look at it."""
+
+    forms: list[dict[str, str | None]] = dataclasses.field(default_factory=list)
+    controls: list[dict[str, str | None]] = dataclasses.field(default_factory=list)
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    links: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    headings: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    ids: list[str] = dataclasses.field(default_factory=list)
+    scripts: list[dict[str, str | None]] = dataclasses.field(default_factory=list)
+    inline_style: int = 0
+    text: str = ""
+    main: str = ""
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.html = Html()
+        self._open: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self._text: list[str] = []
+        self._main: list[str] = []
+        self._in_main = False
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.html.ids.append(str(a["id"]))
+        if "style" in a or tag == "style":
+            self.html.inline_style += 1
+        if tag == "script":
+            self.html.scripts.append(a)
+        if tag == "form":
+            self.html.forms.append(a)
+            self._in_form = True
+        if tag in ("input", "textarea", "select", "button"):
+            self.html.controls.append({"tag": tag, "in_form": "yes" if self._in_form else "no", **a})
+        if tag == "main":
+            self._in_main = True
+        if tag in ("a", "label") or re.fullmatch(r"h[1-6]", tag):
+            self._open.append((tag, a, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "main":
+            self._in_main = False
+        if tag == "form":
+            self._in_form = False
+        if self._open and self._open[-1][0] == tag:
+            _, a, parts = self._open.pop()
+            text = " ".join("".join(parts).split())
+            if tag == "a":
+                self.html.links.append((str(a.get("href")), text))
+            elif tag == "label":
+                self.html.labels[str(a.get("for"))] = text
+            else:
+                self.html.headings.append((int(tag[1]), text))
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+        if self._in_main:
+            self._main.append(data)
+        for _, _, parts in self._open:
+            parts.append(data)
+
+
+def parse(body: bytes) -> Html:
+    parser = _Parser()
+    parser.feed(body.decode("utf-8"))
+    parser.close()
+    parser.html.text = " ".join("".join(parser._text).split())
+    parser.html.main = " ".join("".join(parser._main).split())
+    return parser.html
+
+
+def page(client: FlaskClient, url: str, status: int = 200) -> Html:
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    assert response.mimetype == "text/html"
+    return parse(response.data)
+
+
+def h1(html: Html) -> str:
+    return next(text for level, text in html.headings if level == 1)
+
+
+def decide_url(*pairs: tuple[str, str]) -> str:
+    return "/decide" + (f"?{urlencode(pairs)}" if pairs else "")
+
+
+def answers(tools: Tools, danger: str, criteria: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Query pairs for an answer to immediate danger and then to each criterion in turn."""
+    return [(tools.decide.danger.id, danger)] + [(q.id, a) for q, a in zip(tools.decide.criteria, criteria,
+                                                                          strict=False)]
+
+
+def section(content: Content, link: str) -> Section:
+    slug, _, anchor = link.removeprefix("/articles/").partition("#")
+    article = content.article(slug)
+    assert article, link
+    return next(s for s in article.sections if s.anchor == anchor)
+
+
+def numbered_items(section: Section) -> int:
+    """How many items the section's numbered list has (the source's lists are restated as ones)."""
+    return len(re.findall(r"<li>", section.html.split("<ol", 1)[1].split("</ol>", 1)[0]))
+
+
+@pytest.fixture(scope="session")
+def tools(content_path: Path) -> Tools:
+    """The real tools.yaml."""
+    parsed = load_tools(content_path)
+    assert parsed.problems == ()
+    assert isinstance(parsed.value, Tools)
+    return parsed.value
+
+
+ALL_COMBINATIONS = list(itertools.product(("yes", "no"), repeat=5))
+
+
+# ---------------------------------------------------------------- the data file
+
+
+def test_the_tools_file_passes_its_checks(tools: Tools, content: Content) -> None:
+    assert check_tools(tools, content, source_headings()) == []
+
+
+def test_parse_reports_each_problem_at_its_line() -> None:
+    text = "decide:\n  title: T\n  criteria: []\nrecord: 7\npolicy:\n  lists:\n    - id: Bad Id\nlinks: []\n"
+    parsed = parse_tools(text, "tools.yaml")
+    assert parsed.value is None
+    messages = [(p.line, p.message) for p in parsed.problems]
+    assert (3, "'criteria' must be a list of referral criteria") in messages
+    assert any(line == 4 and "must be a mapping" in m for line, m in messages)
+    assert any(line == 7 and "lower-case words" in m for line, m in messages)
+    assert all(str(p).startswith("tools.yaml:") for p in parsed.problems)
+
+
+def test_bad_yaml_is_a_problem_not_a_crash() -> None:
+    parsed = parse_tools("decide: [\n", "tools.yaml")
+    assert parsed.value is None and parsed.problems[0].message.startswith("bad YAML")
+
+
+def test_check_finds_broken_links_unknown_headings_and_contacts(tools: Tools, content: Content) -> None:
+    aid = tools.decide
+    broken = dataclasses.replace(aid.criteria[0], link="/articles/when-to-refer#no-such-anchor")
+    unsourced = dataclasses.replace(aid.criteria[1], provenance=dataclasses.replace(
+        aid.criteria[1].provenance, section="A heading the source does not have"))
+    route = dataclasses.replace(aid.routes[1], contact="no-such-contact")
+    changed = dataclasses.replace(tools, decide=dataclasses.replace(
+        aid, criteria=(broken, unsourced, *aid.criteria[2:]), routes=(aid.routes[0], route, *aid.routes[2:])))
+    messages = [p.message for p in check_tools(changed, content, source_headings())]
+    assert "broken link '/articles/when-to-refer#no-such-anchor'" in messages
+    assert "source 'A heading the source does not have' is not a source heading" in messages
+    assert "contact id 'no-such-contact' is not in contacts.yaml" in messages
+
+
+def test_every_part_of_every_tool_names_its_source_section(tools: Tools) -> None:
+    headings = set(source_headings())
+    provenances = ([tools.decide.provenance] + [q.provenance for q in tools.decide.questions]
+                   + [s.provenance for o in tools.decide.outcomes for s in o.steps]
+                   + [g.provenance for g in tools.record.groups]
+                   + [pl.provenance for pl in tools.policy.lists])
+    assert all(p.document == "nspcc-sexting-2020" and p.section in headings for p in provenances)
+
+
+# ---------------------------------------------------------------- the decision aid: the rule
+
+
+def test_decision_aid_asks_the_five_criteria_of_the_guidance(tools: Tools, content: Content) -> None:
+    criteria_section = section(content, tools.decide.link)
+    assert criteria_section.provenance.section == REFERRAL
+    assert len(tools.decide.criteria) == numbered_items(criteria_section) == 5
+    for q in tools.decide.criteria:
+        assert q.provenance.section == REFERRAL and q.link == tools.decide.link
+        assert q.question.endswith("?") and q.means and q.hint
+
+
+@pytest.mark.parametrize("criteria", ALL_COMBINATIONS, ids="-".join)
+def test_refer_if_and_only_if_a_criterion_is_met(tools: Tools, client: FlaskClient,
+                                                 criteria: tuple[str, ...]) -> None:
+    pairs = answers(tools, "no", criteria)
+    met = [q for q, a in zip(tools.decide.criteria, criteria, strict=True) if a == "yes"]
+    decision = decide(tools.decide, {k: [v] for k, v in pairs})
+    assert decision.outcome is not None and decision.question is None
+    assert decision.outcome.id == ("refer" if met else "no-referral")
+    assert list(decision.met) == met
+    html = page(client, decide_url(*pairs))
+    assert h1(html) == (REFER_TITLE if met else NO_REFERRAL_TITLE)
+    listed = [q.short for q in tools.decide.criteria if q.short in html.main.split("What to do now")[0]]
+    assert listed == [q.short for q in met]
+
+
+@pytest.mark.parametrize("criteria", [(), *ALL_COMBINATIONS[:1], *ALL_COMBINATIONS[-1:], ("yes", "no"),
+                                      ("no",)], ids=str)
+def test_immediate_danger_is_asked_first_and_gives_999(tools: Tools, client: FlaskClient,
+                                                       criteria: tuple[str, ...]) -> None:
+    first = page(client, "/decide")
+    assert h1(first) == tools.decide.danger.question
+    # A yes to immediate danger wins over anything else in the address (criteria answered or not).
+    pairs = answers(tools, "yes", criteria)
+    html = page(client, decide_url(*pairs))
+    assert h1(html) == DANGER_TITLE
+    assert ("tel:999", "Call 999") in html.links
+    steps = html.main.split("What to do now", 1)[1]
+    assert steps.index("Call 999") < steps.index("child protection lead") < steps.index("NSPCC Helpline")
+
+
+@pytest.mark.parametrize("criterion", range(5))
+def test_each_referral_criterion_leads_to_refer(tools: Tools, client: FlaskClient, criterion: int) -> None:
+    criteria = tuple("yes" if i == criterion else "no" for i in range(5))
+    html = page(client, decide_url(*answers(tools, "no", criteria)))
+    assert h1(html) == REFER_TITLE
+    assert tools.decide.criteria[criterion].short in html.main
+
+
+def test_refer_says_who_to_contact_and_how(tools: Tools, client: FlaskClient, content: Content) -> None:
+    html = page(client, decide_url(*answers(tools, "no", ("no", "yes", "no", "no", "no"))))
+    contacts = {c.id: c for c in content.contacts}
+    helpline, local = contacts["nspcc-helpline"], contacts["local-child-protection"]
+    assert helpline.phone == "0808 800 5000" and helpline.email == "help@nspcc.org.uk"
+    assert ("tel:08088005000", "0808 800 5000") in html.links
+    assert ("mailto:help@nspcc.org.uk", "help@nspcc.org.uk") in html.links
+    for text in ("Your organisation's child protection procedures", "NSPCC Helpline", local.name,
+                 "The police", contacts["ceop"].name.split(" (")[0], "local authority where the child lives",
+                 "nominated child protection lead"):
+        assert text in html.main, text
+    # Grooming was answered yes: the CEOP route says why it may apply.
+    assert "This may apply: you answered yes to" in html.main
+    assert ("/articles/when-to-refer#share-concerns",
+            f"Read more: {section(content, '/articles/when-to-refer#share-concerns').heading}") in html.links
+    assert f"From the 2020 guidance: {REFERRAL}" in html.main
+
+
+def test_no_criterion_met_leads_to_procedures(tools: Tools, client: FlaskClient, content: Content) -> None:
+    html = page(client, decide_url(*answers(tools, "no", ("no",) * 5)))
+    assert h1(html) == NO_REFERRAL_TITLE
+    steps = [text for level, text in html.headings if level == 3]
+    assert steps == ["Follow your organisation's procedures", "Tell your nominated child protection lead",
+                     "Support the child", "Record what happened and what you did",
+                     "Review how it was handled"]
+    outcome = tools.decide.outcome("no-referral")
+    for step in outcome.steps:
+        assert (step.link, f"Read more: {section(content, step.link).heading}") in html.links
+        assert f"From the 2020 guidance: {step.provenance.section}" in html.main
+    assert ("/record", "Use the incident record sheet") in html.links
+
+
+def test_an_adult_involved_gives_no_route_the_sources_do_not_support(tools: Tools,
+                                                                     client: FlaskClient) -> None:
+    html = page(client, decide_url(*answers(tools, "no", ("yes", "no", "no", "no", "no"))))
+    assert "works or volunteers with children" in html.main
+    assert "follow your organisation's procedures" in html.main
+    for invented in ("LADO", "designated officer", "Designated Officer"):
+        assert invented not in html.text
+
+
+def test_questions_come_one_a_page_in_order_with_the_answers_so_far(tools: Tools,
+                                                                    client: FlaskClient) -> None:
+    pairs: list[tuple[str, str]] = []
+    for number, q in enumerate(tools.decide.questions, 1):
+        html = page(client, decide_url(*pairs))
+        assert h1(html) == q.question
+        assert f"Question {number} of 6" in html.main
+        assert "What this means" in html.main and q.means in html.main
+        main_forms = [f for f in html.forms if f.get("action") == "/decide"]
+        assert len(main_forms) == 1 and main_forms[0].get("method") == "get"
+        radios = [c for c in html.controls if c.get("type") == "radio"]
+        assert [(r["name"], r["value"]) for r in radios] == [(q.id, "yes"), (q.id, "no")]
+        hidden = [(c["name"], c["value"]) for c in html.controls if c.get("type") == "hidden"]
+        assert hidden == [*pairs, ("asked", q.id)]
+        if pairs:
+            assert (decide_url(*pairs[:-1]), "Back to the previous question") in html.links
+        pairs.append((q.id, "no"))
+
+
+def test_decision_aid_works_without_javascript(tools: Tools, client: FlaskClient) -> None:
+    """Submit each question page's own GET form, as a browser without JavaScript would."""
+    url, choices = "/decide", iter(["no", "no", "yes", "no", "no", "yes"])
+    for _ in range(len(tools.decide.questions)):
+        html = page(client, url)
+        form = next(f for f in html.forms if f.get("action") == "/decide")
+        assert form.get("method") == "get"
+        fields = [(str(c["name"]), str(c["value"])) for c in html.controls if c.get("type") == "hidden"]
+        radio = next(c for c in html.controls if c.get("type") == "radio")
+        url = f"/decide?{urlencode([*fields, (str(radio['name']), next(choices))])}"
+    html = page(client, url)
+    assert h1(html) == REFER_TITLE
+    met = html.main.split("What to do now")[0]
+    assert tools.decide.criteria[1].short in met and tools.decide.criteria[4].short in met
+    assert not [s for s in html.scripts if not s.get("src")] and html.inline_style == 0
+
+
+def test_a_question_sent_without_an_answer_says_what_to_do(tools: Tools, client: FlaskClient) -> None:
+    response = client.get(decide_url(("danger", "no"), ("asked", "adult")))
+    html = parse(response.data)
+    assert response.status_code == 200
+    assert h1(html) == tools.decide.criteria[0].question
+    assert re.search(rb"<title>Error: ", response.data)
+    assert ("#answer_yes", "Select yes or no") in html.links
+    assert "Error: Select yes or no" in html.main
+
+
+def test_the_result_is_a_printable_summary_of_every_answer(tools: Tools, client: FlaskClient,
+                                                           app: Flask) -> None:
+    pairs = answers(tools, "no", ("no", "yes", "no", "no", "yes"))
+    html = page(client, decide_url(*pairs))
+    with app.test_request_context():
+        from app import _day, _today
+
+        today = _day(_today())
+    assert f"Answered on {today}" in html.main
+    summary = html.main.split("Your answers", 1)[1]
+    for (qid, answer), q in zip(pairs, tools.decide.questions, strict=True):
+        assert q.id == qid
+        assert f"{q.question} {answer.capitalize()} Change" in summary
+    changes = [href for href, text in html.links if text.startswith("Change your answer")]
+    assert changes == [decide_url(*pairs[:i]) for i in range(len(pairs))]
+    assert any("data-print" in c for c in html.controls if c.get("tag") == "button")
+
+
+@pytest.mark.parametrize("query", [
+    "danger=maybe", "danger=yes&danger=no", "adult=yes", "danger=no&coerced=yes", "danger=no&adult=",
+    "danger=no&adult=YES", "danger=no&adult=yes%00", "danger=%F0%9F%98%80",
+])
+def test_a_garbled_address_is_a_400_with_a_way_to_start_again(client: FlaskClient, query: str) -> None:
+    html = page(client, f"/decide?{query}", status=400)
+    assert h1(html) == "There is a problem with the address"
+    assert ("/decide", "Start the questions again") in html.links
+
+
+def test_unknown_parameters_are_ignored(tools: Tools, client: FlaskClient) -> None:
+    html = page(client, "/decide?utm_source=x&step=9")
+    assert h1(html) == tools.decide.danger.question
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["danger", "adult", "coerced", "content", "under-13", "harm",
+                                           "asked", "x"]),
+                          st.one_of(st.sampled_from(["yes", "no", "", "adult"]), st.text(max_size=8))),
+                max_size=9))
+def test_no_address_makes_the_decision_aid_fail(client: FlaskClient, pairs: list[tuple[str, str]]) -> None:
+    response = client.get("/decide?" + urlencode(pairs))
+    assert response.status_code in (200, 400)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_decide_raises_badstate_for_garbled_answers(tools: Tools) -> None:
+    for params in ({"danger": ["no", "no"]}, {"danger": ["perhaps"]}, {"danger": ["no"], "content": ["yes"]}):
+        with pytest.raises(BadState):
+            decide(tools.decide, params)
+
+
+def test_answers_never_reach_the_logs(tools: Tools, client: FlaskClient,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    marker = f"marker{uuid.uuid4().hex[:12]}"
+    urls = [decide_url(*answers(tools, "no", ("yes", "no", "no", "no", "yes"))),
+            decide_url(("danger", "no"), ("asked", marker)), decide_url(("danger", marker)),
+            "/policy/check?point=law", f"/policy/check?point={marker}", "/policy/download?point=law"]
+    with caplog.at_level(logging.DEBUG):
+        for url in urls:
+            client.get(url)
+    lines = [r.getMessage() for r in caplog.records if r.name == "app"]
+    assert len(lines) == len(urls)
+    line_format = r"GET /(decide|policy/check|policy/download) \d{3} [\d.]+ms id=[0-9a-f]{12}"
+    assert all(re.fullmatch(line_format, line) for line in lines), lines
+    for secret in (marker, "adult=", "harm=", "point="):
+        assert secret not in caplog.text
+
+
+# ---------------------------------------------------------------- the record sheet
+
+
+def test_record_sheet_posts_nothing(client: FlaskClient) -> None:
+    response = client.get("/record")
+    html = parse(response.data)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert html.forms == [] and b"<form" not in response.data
+    fields = [c for c in html.controls if c["tag"] in ("input", "textarea")]
+    assert len(fields) >= 12
+    for c in html.controls:
+        assert not {"form", "formaction", "formmethod"} & set(c), c
+        assert c.get("type") != "submit", c
+    # Nothing the browser remembers, nothing sent to a spelling service.
+    assert all(c.get("autocomplete") == "off" for c in fields)
+    assert all(c.get("spellcheck") == "false" for c in fields if c.get("type") in (None, "text"))
+
+
+def test_record_sheet_has_a_labelled_field_for_what_the_guidance_says_to_record(
+        tools: Tools, client: FlaskClient, content: Content) -> None:
+    html = page(client, "/record")
+    found_out = next(g for g in tools.record.groups
+                     if g.provenance.section.startswith("Talking to a young person"))
+    six = section(content, found_out.link).text
+    assert "six things" in six
+    expected = ["Date and time you are writing this", "Your role", "How the young person is feeling",
+                "Is it an image, a video or a message?", "Who sent it", "Who appears in it",
+                "Were any adults involved?",
+                "Is it on a device that belongs to your organisation, or on a personal device?",
+                "Actions taken", "Who was told, and when", "Date of the review", "Outcome of the review"]
+    text_fields = [c["id"] for c in html.controls if c["tag"] == "textarea" or c.get("type") == "text"]
+    assert all(html.labels.get(str(fid)) for fid in text_fields), "every text field has a label"
+    for label in expected:
+        assert label in html.main, label
+    for choice in ("An image", "A video", "A message", "Our organisation's device", "A personal device"):
+        assert choice in html.labels.values()
+
+
+def test_record_sheet_warns_not_to_describe_copy_or_attach_the_image(client: FlaskClient) -> None:
+    response = client.get("/record")
+    body = response.data.decode()
+    main = body.split('id="main_content"', 1)[1]
+    warning = re.search(r'<div class="callout callout--warning[^"]*">(.*?)</div>', main, re.S)
+    assert warning and main.index(warning.group(0)) < main.index("<textarea")
+    assert "Do not describe, copy or attach the image" in warning.group(1)
+
+
+# ---------------------------------------------------------------- the policy checklist
+
+
+def test_policy_checklist_lists_every_point_of_the_source(tools: Tools, client: FlaskClient,
+                                                          content: Content) -> None:
+    lists = {pl.provenance.section: pl for pl in tools.policy.lists}
+    assert set(lists) == {"Policy statement", "Procedures"}
+    for heading, count in (("Policy statement", 6), ("Procedures", 4)):
+        restated = section(content, lists[heading].link)
+        assert restated.provenance.section == heading
+        assert len(lists[heading].points) == numbered_items(restated) == count
+    html = page(client, "/policy")
+    boxes = [c for c in html.controls if c.get("type") == "checkbox"]
+    assert [c["value"] for c in boxes] == list(tools.policy.point_ids)
+    assert all(c["name"] == "point" for c in boxes)
+    for pl in tools.policy.lists:
+        for p in pl.points:
+            assert html.labels[f"point_{p.id.replace('-', '_')}"] == p.label
+            assert p.explain in html.main
+        assert f"From the 2020 guidance: {pl.provenance.section}" in html.main
+    form = next(f for f in html.forms if f.get("action") == "/policy/check")
+    assert form.get("method") == "get"
+    assert ("Check my policy" in html.main)
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_policy_check_shows_what_is_covered_and_what_is_missing(tools: Tools, client: FlaskClient,
+                                                                data: st.DataObject) -> None:
+    ticked = data.draw(st.lists(st.sampled_from(tools.policy.point_ids), unique=True))
+    html = page(client, "/policy/check?" + urlencode([("point", p) for p in ticked]))
+    assert f"cover {len(ticked)} of the 10 points" in html.main
+    for check in check_policy(tools.policy, ticked):
+        pl = check.points
+        assert f"{pl.heading}: {len(check.covered)} of {len(pl.points)} covered" in html.main
+        part = html.main.split(f"{pl.heading}: ", 1)[1].split("From the 2020 guidance", 1)[0]
+        missing, _, covered = part.partition("Covered")
+        for p in pl.points:
+            assert (p.label in covered) == (p.id in ticked), p.id
+            assert (p.label in missing) == (p.id not in ticked), p.id
+    ordered = [p for p in tools.policy.point_ids if p in ticked]
+    query = urlencode([("point", p) for p in ordered])
+    assert (f"/policy/download{'?' + query if query else ''}", "Download as text") in html.links
+    assert (f"/policy{'?' + query if query else ''}", "Change what you ticked") in html.links
+
+
+def test_change_what_you_ticked_keeps_the_ticks(tools: Tools, client: FlaskClient) -> None:
+    response = client.get("/policy?point=law&point=risk")
+    checked = re.findall(rb'value="([a-z-]+)"[^>]* checked', response.data)
+    assert checked == [b"law", b"risk"]
+
+
+def test_policy_download_is_a_markdown_file_made_from_the_address(tools: Tools, client: FlaskClient) -> None:
+    response = client.get("/policy/download?point=law&point=what-it-is&point=action")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert re.fullmatch(r'attachment; filename="policy-checklist-\d{4}-\d{2}-\d{2}\.md"',
+                        response.headers["Content-Disposition"])
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    text = response.data.decode()
+    for pl in tools.policy.lists:
+        for p in pl.points:
+            box = "[x]" if p.id in ("law", "what-it-is", "action") else "[ ]"
+            assert f"- {box} {p.label}\n" in text
+    assert "Your policy statement: 2 of 6 covered" in text and "Your procedures: 1 of 4 covered" in text
+    assert "http://localhost/articles/the-law" not in text, "covered points need no pointer"
+    assert "See http://localhost/articles/raising-awareness" in text
+
+
+def test_policy_markdown_is_pure(tools: Tools) -> None:
+    checks = check_policy(tools.policy, ["why"])
+    text = policy_markdown(tools.policy, checks, "1 January 2030", "https://example.org/")
+    assert text.startswith("# Check your policy and procedures\n")
+    assert "Checked on 1 January 2030" in text and "https://example.org/policy" in text
+
+
+@pytest.mark.parametrize("url", ["/policy?point=nope", "/policy/check?point=nope",
+                                 "/policy/download?point=%00"])
+def test_an_unknown_policy_point_is_a_400(client: FlaskClient, url: str) -> None:
+    html = page(client, url, status=400)
+    assert ("/policy", "Start the checklist again") in html.links
+
+
+# ---------------------------------------------------------------- every tool page
+
+
+TOOL_PAGES = ["/decide", "/decide?danger=no", "/decide?danger=yes",
+              "/decide?danger=no&adult=yes&coerced=no&content=no&under-13=no&harm=no",
+              "/decide?danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no",
+              "/record", "/policy", "/policy/check?point=law"]
+
+
+@pytest.mark.parametrize("url", TOOL_PAGES + ["/decide?danger=x"])
+def test_tool_pages_have_the_layout_and_nothing_inline(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    html = parse(response.data)
+    assert b'<html lang="en-GB">' in response.data
+    assert html.links[0] == ("#main_content", "Skip to main content")
+    strip = re.search(rb'<aside class="emergency".*?</aside>', response.data, re.S)
+    assert strip and b"999" in strip.group(0) and b"0808 800 5000" in strip.group(0)
+    assert [level for level, _ in html.headings][0] == 1
+    assert len([1 for level, _ in html.headings if level == 1]) == 1
+    assert html.inline_style == 0
+    assert all(str(s.get("src")).startswith("/static/") for s in html.scripts)
+    assert len(html.ids) == len(set(html.ids))
+    assert all(f.get("method") == "get" for f in html.forms)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_every_link_on_the_tool_pages_lands(client: FlaskClient) -> None:
+    cache: dict[str, Html] = {}
+    missing = []
+    for url in TOOL_PAGES:
+        html = page(client, url)
+        for href, _ in html.links:
+            if href.startswith("#"):
+                if href[1:] not in html.ids:
+                    missing.append((url, href))
+                continue
+            if not href.startswith("/") or href.startswith("/static/"):
+                continue
+            parts = urlsplit(href)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if target not in cache:
+                response = client.get(target)
+                if response.status_code != 200:
+                    missing.append((url, href))
+                    continue
+                cache[target] = parse(response.data) if response.mimetype == "text/html" else Html()
+            if parts.fragment and parts.fragment not in cache[target].ids:
+                missing.append((url, href))
+    assert missing == []
+
+
+def test_query_pairs_round_trip(tools: Tools) -> None:
+    pairs = answers(tools, "no", ("yes", "no", "yes"))
+    decision = decide(tools.decide, {k: [v] for k, v in parse_qsl(urlencode(pairs))})
+    assert decision.query() == pairs and decision.question == tools.decide.criteria[3]
+
+
+# ---------------------------------------------------------------- links from answers and the home page
+
+
+@pytest.mark.parametrize(("heading", "url"), [
+    (REFERRAL, "/decide"),
+    ("Talking to a young person who has been involved in sexting", "/record"),
+    ("Recording and reviewing", "/record"),
+    ("Writing a sexting policy and procedures", "/policy"),
+    ("Policy statement", "/policy"),
+    ("Procedures", "/policy"),
+])
+def test_answers_from_a_section_link_to_its_tool(tools: Tools, heading: str, url: str) -> None:
+    assert [u for _, u in tools.for_section(heading)] == [url]
+    assert tools_for_section(heading) == tools.for_section(heading)
+    assert tools_for_section(heading, tools) == tools.for_section(heading)
+
+
+def test_other_sections_link_to_no_tool(tools: Tools) -> None:
+    assert tools_for_section("Key legislation", tools) == []
+    assert tools_for_section("No such heading") == []
+    assert set(TOOL_URLS.values()) == {link.url for link in tools.links}
+
+
+def test_home_leads_to_the_tools(client: FlaskClient) -> None:
+    html = page(client, "/")
+    assert ("/decide", "Do I need to refer?") in html.links
+    assert any(href == "/articles/when-to-refer" and text.startswith("Read the guidance")
+               for href, text in html.links)
+    tools_part = html.main.split("Tools", 1)[1]
+    for url in ("/decide", "/record", "/policy"):
+        assert url in [href for href, _ in html.links]
+    assert "Incident record sheet" in tools_part and "Check your policy and procedures" in tools_part
+
+
+def test_tools_are_a_503_with_the_contacts_when_tools_yaml_is_broken(
+        make_app: Callable[..., Flask], tmp_path: Path, content_path: Path) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(content_path, broken)
+    (broken / "tools.yaml").write_text("decide: [\n", encoding="utf-8")
+    app = make_app(CONTENT_DIR=str(broken))
+    client = app.test_client()
+    for url in ("/decide", "/record", "/policy"):
+        response = client.get(url)
+        assert response.status_code == 503 and b"999" in response.data
+    assert client.get("/").status_code == 200
