@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import threading
@@ -946,10 +947,22 @@ def api_search() -> Response:
     limit = _check(nation, topic, kind, request.args.get("limit"))
     q = _required_q()
     spelling = request.args.get("spell", "") not in ("0", "false", "no", "off")
-    result = _search(q, nation=nation or None, topic=topic or None, kind=kind or "section",
-                     limit=limit, spelling=spelling)
-    return jsonify(query=result.query, corrected=result.corrected, total=result.total,
-                   results=[h.as_dict() for h in result.hits])
+    options: dict[str, Any] = {"nation": nation or None, "topic": topic or None, "kind": kind or "section",
+                               "limit": limit, "spelling": spelling}
+    ix = _need()
+    cache = cast(ResultCache, current_app.extensions["kb_cache"])
+
+    def encode() -> tuple[str | None, str]:
+        # The reply without its first field (the query), as JSON text: popular searches skip the encoding too.
+        result = search(ix, q, **options)
+        body = json.dumps({"query": "", "corrected": result.corrected, "total": result.total,
+                           "results": [h.as_dict() for h in result.hits]}, ensure_ascii=False)
+        return result.corrected, body[len('{"query": ""'):]
+
+    key = ("api-search", q.lower(), *sorted(options.items()))
+    _, rest = cache.get(ix.path, key, encode, keep=lambda value: value[0] is None)
+    return current_app.response_class('{"query": ' + json.dumps(q, ensure_ascii=False) + rest,
+                                      mimetype="application/json")
 
 
 @bp.get("/api/ask")

@@ -122,14 +122,24 @@ def normalise(text: str) -> tuple[str, str]:
     return text, ""
 
 
+_STEMMER = analyzer()
+_WORDS = plain_analyzer()
+
+
 def stems(text: str) -> list[str]:
     """The index's analysis of text: stemmed words, stop words dropped."""
-    return [t.text for t in analyzer()(text)]
+    return list(_stems(text)) if len(text) <= 200 else [t.text for t in _STEMMER(text)]
+
+
+@lru_cache(maxsize=8192)
+def _stems(text: str) -> tuple[str, ...]:
+    # Glossary phrases and common words are analysed again and again: keep their stems.
+    return tuple(t.text for t in _STEMMER(text))
 
 
 def words(text: str) -> list[str]:
     """Lower-cased whole words."""
-    return [t.text for t in plain_analyzer()(text)]
+    return [t.text for t in _WORDS(text)]
 
 
 @lru_cache(maxsize=8)
