@@ -56,7 +56,7 @@ from kb.model import (
     SourceDocument,
 )
 from kb.search import SearchResult, normalise, search, validate
-from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, load_tools, policy_markdown
+from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 
 log = logging.getLogger("app")
 
@@ -246,7 +246,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     app.extensions["kb_site"] = _start(app)
-    app.extensions["kb_tools"] = _load_tools(app)
     app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"])
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
@@ -300,14 +299,6 @@ def _start(app: Flask) -> Site:
                 except Exception as exc:  # noqa: BLE001 - serve the last good index rather than nothing
                     app.logger.error("index build failed: %s", _where(exc))
     return Site(contacts=contacts, source=source, static_version=_static_version(app))
-
-
-def _load_tools(app: Flask) -> Tools | None:
-    """The decision aid, record sheet and policy checklist from content/tools.yaml (None when broken)."""
-    parsed = load_tools(app.config["CONTENT_DIR"])
-    for problem in parsed.problems:
-        app.logger.error("%s", problem)
-    return cast(Tools | None, parsed.value)
 
 
 def _static_version(app: Flask) -> str:
@@ -632,7 +623,7 @@ def home() -> str:
         # A task that leads to a tool keeps a link to the guidance it is built on.
         guide = {"href": article.url, "title": article.title} if article and href != article.url else None
         tasks.append({"label": task.label, "href": href, "summary": summary, "guide": guide})
-    tools = cast(Tools | None, current_app.extensions.get("kb_tools"))
+    tools = cast(Tools | None, content.tools)
     return render_template("home.html", articles=articles, tasks=tasks, roles=ROLES, audience=audience,
                            tools=tools)
 
@@ -823,8 +814,9 @@ def report_a_mistake() -> str:
 
 
 def _tools() -> Tools:
-    """The tools, or a 503 with the emergency contacts when tools.yaml could not be read."""
-    tools = cast(Tools | None, current_app.extensions.get("kb_tools"))
+    """The tools of the current index's content (tools.yaml), or a 503 with the emergency contacts."""
+    ix = _open()
+    tools = cast(Tools | None, ix.content.tools if ix else None)
     if tools is None:
         abort(503, "The tools are not available right now.")
     return tools

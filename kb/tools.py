@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from kb.model import SOURCE_DOCUMENT, Content, Problem, Provenance
 from kb.parse import LINE_KEY, LINES_KEY, ContentError, Parsed, load_yaml
@@ -465,38 +463,6 @@ def check_tools(tools: Tools, content: Content, headings: Sequence[str],
 
 
 # ---------------------------------------------------------------- reading the file
-
-
-def load_tools(root: Path | str) -> Parsed:
-    """Read and parse root/tools.yaml (value None, with problems, when it is missing or broken)."""
-    from kb.content import source_headings  # here: kb.content itself parses tools.yaml with this module
-
-    path = Path(root) / TOOLS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return Parsed(None, (Problem(str(path), 1, f"cannot read: {type(exc).__name__}"),))
-    return parse_tools(text, str(path), source_headings())
-
-
-@lru_cache(maxsize=4)
-def _default_tools(path: str, mtime: int) -> Tools | None:
-    """The tools in a content folder, read again only when the file changes."""
-    return cast(Tools | None, load_tools(Path(path).parent).value)
-
-
-def tools_for_section(source_heading: str, tools: Tools | None = None) -> list[tuple[str, str]]:
-    """(title, url) of each tool to offer beside an answer from this source section."""
-    if tools is None:
-        from kb.config import content_dir  # here, so that importing this module reads no environment
-
-        path = content_dir() / TOOLS_FILE
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            return []
-        tools = _default_tools(str(path), mtime)
-    return tools.for_section(source_heading) if tools else []
 
 
 # ---------------------------------------------------------------- the decision aid's logic
