@@ -14,7 +14,6 @@ from typing import Any
 
 from whoosh import query as Q
 from whoosh import scoring
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
 
 from kb.cache import ResultCache
 from kb.index import KINDS, OpenIndex, analyzer, plain_analyzer
@@ -251,18 +250,6 @@ def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None
     return Q.And(parts) if parts else None
 
 
-class MarkFormatter(Formatter):  # type: ignore[misc]  # whoosh ships no types
-    """Bare <mark> around matched words; everything else HTML-escaped."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return f"<mark>{html.escape(get_text(text, token, replace), quote=True)}</mark>"
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """The index's own words with their frequencies, grouped by first letter, for spelling suggestions."""
@@ -425,17 +412,14 @@ def run(
         return 0, (), {}
     total = 0
     hits: list[Hit] = []
+    wanted = frozenset(analysed.stems) | frozenset(analysed.expansions)
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
         with ix.indexes[name].searcher(weighting=WEIGHTING) as searcher:
             # The index is small: scoring every match costs less than Whoosh counting them again for a total.
-            results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None,
-                                      terms=snippets)
+            results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None)
             total += len(results)
-            if snippets:
-                results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
-                results.formatter = MarkFormatter()
-            hits.extend(_hit(r, snippets) for r in results[:limit])
+            hits.extend(_hit(r, wanted if snippets else None) for r in results[:limit])
             if facets:
                 for fields in searcher.search(q, limit=None):
                     for facet, counter in counts.items():
@@ -508,9 +492,10 @@ def _emergency_first(
     return (pinned, *(h for h in hits if h.id != pinned.id))[:limit]
 
 
-def _hit(r: Any, snippets: bool = True) -> Hit:
-    """A Hit from a Whoosh result, with its snippet."""
-    snippet = (r.highlights("body", top=2) if snippets else "") or html.escape(_lead(r.get("body", "")), quote=True)
+def _hit(r: Any, wanted: frozenset[str] | None) -> Hit:
+    """A Hit from a Whoosh result, with its snippet (the passage that holds most of the wanted stems)."""
+    body = r.get("body", "")
+    snippet = make_snippet(body, wanted) if wanted is not None else html.escape(_lead(body), quote=True)
     return Hit(
         type=r["type"],
         id=r["id"],
@@ -529,6 +514,36 @@ def _hit(r: Any, snippets: bool = True) -> Hit:
         slug=r.get("slug", ""),
         anchor=r.get("anchor", ""),
     )
+
+
+SNIPPET_CHARS = 220
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS) -> str:
+    """HTML: the passage of text with the most words whose stems are wanted, those words in bare <mark>,
+    everything else escaped."""
+    text = " ".join(text.split())
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)
+             if (found := _stems(m.group())) and found[0] in wanted]
+    if not spans:
+        return html.escape(_lead(text, chars), quote=True)
+    # The window that starts a little before a match and holds the most matches.
+    best = max(range(len(spans)), key=lambda i: (sum(1 for s, _ in spans[i:] if s < spans[i][0] + chars - 40), -i))
+    start = max(0, spans[best][0] - 40)
+    if start:
+        start = text.find(" ", start) + 1 or start
+    end = min(len(text), start + chars)
+    if end < len(text):
+        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
+    out, at = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out += [html.escape(text[at:s], quote=True), "<mark>", html.escape(text[s:e], quote=True), "</mark>"]
+        at = e
+    out.append(html.escape(text[at:end], quote=True))
+    return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")
 
 
 def _lead(text: str, chars: int = 200) -> str:
