@@ -206,7 +206,7 @@ def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
     return _Or([
         Q.Phrase("body", list(phrase), boost=weight * FIELD_BOOSTS["body"]),
         Q.Phrase("heading", list(phrase), boost=weight * FIELD_BOOSTS["heading"]),
-        Q.And([Q.Term("keywords", s) for s in phrase], boost=weight * FIELD_BOOSTS["keywords"]),
+        Q.Phrase("keywords", list(phrase), boost=weight * FIELD_BOOSTS["keywords"]),
     ])
 
 
