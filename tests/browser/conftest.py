@@ -9,12 +9,47 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import BrowserContext, Route
+from playwright.sync_api import BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+# axe at WCAG 2.2 AA: every tag, since wcag22aa alone holds only one rule.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+               "resultTypes": ["violations"]}
+# Collects CSP violations from the first moment of each document (init scripts are not subject to the CSP).
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture(scope="session")
+def assert_accessible() -> Callable[[Page], None]:
+    """A check that axe finds no WCAG 2.2 AA violation on a page (its report is the failure message)."""
+    axe = Axe()
+
+    def check(page: Page) -> None:
+        result = axe.run(page, options=AXE_OPTIONS)
+        assert result.violations_count == 0, result.generate_report()
+
+    return check
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> Callable[[], list[str]]:
+    """Watch a page for CSP violations from its first navigation on; call the result to read them."""
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(CSP_LISTENER)
+
+    def seen() -> list[str]:
+        return [*page.evaluate("window.__csp"), *messages]
+
+    return seen
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +86,7 @@ def unavailable_url(make_app: Callable[..., Flask], tmp_path_factory: pytest.Tem
 
 
 @pytest.fixture
-def request_log(context: BrowserContext, base_url: str) -> list[str]:
+def request_log(context: BrowserContext, base_url: str) -> Iterator[list[str]]:
     """Every request the test's pages make; anything not to the site itself is aborted and recorded."""
     seen: list[str] = []
 
@@ -66,7 +101,9 @@ def request_log(context: BrowserContext, base_url: str) -> list[str]:
 
     context.on("request", lambda r: seen.append(r.url))
     context.route("**/*", only_the_site)
-    return seen
+    yield seen
+    # A request still in flight when the test ends (a late favicon) must not fail the teardown.
+    context.unroute_all(behavior="ignoreErrors")
 
 
 @pytest.fixture(scope="session")

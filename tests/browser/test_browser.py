@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, Page
 
 LAW_QUESTION = "Which law makes it a crime to share a nude image of a child?"
 PAGE_TYPES = {
@@ -40,15 +40,6 @@ PAGE_TYPES = {
     "bad-request": "/search?q=x&nation=mars",
 }
 STATUS = {"not-found": 404, "bad-request": 400}
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-               "resultTypes": ["violations"]}
-AXE = Axe()
-# Collects CSP violations from the first moment of each document (init scripts are not subject to the CSP).
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
 
 
 def visit(page: Page, name: str) -> None:
@@ -57,20 +48,16 @@ def visit(page: Page, name: str) -> None:
     assert response.status == STATUS.get(name, 200), (name, response.status)
 
 
-def assert_accessible(page: Page) -> None:
-    result = AXE.run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
-
-
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Path) -> None:
+def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Path,
+                                             assert_accessible: Callable[[Page], None]) -> None:
     visit(page, name)
     page.screenshot(path=screenshots / f"{name}.png", full_page=True)
     assert_accessible(page)
 
 
-def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str,
-                                                   screenshots: Path) -> None:
+def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Path,
+                                                   assert_accessible: Callable[[Page], None]) -> None:
     context = browser.new_context(base_url=unavailable_url)
     try:
         page = context.new_page()
@@ -94,26 +81,19 @@ def test_every_request_goes_to_the_site_itself(page: Page, request_log: list[str
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_the_csp_reports_no_violation(page: Page, name: str) -> None:
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
-    page.add_init_script(CSP_LISTENER)
+def test_the_csp_reports_no_violation(page: Page, name: str, csp_violations: Callable[[], list[str]]) -> None:
     visit(page, name)
     page.wait_for_load_state("load")
-    assert page.evaluate("window.__csp") == []
-    assert messages == []
+    assert csp_violations() == []
 
 
-def test_the_csp_listener_catches_a_violation(page: Page) -> None:
-    messages: list[ConsoleMessage] = []
-    page.on("console", lambda m: messages.append(m))
-    page.add_init_script(CSP_LISTENER)
+def test_the_csp_listener_catches_a_violation(page: Page, csp_violations: Callable[[], list[str]]) -> None:
     page.goto("/")
     page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
                   " document.body.appendChild(s); }")
     page.wait_for_function("window.__csp.length > 0")
     assert page.evaluate("window.x") is None
-    assert "script-src" in page.evaluate("window.__csp")[0]
+    assert "script-src" in csp_violations()[0]
 
 
 def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Request
 
 ALL_NO = "danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no"
@@ -26,14 +26,6 @@ PAGE_TYPES = {
     "policy-bad-address": "/policy/check?point=nope",
 }
 STATUS = {"decide-bad-address": 400, "policy-bad-address": 400}
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-               "resultTypes": ["violations"]}
-AXE = Axe()
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
 FOCUS = "rgb(255, 221, 0)"
 
 
@@ -57,35 +49,31 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots: Path) -> None:
+def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots: Path,
+                                             assert_accessible: Callable[[Page], None]) -> None:
     visit(page, name)
     page.screenshot(path=screenshots / f"tool-{name}.png", full_page=True)
-    result = AXE.run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
+    assert_accessible(page)
 
 
-def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(page: Page) -> None:
+def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
+        page: Page, assert_accessible: Callable[[Page], None]) -> None:
     page.goto("/decide?danger=no")
     page.click(".details__summary")
     assert page.locator("details").get_attribute("open") is not None
-    result = AXE.run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
+    assert_accessible(page)
     page.goto("/record")
     page.fill("#record_feeling", "Upset and worried")
     page.check("#record_adult_2")
-    result = AXE.run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
+    assert_accessible(page)
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_tool_pages_request_only_the_site_and_break_no_csp_rule(page: Page, request_log: list[str],
-                                                                base_url: str, name: str) -> None:
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
-    page.add_init_script(CSP_LISTENER)
+def test_tool_pages_request_only_the_site_and_break_no_csp_rule(
+        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]]) -> None:
     visit(page, name)
     page.wait_for_load_state("load")
-    assert page.evaluate("window.__csp") == [] and messages == []
+    assert csp_violations() == []
     assert request_log and all(url.startswith(base_url + "/") for url in request_log), request_log
 
 
