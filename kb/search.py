@@ -29,6 +29,7 @@ EXPANSION_WEIGHT = 0.1
 IDIOM_WEIGHT = 0.6
 PHRASE_BOOST = 1.5
 TIEBREAK = 0.1
+MAX_MEANINGS = 2  # the glossary lists meanings best first; more cost time and, measured, no accuracy
 HISTORY_FACTOR = 0.5
 ELSEWHERE_FACTOR = 0.5
 NATION_BOOST = 1.0
@@ -219,7 +220,7 @@ def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
     clauses: list[Q.Query] = []
     for group in analysed.groups:
         own = _Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
-        alternatives = [_match(m, group.weight) for m in group.meanings]
+        alternatives = [_match(m, group.weight) for m in group.meanings[:MAX_MEANINGS]]
         best = (alternatives[0] if len(alternatives) == 1
                 else Q.DisjunctionMax(alternatives, tiebreak=TIEBREAK) if alternatives else None)
         parts = [q for q in (own, best) if q is not None]
