@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, Article, Contact, Content, LawItem, Reference, Section
+from kb.model import LAW_GROUPS, NATIONS, Article, Contact, Content, LawItem, Reference, Section
 from kb.search import Analysed, Hit, analyse, correct, run, stems
 from kb.signals import NATION_WORDS, is_urgent, nation_in
 
@@ -449,8 +449,3 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         alternatives=tuple(h for h in hits if f"{h.slug}#{h.anchor}" != f"{article.slug}#{section.anchor}")[:3],
         message=analysed.message,
     )
-
-
-def nation_name(nation: str | None) -> str:
-    """The display name of a nation slug."""
-    return NATION_NAMES.get(nation or "", "")

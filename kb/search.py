@@ -7,7 +7,6 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -570,8 +569,3 @@ class SearchCache:
         result = self.cache.get(ix.path, key, lambda: replace(search(ix, text, **options), query=""),
                                 keep=lambda r: r.corrected is None)
         return replace(result, query=text)
-
-
-def unique_sections(hits: Iterable[Hit]) -> list[Hit]:
-    """Section hits only."""
-    return [h for h in hits if h.type == "section"]
