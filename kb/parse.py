@@ -113,14 +113,14 @@ def _shift_lines(data: Any, offset: int) -> None:
             _shift_lines(value, offset)
 
 
-class _Fields:
+class Fields:
     """Typed access to one YAML mapping, collecting problems instead of raising."""
 
-    def __init__(self, data: dict[str, Any], path: str, problems: list[Problem]) -> None:
+    def __init__(self, data: dict[str, Any], path: str, problems: list[Problem], line: int = 1) -> None:
         self.data = data
         self.path = path
         self.problems = problems
-        self.line = int(data.get(LINE_KEY, 1))
+        self.line = int(data.get(LINE_KEY, line))
         self.lines: dict[str, int] = dict(data.get(LINES_KEY) or {})
 
     def line_of(self, key: str | None) -> int:
@@ -230,7 +230,7 @@ def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
     records, problems = _records(text, path, "legislation items")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         law_id = f.text("id")
         if law_id and not SLUG.match(law_id):
             f.problem(f"id '{law_id}' must be lower-case words joined by hyphens", key="id")
@@ -282,7 +282,7 @@ def parse_references(text: str, path: str = "references.yaml") -> Parsed:
     records, problems = _records(text, path, "references")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         ref_id = f.text("id")
         note, note_url = f.text("note", required=False), f.url("note_url")
         items.append(
@@ -314,7 +314,7 @@ def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
     records, problems = _records(text, path, "contacts")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         items.append(
             Contact(
                 id=f.text("id"),
@@ -339,7 +339,7 @@ def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
     records, problems = _records(text, path, "glossary entries")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         items.append(
             GlossaryEntry(
                 term=f.text("term"),
@@ -361,7 +361,7 @@ def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
     records, problems = _records(text, path, "source documents")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         doc_id = f.text("id")
         items.append(
             SourceDocument(
@@ -381,7 +381,7 @@ def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
     records, problems = _records(text, path, "changes")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         items.append(Change(date=f.date("date", required=True), summary=f.text("summary")))
     return Parsed(tuple(items), tuple(problems))
 
@@ -391,7 +391,7 @@ def parse_routes(text: str, path: str = "routes.yaml") -> Parsed:
     records, problems = _records(text, path, "nation routes")
     items = []
     for data in records:
-        f = _Fields(data, path, problems)
+        f = Fields(data, path, problems)
         url = f.url("url")
         if not url:
             f.problem("a nation's route must cite its official source ('url')")
@@ -572,7 +572,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
     if not isinstance(meta, dict):
         return Parsed(None, (Problem(path, 2, "front matter must be a mapping of fields"),))
 
-    f = _Fields(meta, path, problems)
+    f = Fields(meta, path, problems)
     slug = f.text("slug")
     if slug and not SLUG.match(slug):
         f.problem(f"slug '{slug}' must be lower-case words joined by hyphens", key="slug")

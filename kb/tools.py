@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.model import SOURCE_DOCUMENT, Content, Problem, Provenance
-from kb.parse import LINE_KEY, LINES_KEY, ContentError, Parsed, load_yaml
+from kb.parse import ContentError, Fields, Parsed, load_yaml
 
 TOOLS_FILE = "tools.yaml"
 TOOL_URLS = {"decide": "/decide", "record": "/record", "policy": "/policy"}
@@ -199,26 +199,16 @@ class Tools:
 # ---------------------------------------------------------------- parsing
 
 
-class _Map:
-    """Typed access to one YAML mapping, collecting problems instead of raising."""
+class _Map(Fields):
+    """The parser's field reader, for the nested mappings of tools.yaml (problems point at the field)."""
 
     def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "",
                  headings: Sequence[str] = ()) -> None:
         if not isinstance(data, dict):
             problems.append(Problem(path, line, f"{what or 'this'} must be a mapping of fields"))
             data = {}
-        self.data: dict[str, Any] = data
-        self.path = path
-        self.problems = problems
-        self.line = int(data.get(LINE_KEY, line))
-        self.lines: dict[str, int] = dict(data.get(LINES_KEY) or {})
+        super().__init__(data, path, problems, line)
         self.headings = headings
-
-    def at(self, key: str) -> int:
-        return self.lines.get(key, self.line)
-
-    def problem(self, message: str, key: str | None = None) -> None:
-        self.problems.append(Problem(self.path, self.at(key) if key else self.line, message))
 
     def text(self, key: str, required: bool = True) -> str:
         value = self.data.get(key)
@@ -227,14 +217,14 @@ class _Map:
                 self.problem(f"missing '{key}'")
             return ""
         if isinstance(value, bool | dict | list):
-            self.problem(f"'{key}' must be text, not {type(value).__name__}", key)
+            self.problem(f"'{key}' must be text, not {type(value).__name__}", key=key)
             return ""
         return " ".join(str(value).split())
 
     def slug(self, key: str = "id") -> str:
         value = self.text(key)
         if value and not SLUG.match(value):
-            self.problem(f"'{key}' '{value}' must be lower-case words joined by hyphens", key)
+            self.problem(f"'{key}' '{value}' must be lower-case words joined by hyphens", key=key)
         return value
 
     def words(self, key: str) -> tuple[str, ...]:
@@ -242,28 +232,21 @@ class _Map:
         if value is None or value == "":
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.problem(f"'{key}' must be a list of words", key)
+            self.problem(f"'{key}' must be a list of words", key=key)
             return ()
         return tuple(" ".join(str(v).split()) for v in value)
-
-    def flag(self, key: str) -> bool:
-        value = self.data.get(key, False)
-        if not isinstance(value, bool):
-            self.problem(f"'{key}' must be true or false", key)
-            return False
-        return value
 
     def number(self, key: str, default: int, low: int, high: int) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problem(f"'{key}' must be a whole number from {low} to {high}", key)
+            self.problem(f"'{key}' must be a whole number from {low} to {high}", key=key)
             return default
         return value
 
     def link(self, key: str = "link") -> str:
         value = self.text(key)
         if value and not ARTICLE_LINK.match(value):
-            self.problem(f"'{key}' must be an article link /articles/<slug>#<anchor>, not '{value}'", key)
+            self.problem(f"'{key}' must be an article link /articles/<slug>#<anchor>, not '{value}'", key=key)
         return value
 
     def heading(self, value: str) -> str:
@@ -277,20 +260,20 @@ class _Map:
         return Provenance(document=SOURCE_DOCUMENT, section=self.heading(self.text(key)))
 
     def child(self, key: str, what: str) -> _Map:
-        return _Map(self.data.get(key), self.path, self.problems, self.at(key), what, self.headings)
+        return _Map(self.data.get(key), self.path, self.problems, self.line_of(key), what, self.headings)
 
     def children(self, key: str, what: str) -> list[_Map]:
         value = self.data.get(key)
         if not isinstance(value, list) or not value:
-            self.problem(f"'{key}' must be a list of {what}", key)
+            self.problem(f"'{key}' must be a list of {what}", key=key)
             return []
-        return [_Map(item, self.path, self.problems, self.at(key), what, self.headings) for item in value]
+        return [_Map(item, self.path, self.problems, self.line_of(key), what, self.headings) for item in value]
 
 
 def _question(m: _Map) -> Question:
     question_id = m.slug()
     if question_id in RESERVED:
-        m.problem(f"question id '{question_id}' is reserved", "id")
+        m.problem(f"question id '{question_id}' is reserved", key="id")
     return Question(id=question_id, short=m.text("short"), question=m.text("question"), hint=m.text("hint"),
                     means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line)
 
@@ -298,7 +281,7 @@ def _question(m: _Map) -> Question:
 def _step(m: _Map) -> Step:
     tool = m.text("tool", required=False)
     if tool and tool not in TOOL_URLS:
-        m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", "tool")
+        m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", key="tool")
         tool = ""
     return Step(heading=m.text("heading"), text=m.text("text"), link=m.link(), provenance=m.provenance(),
                 contact=m.text("contact", required=False), tool=tool, routes=m.flag("routes"),
@@ -312,13 +295,13 @@ def _decision_aid(m: _Map) -> DecisionAid:
     for o in m.children("outcomes", "outcomes"):
         outcome_id = o.text("id")
         if outcome_id and outcome_id not in OUTCOMES:
-            o.problem(f"unknown outcome '{outcome_id}' (expected one of: {', '.join(OUTCOMES)})", "id")
+            o.problem(f"unknown outcome '{outcome_id}' (expected one of: {', '.join(OUTCOMES)})", key="id")
         outcomes.append(Outcome(id=outcome_id, title=o.text("title"), lead=o.text("lead"),
                                 steps=tuple(_step(s) for s in o.children("steps", "steps")), line=o.line))
     found = [o.id for o in outcomes]
     for outcome_id in OUTCOMES:
         if found.count(outcome_id) != 1:
-            m.problem(f"the decision aid needs exactly one '{outcome_id}' outcome", "outcomes")
+            m.problem(f"the decision aid needs exactly one '{outcome_id}' outcome", key="outcomes")
     seen: set[str] = set()
     for q in (danger, *criteria):
         if q.id in seen:
@@ -333,11 +316,11 @@ def _decision_aid(m: _Map) -> DecisionAid:
 def _field(m: _Map) -> Field:
     kind = m.text("kind", required=False) or "text"
     if kind not in FIELD_KINDS:
-        m.problem(f"unknown kind '{kind}' (expected one of: {', '.join(FIELD_KINDS)})", "kind")
+        m.problem(f"unknown kind '{kind}' (expected one of: {', '.join(FIELD_KINDS)})", key="kind")
         kind = "text"
     options = m.words("options")
     if kind in ("radios", "checkboxes") and len(options) < 2:
-        m.problem(f"a '{kind}' field needs at least two options", "options")
+        m.problem(f"a '{kind}' field needs at least two options", key="options")
     return Field(id=m.slug(), label=m.text("label"), kind=kind, hint=m.text("hint", required=False),
                  options=options, rows=m.number("rows", 3, 1, 20), line=m.line)
 
@@ -372,11 +355,11 @@ def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
     for m in root.children("links", "tool links"):
         tool = m.text("tool")
         if tool and tool not in TOOL_URLS:
-            m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", "tool")
+            m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", key="tool")
             continue
         sources = tuple(m.heading(s) for s in m.words("sources"))
         if not sources:
-            m.problem("'sources' must list at least one source heading", "sources")
+            m.problem("'sources' must list at least one source heading", key="sources")
         links.append(ToolLink(tool=tool, title=m.text("title"), sources=sources, line=m.line))
     return tuple(links)
 
