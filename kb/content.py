@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from kb import parse
+from kb import parse, parse_signals
 from kb.model import Article, Content, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
@@ -22,6 +23,13 @@ DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
 }
 
 OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
+# What reading a question relies on (optional: without them the site falls back to plain rules).
+SIGNAL_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
+    "urgency.yaml": parse_signals.parse_urgency,
+    "places.yaml": parse_signals.parse_places,
+    "asks.yaml": parse_signals.parse_asks,
+    "intents.yaml": parse_signals.parse_intents,
+}
 
 
 def source_headings() -> tuple[str, ...]:
@@ -34,7 +42,7 @@ def content_files(root: Path) -> list[Path]:
     # A folder named like an article is not one (reading it would raise).
     folder = root / "articles"
     articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-    names = [*DATA_FILES, TOOLS_FILE]
+    names = [*DATA_FILES, TOOLS_FILE, *SIGNAL_FILES]
     return articles + [root / name for name in names if (root / name).is_file()]
 
 
@@ -105,7 +113,22 @@ def load_content(root: Path | str) -> Content:
         routes=data["routes.yaml"],  # type: ignore[arg-type]
         digest=digest(root) if root.is_dir() else "",
     )
+    signals: dict[str, object] = {}
+    for name, parser in SIGNAL_FILES.items():
+        path = root / name
+        if path.is_file():
+            parsed = parser(_read(path, shown[path], problems) or "", shown[path])
+            problems += parsed.problems
+            signals[name] = parsed.value
+    content = replace(content, cues=signals.get("urgency.yaml"),
+                      places=signals.get("places.yaml", ()),  # type: ignore[arg-type]
+                      asks=signals.get("asks.yaml", {}),  # type: ignore[arg-type]
+                      intents=signals.get("intents.yaml", ()))  # type: ignore[arg-type]
     problems += check_whole(content, headings, {name: _shown(root, root / name) for name in DATA_FILES})
+    problems += check_asks(content, _shown(root, root / "asks.yaml"))
+    problems += [Problem(_shown(root, root / "intents.yaml"), intent.line,
+                         f"intent '{intent.name}': '{heading}' is not a source heading")
+                 for intent in content.intents for heading in intent.sections if heading not in headings]
     tools = None
     tools_path = root / TOOLS_FILE
     if tools_path.is_file():
@@ -206,4 +229,14 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
         if ref.replaced_by and ref.replaced_by not in ref_ids:
             problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
                                     f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
+    return problems
+
+
+def check_asks(content: Content, path: str) -> list[Problem]:
+    """Every `asks` key names a section; when the file is there, every section has its questions."""
+    if not content.asks:
+        return []
+    ids = {f"{a.slug}#{s.anchor}" for a in content.articles for s in a.sections}
+    problems = [Problem(path, 1, f"asks for unknown section '{key}'") for key in content.asks if key not in ids]
+    problems += [Problem(path, 1, f"section '{key}' has no asks") for key in sorted(ids - set(content.asks))]
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +231,22 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Intent:
+    """Something users want to do (find the law, get an image removed...), how they say it, and the source
+    sections that serve it (intents.yaml)."""
+
+    name: str
+    about: str
+    patterns: tuple[re.Pattern[str], ...]
+    sections: tuple[str, ...]
+    line: int = 0
+
+    def matches(self, text: str) -> bool:
+        """True when the text says this."""
+        return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something wrong (or worth a warning) in a content file, at a line."""
 
@@ -257,6 +274,10 @@ class Content:
     digest: str
     routes: tuple[NationRoute, ...] = ()
     tools: Any = None  # kb.tools.Tools: the decision aid, record sheet and policy checklist (tools.yaml)
+    cues: Any = None  # kb.urgency.Cues: the urgency cue families (urgency.yaml)
+    places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
+    asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
+    intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
     @property

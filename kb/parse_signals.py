@@ -1,0 +1,131 @@
+"""Parse the data that reading a question relies on: urgency cue families, place names, and the questions each
+section answers (`asks`). Pure: text in, values and problems out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from kb.model import NATIONS, Intent, Problem
+from kb.parse import LINE_KEY, LINES_KEY, ContentError, Fields, Parsed, _records, load_yaml
+from kb.urgency import NOW, THREATS, CueFamily, Cues
+
+MIN_ASKS, MAX_ASKS = 5, 15
+
+
+def _mapping(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A YAML file whose top level is a mapping, or a problem saying why not."""
+    try:
+        data = load_yaml(text)
+    except ContentError as exc:
+        return None, [Problem(path, exc.line, exc.message)]
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        return None, [Problem(path, 1, "expected a mapping at the top level")]
+    return data, []
+
+
+def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
+    """Cue families: `families` raise urgency, `calm` lower it; every pattern must compile."""
+    data, problems = _mapping(text, path)
+    if data is None:
+        return Parsed(Cues(), tuple(problems))
+    families: list[CueFamily] = []
+    for part, raises in (("families", True), ("calm", False)):
+        block = data.get(part) or {}
+        if not isinstance(block, dict):
+            problems.append(Problem(path, int(data.get(LINES_KEY, {}).get(part, 1)), f"'{part}' must be a mapping"))
+            continue
+        for name, value in block.items():
+            if name in (LINE_KEY, LINES_KEY):
+                continue
+            line = int(block.get(LINES_KEY, {}).get(name, 1))
+            if not isinstance(value, dict):
+                problems.append(Problem(path, line, f"cue family '{name}' must be a mapping"))
+                continue
+            f = Fields(value, path, problems, line)
+            compiled = []
+            patterns = value.get("patterns")
+            if not isinstance(patterns, list) or not patterns:
+                f.problem(f"cue family '{name}' needs a list of patterns", key="patterns")
+                patterns = []
+            for pattern in patterns:
+                try:
+                    compiled.append(re.compile(str(pattern), re.I))
+                except re.error as exc:
+                    f.problem(f"cue family '{name}': bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
+            families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled)))
+    names = {f.name for f in families}
+    for needed in (*THREATS, *NOW):
+        if families and needed not in names:
+            problems.append(Problem(path, 1, f"missing cue family '{needed}' (the detector combines it)"))
+    return Parsed(Cues(tuple(families)), tuple(problems))
+
+
+def parse_places(text: str, path: str = "places.yaml") -> Parsed:
+    """Place names that pin a nation: (name, nation) pairs; a name may belong to one nation only."""
+    data, problems = _mapping(text, path)
+    if data is None:
+        return Parsed((), tuple(problems))
+    places = data.get("places") or {}
+    line = int(data.get(LINES_KEY, {}).get("places", 1))
+    if not isinstance(places, dict):
+        return Parsed((), (*problems, Problem(path, line, "'places' must map nations to lists of names")))
+    pairs: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for nation, names in places.items():
+        if nation in (LINE_KEY, LINES_KEY):
+            continue
+        at = int(places.get(LINES_KEY, {}).get(nation, line))
+        if nation not in NATIONS:
+            problems.append(Problem(path, at, f"unknown nation '{nation}'"))
+            continue
+        for name in names if isinstance(names, list) else []:
+            key = " ".join(str(name).lower().split())
+            if key in seen and seen[key] != nation:
+                problems.append(Problem(path, at, f"place '{name}' is listed for {seen[key]} and {nation}"))
+                continue
+            seen[key] = nation
+            pairs.append((str(name), nation))
+    return Parsed(tuple(pairs), tuple(problems))
+
+
+def parse_asks(text: str, path: str = "asks.yaml") -> Parsed:
+    """Questions each section answers, in users' words: section id -> questions (5 to 15 each)."""
+    data, problems = _mapping(text, path)
+    if data is None:
+        return Parsed({}, tuple(problems))
+    asks: dict[str, tuple[str, ...]] = {}
+    lines: Mapping[str, int] = data.get(LINES_KEY, {})
+    for key, value in data.items():
+        if key in (LINE_KEY, LINES_KEY):
+            continue
+        line = int(lines.get(key, 1))
+        items = tuple(" ".join(str(v).split()) for v in value) if isinstance(value, list) else ()
+        if not MIN_ASKS <= len(items) <= MAX_ASKS:
+            problems.append(Problem(path, line, f"'{key}' needs {MIN_ASKS} to {MAX_ASKS} questions, has {len(items)}"))
+        if len(set(items)) != len(items):
+            problems.append(Problem(path, line, f"'{key}' repeats a question"))
+        asks[str(key)] = items
+    return Parsed(asks, tuple(problems))
+
+
+def parse_intents(text: str, path: str = "intents.yaml") -> Parsed:
+    """What users want to do: each intent's patterns (which must compile) and the source sections serving it."""
+    records, problems = _records(text, path, "intents")
+    intents = []
+    for data in records:
+        f = Fields(data, path, problems)
+        compiled = []
+        for pattern in data.get("patterns") or []:
+            try:
+                compiled.append(re.compile(str(pattern), re.I))
+            except re.error as exc:
+                f.problem(f"bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
+        if not compiled:
+            f.problem("an intent needs at least one pattern", key="patterns")
+        sections = f.items("sections", required=True)
+        intents.append(Intent(f.text("intent"), f.text("about"), tuple(compiled), sections, f.line))
+    return Parsed(tuple(intents), tuple(problems))

@@ -1,0 +1,468 @@
+"""Learned ranking: a memory of labelled questions (the bank's train fold and each section's `asks`), features
+per (question, section), and logistic models fitted at build time. Pure numpy: no index, no I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# The features of one (question, section) pair, in the order the model's weights follow.
+FEATURES = (
+    "bm25",        # the section's BM25F score over the best section's
+    "bm25_rank",   # 1 / its rank in BM25F order (0 when it did not match)
+    "knn_vote",    # share of the nearest labelled questions that the section's source section answers
+    "knn_max",     # cosine of the nearest labelled question its source section answers
+    "centroid",    # cosine to the mean of the questions its source section answers
+    "asks_max",    # cosine of the nearest of the section's own `asks`
+    "heading",     # share of the heading's words in the question
+    "place",       # +1 about the nation asked about, -1 about another one, 0 everywhere
+    "intent",      # the question's intent names the section's source section
+    "prior",       # how often the source section answers bank questions (log share)
+)
+# Question-level features for deciding whether the guidance answers at all.
+SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "subject")
+NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One remembered question: its terms, the source sections that answer it (empty: out of scope), where it
+    came from (a bank writer, or `asks` of a section), the article section it belongs to when it is an ask, and
+    whether a child was in danger right now."""
+
+    terms: Mapping[str, float]
+    labels: tuple[str, ...]
+    group: str
+    section: str = ""
+    urgent: bool = False
+
+
+# Two yes/no questions the memory's word counts answer by naive Bayes: is a question in the guidance's subject,
+# and is a child in danger right now. Each maps a remembered bank question to its class (None: not counted).
+SPLITS: dict[str, Callable[[Labelled], bool | None]] = {
+    "scope": lambda item: None if item.section else bool(item.labels),
+    "urgent": lambda item: None if item.section else item.urgent,
+}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Word counts of the two classes of one split, overall and per group (to leave a writer out)."""
+
+    total: tuple[Mapping[str, float], Mapping[str, float]]
+    sizes: tuple[int, int]
+    groups: Mapping[str, tuple[Mapping[str, float], Mapping[str, float], int, int]]
+
+    @classmethod
+    def of(cls, items: Sequence[Labelled], classify: Callable[[Labelled], bool | None]) -> Counts:
+        """Count every remembered question's words under its class."""
+        total: tuple[dict[str, float], dict[str, float]] = ({}, {})
+        sizes = [0, 0]
+        words: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+        numbers: dict[str, list[int]] = {}
+        for item in items:
+            cls_ = classify(item)
+            if cls_ is None:
+                continue
+            k = int(cls_)
+            sizes[k] += 1
+            numbers.setdefault(item.group, [0, 0])[k] += 1
+            own = words.setdefault(item.group, ({}, {}))[k]
+            for term in item.terms:
+                total[k][term] = total[k].get(term, 0.0) + 1.0
+                own[term] = own.get(term, 0.0) + 1.0
+        return cls(total, (sizes[0], sizes[1]),
+                   {g: (a, b, numbers[g][0], numbers[g][1]) for g, (a, b) in words.items()})
+
+    def log_odds(self, terms: Iterable[str], exclude: str = "") -> float:
+        """Naive Bayes log-odds of the 'yes' class for these words (a group's own counts left out)."""
+        no, yes = self.total
+        n_no, n_yes = self.sizes
+        left = self.groups.get(exclude) if exclude else None
+        if left is not None:
+            n_no, n_yes = n_no - left[2], n_yes - left[3]
+        if n_no <= 0 or n_yes <= 0:
+            return 0.0
+        out = 0.0
+        for term in terms:
+            c_no, c_yes = no.get(term, 0.0), yes.get(term, 0.0)
+            if left is not None:
+                c_no, c_yes = c_no - left[0].get(term, 0.0), c_yes - left[1].get(term, 0.0)
+            if c_no or c_yes:
+                out += math.log((c_yes + 0.5) / (n_yes + 1.0)) - math.log((c_no + 0.5) / (n_no + 1.0))
+        return out
+
+
+@dataclass(frozen=True)
+class Table:
+    """The memory's labels as arrays, so that neighbour votes are a few matrix products, not Python loops."""
+
+    labels: tuple[str, ...]
+    votes: np.ndarray      # items x labels: 1 for an item's first label, 0.5 for the others
+    has: np.ndarray        # items x labels: 1 where the item has the label
+    sections: tuple[str, ...]
+    asks: np.ndarray       # items x sections: 1 where the item is an ask of the section
+    groups: np.ndarray     # each item's group
+    urgent: np.ndarray     # 1 for a remembered emergency
+    bank: np.ndarray       # 1 for a bank question (not an ask)
+
+    @classmethod
+    def of(cls, items: Sequence[Labelled]) -> Table:
+        """Arrays for the labels, sections and groups of items."""
+        labels = tuple(dict.fromkeys(label for item in items for label in (item.labels or ("",))))
+        sections = tuple(dict.fromkeys(item.section for item in items if item.section))
+        column = {label: i for i, label in enumerate(labels)}
+        where = {section: i for i, section in enumerate(sections)}
+        votes = np.zeros((len(items), len(labels)))
+        asks = np.zeros((len(items), len(sections)))
+        for i, item in enumerate(items):
+            for j, label in enumerate(item.labels or ("",)):
+                votes[i, column[label]] = 1.0 if j == 0 else 0.5
+            if item.section:
+                asks[i, where[item.section]] = 1.0
+        return cls(labels, votes, (votes > 0).astype(float), sections, asks,
+                   np.array([item.group for item in items], dtype=object),
+                   np.array([float(item.urgent) for item in items]),
+                   np.array([0.0 if item.section else 1.0 for item in items]))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Labelled questions as L2-normalised TF-IDF vectors in postings form, for fast cosine nearest neighbours,
+    and their word counts for naive Bayes."""
+
+    items: tuple[Labelled, ...]
+    idf: Mapping[str, float]
+    postings: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    counts: Mapping[str, Counts] = field(default_factory=dict)
+    table: Table | None = None
+
+    @classmethod
+    def of(cls, items: Sequence[Labelled]) -> Memory:
+        """Index labelled questions."""
+        df: dict[str, int] = {}
+        for item in items:
+            for term in item.terms:
+                df[term] = df.get(term, 0) + 1
+        n = len(items)
+        idf = {t: math.log((1 + n) / (1 + d)) + 1.0 for t, d in df.items()}
+        lists: dict[str, tuple[list[int], list[float]]] = {}
+        for i, item in enumerate(items):
+            vec = _weigh(item.terms, idf)
+            for term, weight in vec.items():
+                docs, weights = lists.setdefault(term, ([], []))
+                docs.append(i)
+                weights.append(weight)
+        postings = {t: (np.array(d, dtype=np.int32), np.array(w)) for t, (d, w) in lists.items()}
+        return cls(tuple(items), idf, postings, {name: Counts.of(items, rule) for name, rule in SPLITS.items()},
+                   Table.of(items))
+
+    def log_odds(self, split: str, terms: Iterable[str], exclude: str = "") -> float:
+        """Naive Bayes log-odds for one split ('scope' or 'urgent')."""
+        counts = self.counts.get(split)
+        return counts.log_odds(terms, exclude) if counts else 0.0
+
+    def cosines(self, terms: Mapping[str, float]) -> np.ndarray:
+        """Cosine similarity of a question to every remembered question."""
+        scores = np.zeros(len(self.items))
+        for term, weight in _weigh(terms, self.idf).items():
+            found = self.postings.get(term)
+            if found is not None:
+                scores[found[0]] += weight * found[1]
+        return scores
+
+
+def _weigh(terms: Mapping[str, float], idf: Mapping[str, float]) -> dict[str, float]:
+    """TF-IDF weights, L2-normalised; terms the memory never saw are dropped."""
+    vec = {t: w * idf[t] for t, w in terms.items() if t in idf}
+    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {t: v / norm for t, v in vec.items()}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What retrieval knows of one section for one question."""
+
+    id: str
+    source: str
+    heading_stems: frozenset[str]
+    places: tuple[str, ...] = ()
+    bm25: float = 0.0
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Question:
+    """What ranking needs of a question."""
+
+    terms: Mapping[str, float]
+    stems: frozenset[str]
+    place: str | None = None
+    intents: frozenset[str] = frozenset()  # source sections the question's intents point to
+    core: bool = False
+    coverage: float = 0.0
+    unknown: float = 0.0
+
+
+@dataclass(frozen=True)
+class Model:
+    """Logistic weights for ranking and for scope, with the priors they were fitted with."""
+
+    weights: tuple[float, ...] = (3.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0)
+    bias: float = -2.0
+    scope_weights: tuple[float, ...] = (0.0,) * len(SCOPE_FEATURES)
+    scope_bias: float = 5.0
+    threshold: float = 0.5
+    priors: Mapping[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON form, stored with the index."""
+        return {"weights": list(self.weights), "bias": self.bias, "scope_weights": list(self.scope_weights),
+                "scope_bias": self.scope_bias, "threshold": self.threshold, "priors": dict(self.priors),
+                "features": list(FEATURES), "scope_features": list(SCOPE_FEATURES)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Model:
+        """The model stored with an index; a model fitted for other features is not used."""
+        if list(data.get("features", [])) != list(FEATURES) or list(data.get("scope_features", [])) != list(
+                SCOPE_FEATURES):
+            return cls()
+        return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["scope_weights"]),
+                   float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]))
+
+
+def features(question: Question, candidates: Sequence[Candidate], memory: Memory | None,
+             priors: Mapping[str, float], exclude: str = "") -> np.ndarray:
+    """The feature matrix of a question's candidate sections (one row each, columns as FEATURES).
+
+    `exclude` leaves one writer's questions out of the memory (cross-fitting: a question never finds itself).
+    """
+    best = max((c.bm25 for c in candidates), default=0.0) or 1.0
+    vote, near, centroid, asks = _neighbours(question, memory, exclude)
+    rows = []
+    for c in candidates:
+        heading = len(c.heading_stems & question.stems) / len(c.heading_stems) if c.heading_stems else 0.0
+        place = 0.0
+        if question.place and c.places:
+            place = 1.0 if question.place in c.places else -1.0
+        rows.append((
+            c.bm25 / best,
+            1.0 / c.rank if c.rank else 0.0,
+            vote.get(c.source, 0.0),
+            near.get(c.source, 0.0),
+            centroid.get(c.source, 0.0),
+            asks.get(c.id, 0.0),
+            heading,
+            place,
+            1.0 if c.source in question.intents else 0.0,
+            priors.get(c.source, math.log(1e-3)),
+        ))
+    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
+
+
+def _neighbours(question: Question, memory: Memory | None, exclude: str
+                ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
+    """Votes of the nearest remembered questions per source section ("" for out of scope), the nearest cosine
+    per source section, the mean cosine per source section, and the nearest `asks` cosine per article section."""
+    if memory is None or memory.table is None or not memory.items:
+        return {}, {}, {}, {}
+    table = memory.table
+    cos = memory.cosines(question.terms)
+    if exclude:
+        cos = np.where(table.groups == exclude, 0.0, cos)
+    top = np.argsort(-cos)[:NEIGHBOURS]
+    top = top[cos[top] > 0]
+    weight = cos[top] ** 2
+    vote = (weight @ table.votes[top]) / weight.sum() if len(top) else np.zeros(len(table.labels))
+    near = (table.has * cos[:, None]).max(axis=0)
+    counts = table.has.sum(axis=0)
+    live = table.has if not exclude else table.has * (table.groups != exclude)[:, None]
+    mean = (cos @ live) / np.maximum(live.sum(axis=0), 1.0)
+    asks = (table.asks * cos[:, None]).max(axis=0) if table.sections else np.zeros(0)
+    labels = table.labels
+    return ({labels[i]: float(vote[i]) for i in np.flatnonzero(vote)},
+            {labels[i]: float(near[i]) for i in np.flatnonzero(near)},
+            {labels[i]: float(mean[i]) for i in range(len(labels)) if counts[i]},
+            {table.sections[i]: float(asks[i]) for i in np.flatnonzero(asks)})
+
+
+def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, memory: Memory | None,
+                   exclude: str = "") -> np.ndarray:
+    """Question-level evidence that the guidance answers it at all (columns as SCOPE_FEATURES)."""
+    ordered = np.sort(scores)[::-1] if len(scores) else np.zeros(2)
+    top = float(ordered[0]) if len(ordered) else 0.0
+    second = float(ordered[1]) if len(ordered) > 1 else 0.0
+    out_vote = 0.0
+    nearest = 0.0
+    if memory is not None and memory.items:
+        vote, near, _, _ = _neighbours(question, memory, exclude)
+        out_vote = vote.get("", 0.0)
+        nearest = max(near.values(), default=0.0)
+    subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
+    return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
+                     question.unknown, subject])
+
+
+def score(model: Model, rows: np.ndarray) -> np.ndarray:
+    """The model's probability that each section answers."""
+    return _sigmoid(rows @ np.array(model.weights) + model.bias)
+
+
+def in_scope(model: Model, row: np.ndarray) -> float:
+    """The model's probability that the guidance answers the question."""
+    return float(_sigmoid(np.array([row @ np.array(model.scope_weights) + model.scope_bias]))[0])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weight: np.ndarray | None = None,
+                 steps: int = 50) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method: deterministic, exact, and small enough here."""
+    n, d = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    sample = np.ones(n) if weight is None else weight
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(steps):
+        p = _sigmoid(design @ w)
+        grad = design.T @ (sample * (p - y)) + penalty * w
+        hess = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training question, with what retrieval found for it."""
+
+    question: Question
+    candidates: tuple[Candidate, ...]
+    labels: tuple[str, ...]
+    group: str
+
+
+def priors_of(examples: Iterable[Example]) -> dict[str, float]:
+    """Log share of the bank's in-scope questions each source section answers first (smoothed)."""
+    counts: dict[str, float] = {}
+    total = 0.0
+    for ex in examples:
+        if ex.labels:
+            counts[ex.labels[0]] = counts.get(ex.labels[0], 0.0) + 1.0
+            total += 1.0
+    return {k: math.log((v + 1.0) / (total + len(counts))) for k, v in counts.items()}
+
+
+def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
+        max_false_abstention: float = 0.03) -> Model:
+    """Fit ranking and scope on labelled examples; each writer's features come from a memory without them."""
+    priors = priors_of(examples)
+    xs, ys, ws = [], [], []
+    for ex in examples:
+        if not ex.labels or not ex.candidates:
+            continue
+        rows = features(ex.question, ex.candidates, memory, priors, exclude=ex.group)
+        labels = np.array([1.0 if c.source in ex.labels else 0.0 for c in ex.candidates])
+        if not labels.any():
+            continue
+        positives = labels.sum()
+        # Each question counts once: its positives share one unit of weight, its negatives another.
+        xs.append(rows)
+        ys.append(labels)
+        ws.append(np.where(labels > 0, 1.0 / positives, 1.0 / max(len(labels) - positives, 1.0)))
+    weights, bias = fit_logistic(np.vstack(xs), np.concatenate(ys), l2=l2, weight=np.concatenate(ws))
+    ranking = Model(tuple(float(w) for w in weights), bias, priors=priors)
+    return _fit_scope(examples, memory, ranking, l2, max_false_abstention)
+
+
+def _fit_scope(examples: Sequence[Example], memory: Memory, ranking: Model, l2: float,
+               max_false_abstention: float) -> Model:
+    """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds."""
+    rows, ys = [], []
+    for ex in examples:
+        section_rows = features(ex.question, ex.candidates, memory, ranking.priors, exclude=ex.group)
+        scores = score(ranking, section_rows) if len(ex.candidates) else np.zeros(0)
+        rows.append(scope_features(ex.question, scores, section_rows, memory, exclude=ex.group))
+        ys.append(1.0 if ex.labels else 0.0)
+    x, y = np.vstack(rows), np.array(ys)
+    weights, bias = fit_logistic(x, y, l2=l2)
+    model = Model(ranking.weights, ranking.bias, tuple(float(w) for w in weights), bias, 0.5, ranking.priors)
+    probs = np.array([in_scope(model, r) for r in x])
+    inside = np.sort(probs[y > 0])
+    # Decline only below the score of the few least confident in-scope questions (false abstention <= bound).
+    cut = int(math.floor(max_false_abstention * len(inside)))
+    threshold = float(inside[cut]) if len(inside) else 0.5
+    return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors)
+
+
+Terms = Callable[[str], Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A logistic model over named features (words, word pairs, cue names): weights by name and a bias."""
+
+    weights: Mapping[str, float] = field(default_factory=dict)
+    bias: float = 0.0
+
+    def logit(self, x: Mapping[str, float]) -> float:
+        """The model's log-odds for one example."""
+        return self.bias + sum(v * self.weights.get(k, 0.0) for k, v in x.items())
+
+    def probability(self, x: Mapping[str, float]) -> float:
+        """The model's probability for one example."""
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.logit(x)))))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON form (weights rounded: they are stored with the index)."""
+        return {"weights": {k: round(v, 4) for k, v in self.weights.items() if abs(v) >= 1e-4}, "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Sparse:
+        """The stored model."""
+        return cls(dict(data.get("weights", {})), float(data.get("bias", 0.0)))
+
+
+def fit_sparse(examples: Sequence[Mapping[str, float]], y: Sequence[float], weight: Sequence[float] | None = None,
+               l2: float = 0.01, epochs: int = 300, rate: float = 0.1) -> Sparse:
+    """L2-regularised logistic regression over sparse named features, by full-batch Adam (deterministic)."""
+    names = sorted({k for x in examples for k in x})
+    column = {k: i for i, k in enumerate(names)}
+    rows = np.concatenate([np.full(len(x), i) for i, x in enumerate(examples)]) if examples else np.zeros(0, int)
+    cols = np.array([column[k] for x in examples for k in x], dtype=np.int64)
+    vals = np.array([v for x in examples for v in x.values()], dtype=float)
+    target = np.asarray(y, dtype=float)
+    sample = np.ones(len(examples)) if weight is None else np.asarray(weight, dtype=float)
+    sample = sample / sample.sum()
+    w = np.zeros(len(names) + 1)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, epochs + 1):
+        logits = np.bincount(rows, weights=vals * w[cols], minlength=len(examples)) + w[-1]
+        err = sample * (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))) - target)
+        grad = np.zeros_like(w)
+        grad[:-1] = np.bincount(cols, weights=vals * err[rows], minlength=len(names)) + l2 * w[:-1]
+        grad[-1] = err.sum()
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        w -= rate * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return Sparse({k: float(w[i]) for i, k in enumerate(names)}, float(w[-1]))
+
+
+def bag(terms: Mapping[str, float], ordered: Sequence[str], extra: Iterable[str] = ()) -> dict[str, float]:
+    """Sparse features of a question: its terms, its neighbouring stem pairs, and extra named flags."""
+    out = {f"w:{t}": v for t, v in terms.items()}
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        out[f"p:{a}_{b}"] = 1.0
+    for name in extra:
+        out[f"c:{name}"] = 1.0
+    return out

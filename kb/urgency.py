@@ -1,0 +1,162 @@
+"""Is a child in danger right now? Cue families (data, content/urgency.yaml) read from the question, combined
+by a small logistic model fitted on the bank's train fold at build time. Pure: no index, no I/O."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.rank import Memory, fit_logistic
+
+# Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
+THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
+NOW = ("soon", "happening_now")
+DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn")
+
+
+@dataclass(frozen=True)
+class CueFamily:
+    """A family of cues: patterns that mean one thing (a threat to life, someone near, a time soon...)."""
+
+    name: str
+    raises: bool
+    about: str
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, text: str) -> bool:
+        """True when any pattern of the family is in the text."""
+        return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Every cue family, those that raise urgency and those (calm) that lower it."""
+
+    families: tuple[CueFamily, ...] = ()
+
+    def matched(self, *texts: str) -> frozenset[str]:
+        """The names of the families found in any of the texts (as typed and as corrected)."""
+        return frozenset(f.name for f in self.families for t in texts if t and f.matches(t))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Family names in file order."""
+        return tuple(f.name for f in self.families)
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """How urgent a question reads: the model's probability, and whether it is urgent or maybe urgent."""
+
+    probability: float
+    urgent: bool
+    maybe: bool
+    cues: frozenset[str]
+    sure: bool = False  # so clearly an emergency that the answer is the 999 step itself
+
+
+@dataclass(frozen=True)
+class UrgencyModel:
+    """Logistic weights over the cue families and derived features, with two thresholds: urgent and maybe."""
+
+    names: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    threshold: float = 0.5
+    maybe: float = 0.2
+    sure: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON form, stored with the index."""
+        return {"names": list(self.names), "weights": list(self.weights), "bias": self.bias,
+                "threshold": self.threshold, "maybe": self.maybe, "sure": self.sure}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UrgencyModel:
+        """The stored model (an empty one, which falls back to the rule, when absent)."""
+        if not data:
+            return cls()
+        return cls(tuple(data["names"]), tuple(data["weights"]), float(data["bias"]), float(data["threshold"]),
+                   float(data["maybe"]), float(data.get("sure", 0.5)))
+
+
+def feature_names(cues: Cues) -> tuple[str, ...]:
+    """The model's inputs: one per family, then the derived ones."""
+    return (*cues.names, *DERIVED)
+
+
+def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
+        exclude: str = "") -> np.ndarray:
+    """The feature row of one question."""
+    calm = sum(1 for f in cues.families if not f.raises and f.name in matched)
+    threats = sum(1 for name in THREATS if name in matched)
+    now = any(name in matched for name in NOW)
+    nb = knn = 0.0
+    if memory is not None and memory.items:
+        nb = memory.log_odds("urgent", terms, exclude)
+        knn = _urgent_share(memory, terms, exclude)
+    values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
+              "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn}
+    return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
+
+
+def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10) -> float:
+    """Share of the nearest remembered bank questions that were emergencies (cosine-weighted)."""
+    table = memory.table
+    if table is None:
+        return 0.0
+    cos = memory.cosines(terms) * table.bank
+    if exclude:
+        cos = np.where(table.groups == exclude, 0.0, cos)
+    top = np.argsort(-cos)[:k]
+    top = top[cos[top] > 0]
+    total = float(cos[top].sum())
+    return float(cos[top] @ table.urgent[top]) / total if total else 0.0
+
+
+def rule(cues: Cues, matched: frozenset[str]) -> bool:
+    """The fallback without a fitted model: a threat to life, or another threat with a time now or soon, and no
+    sign of planning or the past without one."""
+    calm = any(f.name in matched for f in cues.families if not f.raises)
+    now = any(name in matched for name in NOW)
+    if "danger_to_life" in matched:
+        return not calm or now
+    return any(name in matched for name in THREATS) and now and not (calm and "happening_now" not in matched)
+
+
+def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],
+           memory: Memory | None) -> Urgency:
+    """How urgent the question is (texts: as typed, and as corrected)."""
+    matched = cues.matched(*texts)
+    if not model.names or model.names != feature_names(cues):
+        hit = rule(cues, matched)
+        return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
+    x = row(cues, matched, terms, memory)
+    p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
+    return Urgency(p, p >= model.threshold, model.maybe <= p < model.threshold, matched, p >= model.sure)
+
+
+def fit(cues: Cues, rows: Sequence[tuple[frozenset[str], Mapping[str, float], bool, str]], memory: Memory,
+        margin: float = 0.9, sure: float = 0.5) -> UrgencyModel:
+    """Fit on (matched families, terms, urgent, writer) rows; every writer's features come from a memory without
+    them, so the scores are those of unseen writers. Recall first: the threshold sits just below the least
+    urgent-looking train emergency (times `margin`); `sure` is where the answer becomes the 999 step itself."""
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group) for matched, terms, _, group in rows])
+    y = np.array([1.0 if urgent else 0.0 for _, _, urgent, _ in rows])
+    # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
+    weight = np.where(y > 0, 3.0, 1.0)
+    w, b = fit_logistic(x, y, l2=1.0, weight=weight)
+    p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+    lowest = float(p[y > 0].min()) if (y > 0).any() else 0.5
+    threshold = min(sure, lowest * margin)
+    return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, threshold / 2.0,
+                        max(sure, threshold))
+
+
+def _sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v))))
