@@ -39,7 +39,8 @@ from kb import config as kb_config
 from kb.answer import Answer, answer, law_dict, reference_dict
 from kb.cache import ResultCache
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex, build_index, is_current
+from kb.index import IndexHolder, OpenIndex
+from kb.learn import build, up_to_date
 from kb.model import (
     LAW_GROUPS,
     NATION_NAMES,
@@ -287,14 +288,14 @@ def _start(app: Flask) -> Site:
     source = content.source(SOURCE_DOCUMENT) if content else None
     if app.config["BUILD_ON_START"] and content is not None:
         index_dir = app.config["INDEX_DIR"]
-        if not is_current(index_dir, content.digest):
+        if not up_to_date(index_dir, content):
             if content.errors:
                 for problem in content.errors:
                     app.logger.error("%s", problem)
                 app.logger.error("content has errors: the site keeps serving the last good index")
             else:
                 try:
-                    meta = build_index(content, index_dir)
+                    meta = build(content, index_dir)
                     app.logger.info("index %s ready: %s sections", meta.get("content"), meta.get("sections"))
                 except Exception as exc:  # noqa: BLE001 - serve the last good index rather than nothing
                     app.logger.error("index build failed: %s", _where(exc))

@@ -6,34 +6,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from kb.index import OpenIndex
+from kb.learn import GENERIC, Ranking, rank
 from kb.model import LAW_GROUPS, NATIONS, Article, Contact, Content, LawItem, Reference, Section
-from kb.search import Analysed, Hit, analyse, correct, run, stems
-from kb.signals import NATION_WORDS, is_urgent, nation_in
+from kb.retrieve import Analysed, Hit, run
+from kb.signals import NATION_WORDS
+from kb.understand import understand
 
-# How sure retrieval must be before we answer: a fraction of the question's meaningful words that the chosen
-# section matches, and a floor on its score. Calibrated with bench/ask_quality.py on bench/calibration.jsonl.
-MIN_COVERAGE = 0.5
-MIN_SCORE = 6.0
 MAX_LAWS = 3
 LAW_SCORE_RATIO = 0.6
-
-# Words that say little about what a question is about: they never count towards coverage.
-GENERIC = frozenset(stems(
-    "what do does did can could should would must how why when where who which is are am was be been "
-    "i me my we our us you your he she they them his her their it its this that these those there "
-    "a an the and or but if so to of in on at for with about from by as into any some all "
-    "need needs want know tell help please thanks advice question ask make get got go going "
-    "child children young person people pupil pupils student students kid kids boy girl son daughter "
-    "teen teenager year old yo school club staff just really also like one "
-    # where a question is set says nothing about what it asks (every part of the guidance is UK-wide)
-    "uk britain british england english wales welsh scotland scottish northern ireland irish ni"
-))
+# Below this probability that the guidance answers, the answer page also offers other sections.
+UNSURE = 0.8
+ALTERNATIVE = 0.3  # the least probability of answering for another section to be offered
 
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
 IMAGE_HANDLING = re.compile(
@@ -76,9 +66,10 @@ class Answer:
     corrected: str | None = None
     tools: tuple[tuple[str, str], ...] = ()
     confidence: float = 0.0
-    alternatives: tuple[Hit, ...] = ()
+    alternatives: tuple[tuple[str, str, str], ...] = ()  # other sections that may answer: (heading, title, url)
     message: str = ""
     notes: tuple[str, ...] = field(default=())
+    maybe_urgent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON form."""
@@ -105,6 +96,8 @@ class Answer:
             "contacts": [contact_dict(c) for c in self.contacts],
             "notes": list(self.notes),
             "tools": [{"title": t, "url": u} for t, u in self.tools],
+            "maybe_urgent": self.maybe_urgent,
+            "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
         }
 
 
@@ -195,54 +188,6 @@ def decode_context(token: str | None) -> Context:
         nation=nation if isinstance(nation, str) and nation in NATIONS else None,
         law_groups=tuple(g for g in groups if isinstance(g, str) and g in LAW_GROUPS),
     )
-
-
-@dataclass(frozen=True)
-class SectionStats:
-    """The stems of each section, and in how many sections each stem occurs."""
-
-    stems: dict[str, frozenset[str]]
-    df: dict[str, int]
-
-    def idf(self, stem: str) -> float:
-        """How much a stem says: a word no section uses says the most (it is off this guidance's subject)."""
-        return math.log(1 + len(self.stems) / (1 + self.df.get(stem, 0)))
-
-
-_STATS: dict[str, SectionStats] = {}
-
-
-def section_stats(content: Content) -> SectionStats:
-    """Stems per section and their document frequencies, computed once per content version."""
-    cached = _STATS.get(content.digest)
-    if cached is None:
-        per: dict[str, frozenset[str]] = {}
-        for article in content.articles:
-            for section in article.sections:
-                text = " ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])
-                per[f"{article.slug}#{section.anchor}"] = frozenset(stems(text))
-        df: dict[str, int] = {}
-        for found in per.values():
-            for stem in found:
-                df[stem] = df.get(stem, 0) + 1
-        cached = _STATS[content.digest] = SectionStats(per, df)
-    return cached
-
-
-def coverage(analysed: Analysed, hit: Hit, content: Content) -> float:
-    """How much of what the question is about the section covers: its ideas, weighted by how telling each is."""
-    stats = section_stats(content)
-    found = stats.stems.get(f"{hit.slug}#{hit.anchor}", frozenset())
-    total = matched = 0.0
-    for group in analysed.groups:
-        own = [s for s in group.stems if s not in GENERIC]
-        if not own:
-            continue
-        weight = max(stats.idf(s) for s in own)
-        total += weight
-        if any(s in found for s in own) or any(all(s in found for s in m) for m in group.meanings):
-            matched += weight
-    return matched / total if total else 0.0
 
 
 # ---------------------------------------------------------------- the law, resources, follow-ups
@@ -372,64 +317,62 @@ def _image_handling_section(content: Content) -> tuple[Article, Section] | None:
     return None
 
 
-def answer(ix: Any, question: str, nation: str | None = None, context: str | None = None) -> Answer:
+def _others(ranking: Ranking, chosen: Section | None) -> tuple[tuple[str, str, str], ...]:
+    """Two or three other sections that may answer (the model gives each a fair chance)."""
+    return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
+                 for r in ranking.sections[:4]
+                 if r.facts.section is not chosen and r.probability >= ALTERNATIVE)[:3]
+
+
+def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str | None = None) -> Answer:
     """Answer a question from the guidance, or say plainly that it does not cover it."""
     content: Content = ix.content
-    analysed = analyse(question, content.glossary)
-    # Urgency is read from the words as typed, before any spelling correction can change them.
-    urgent = is_urgent(analysed.text)
-    corrected = correct(ix, analysed, content.glossary)
-    if corrected:
-        analysed = analyse(corrected, content.glossary)
-        urgent = urgent or is_urgent(corrected)
-    text = analysed.text
+    query = understand(ix, question)
+    text = query.text
     before = decode_context(context)
-    # A nation the question names ("and in Scotland?") wins over the one chosen before.
-    nation = nation_in(text) or nation or before.nation
-    contacts = content.contacts
-
-    _, hits, _ = run(ix, analysed, None, None, "section", 5, snippets=False, place=nation)
+    # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before.
+    nation = query.nation or nation or before.nation
+    ranking = rank(ix, query, nation)
+    urgent = ranking.urgency.urgent
     law_hits: tuple[Hit, ...] = ()
     if LAW_INTENT.search(text):
-        _, law_hits, _ = run(ix, analysed, nation, None, "legislation", 5, snippets=False)
-
-    chosen: tuple[Article, Section] | None = None
-    confidence = 0.0
-    meaningful = [s for s in analysed.stems if s not in GENERIC and not any(
-        rx.search(s) for rx in NATION_WORDS.values())]
-    follow_up = bool(before.section and (FOLLOW_UP.match(text) or len(meaningful) <= 1))
-    if follow_up and before.section:
-        chosen = _find(content, before.section)
-        confidence = 1.0 if chosen else 0.0
-    if urgent:
+        _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
+    top = ranking.sections[0].facts if ranking.sections else None
+    meaningful = [s for s in query.analysed.stems
+                  if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+    # The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
+    # that stands on its own is answered on its own.
+    explicit = bool(before.section and FOLLOW_UP.match(text))
+    bare = bool(before.section and len(meaningful) <= 1 and not ranking.answerable)
+    strategies: tuple[Callable[[], tuple[Article, Section] | None], ...] = (
         # A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked.
-        chosen = content.emergency_section()
-        confidence = 1.0 if chosen else 0.0
-    if chosen is None and IMAGE_HANDLING.search(text):
-        chosen = _image_handling_section(content)
-        confidence = 1.0 if chosen else 0.0
-    if chosen is None and hits:
-        top, confidence = hits[0], coverage(analysed, hits[0], content)
-        # A question in the guidance's own subject (nudes, sexting, sextortion...) is answered from its best
-        # section; any other question must be mostly covered by it.
-        if top.score >= MIN_SCORE and (analysed.core or confidence >= MIN_COVERAGE):
-            chosen = _find(content, f"{top.slug}#{top.anchor}")
-
+        lambda: content.emergency_section() if ranking.urgency.sure else None,
+        lambda: _image_handling_section(content) if IMAGE_HANDLING.search(text) else None,
+        lambda: _find(content, before.section) if (explicit or bare) and before.section else None,
+        lambda: (top.article, top.section) if top and ranking.answerable else None,
+        # Never "not covered" when a child may be in danger now.
+        lambda: content.emergency_section() if urgent else None,
+    )
+    chosen = next((found for pick in strategies if (found := pick()) is not None), None)
+    follow_up = chosen is not None and before.section is not None and (explicit or bare) and not urgent
+    contacts = content.contacts
     if chosen is None:
         token = encode_context(None, nation)
         return Answer(
-            question=question, answered=False, urgent=urgent, context=token, nation=nation, contacts=contacts,
-            followups=followups_for(content, None, nation, token), corrected=corrected, confidence=confidence,
-            alternatives=hits[:3], message=analysed.message,
+            question=question, answered=False, urgent=False, context=token, nation=nation, contacts=contacts,
+            followups=followups_for(content, None, nation, token), corrected=query.corrected,
+            confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
+            alternatives=_others(ranking, None),
         )
     article, section = chosen
-    laws = choose_laws(content, section, analysed, text, nation, law_hits)
+    laws = choose_laws(content, section, query.analysed, text, nation, law_hits)
     if follow_up and before.law_groups:
         # The same subjects of law as the last answer, as they stand where the user now asks about.
         laws = tuple(i for i in content.legislation
                      if i.group in before.law_groups and i.current and (nation is None or nation in i.nations))
         laws = laws[:MAX_LAWS] if nation else laws
     token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
+    unsure = ranking.in_scope < UNSURE and not urgent
     return Answer(
         question=question,
         answered=True,
@@ -444,8 +387,9 @@ def answer(ix: Any, question: str, nation: str | None = None, context: str | Non
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token),
         contacts=contacts,
-        corrected=corrected,
-        confidence=confidence,
-        alternatives=tuple(h for h in hits if f"{h.slug}#{h.anchor}" != f"{article.slug}#{section.anchor}")[:3],
-        message=analysed.message,
+        corrected=query.corrected,
+        confidence=ranking.in_scope,
+        alternatives=_others(ranking, section) if unsure else (),
+        message=query.message,
+        maybe_urgent=ranking.urgency.maybe and not urgent,
     )

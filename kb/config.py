@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -16,3 +18,16 @@ def content_dir() -> Path:
 def index_dir() -> Path:
     """The index folder, a build artifact (KB_INDEX, else instance/index in the project)."""
     return Path(os.environ.get("KB_INDEX") or PROJECT / "instance" / "index")
+
+
+def train_file() -> Path:
+    """The train fold of the question bank the ranking learns from (KB_TRAIN, else bench/bank/train.jsonl)."""
+    return Path(os.environ.get("KB_TRAIN") or PROJECT / "bench" / "bank" / "train.jsonl")
+
+
+def training_bank(path: Path | None = None) -> list[dict[str, Any]]:
+    """The labelled questions of the train fold (none when the file is absent: the index then ranks by BM25F)."""
+    path = path or train_file()
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

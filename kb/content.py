@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kb import parse, parse_signals
-from kb.model import Article, Content, Problem
+from kb.model import Article, Content, Intent, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
@@ -126,9 +126,9 @@ def load_content(root: Path | str) -> Content:
                       intents=signals.get("intents.yaml", ()))  # type: ignore[arg-type]
     problems += check_whole(content, headings, {name: _shown(root, root / name) for name in DATA_FILES})
     problems += check_asks(content, _shown(root, root / "asks.yaml"))
-    problems += [Problem(_shown(root, root / "intents.yaml"), intent.line,
-                         f"intent '{intent.name}': '{heading}' is not a source heading")
-                 for intent in content.intents for heading in intent.sections if heading not in headings]
+    intents, found = resolve_intents(content.intents, headings, _shown(root, root / "intents.yaml"))
+    content = replace(content, intents=intents)
+    problems += found
     tools = None
     tools_path = root / TOOLS_FILE
     if tools_path.is_file():
@@ -232,11 +232,31 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
     return problems
 
 
+def resolve_intents(intents: tuple[Intent, ...], headings: tuple[str, ...], path: str
+                    ) -> tuple[tuple[Intent, ...], list[Problem]]:
+    """Intents with each source section named in full (content may name one by its leading words)."""
+    problems = []
+    resolved = []
+    for intent in intents:
+        full = []
+        for heading in intent.sections:
+            name = parse.resolve_heading(heading, headings)
+            if name is None:
+                message = f"intent '{intent.name}': '{heading}' is not a source heading"
+                problems.append(Problem(path, intent.line, message))
+            else:
+                full.append(name)
+        resolved.append(replace(intent, sections=tuple(full)))
+    return tuple(resolved), problems
+
+
 def check_asks(content: Content, path: str) -> list[Problem]:
     """Every `asks` key names a section; when the file is there, every section has its questions."""
     if not content.asks:
         return []
     ids = {f"{a.slug}#{s.anchor}" for a in content.articles for s in a.sections}
     problems = [Problem(path, 1, f"asks for unknown section '{key}'") for key in content.asks if key not in ids]
-    problems += [Problem(path, 1, f"section '{key}' has no asks") for key in sorted(ids - set(content.asks))]
+    # A new section without asks still works (it is found by its words): a warning, so it is written soon.
+    problems += [Problem(path, 1, f"section '{key}' has no asks yet", "warning")
+                 for key in sorted(ids - set(content.asks))]
     return problems

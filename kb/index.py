@@ -12,9 +12,9 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ LIST_MARK = re.compile(r"^- ", re.M)  # list bullets in plain text: not for snip
 BUILDS = "builds"
 META = "meta.json"
 SNAPSHOT = "content.pickle"
+LEARNED = "model.json"
 # Words are letters and digits; an apostrophe splits them ("she's" -> "she", "s"), and single letters drop out.
 TOKEN = r"[^\W_]+"
 # Common words that say nothing about the topic. Kept on purpose: "not", "no", "under", "over", "before",
@@ -44,7 +45,20 @@ STOP_WORDS = frozenset(
 )
 # Corrections to the Porter stemmer where it joins words of different meaning or splits words of one meaning.
 STEM_FIXES = {"referr": "refer", "referenc": "reference", "prosecutor": "prosecut"}
-UNSTEMMED = frozenset({"reference", "references"})
+# Words Porter joins although they mean different things here: "response" (what to do) and "responsible" (criminal
+# responsibility) both stem to "respons". These keep a stem of their own, which the stemmer leaves alone.
+WORD_FIXES = {"responsible": "responsib", "responsibility": "responsib", "responsibilities": "responsib",
+              "irresponsible": "irresponsib"}
+UNSTEMMED = frozenset({"reference", "references", *WORD_FIXES.values()})
+
+
+class WordFixFilter(Filter):  # type: ignore[misc]  # whoosh ships no types
+    """Give a few whole words a stem of their own before stemming (see WORD_FIXES)."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            token.text = WORD_FIXES.get(token.text, token.text)
+            yield token
 
 
 class StemFixFilter(Filter):  # type: ignore[misc]  # whoosh ships no types
@@ -59,7 +73,7 @@ class StemFixFilter(Filter):  # type: ignore[misc]  # whoosh ships no types
 def analyzer() -> Any:
     """Words, lower-cased, common words dropped, English stems (with our few fixes)."""
     return (RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=2)
-            | StemFilter(ignore=UNSTEMMED) | StemFixFilter())
+            | WordFixFilter() | StemFilter(ignore=UNSTEMMED) | StemFixFilter())
 
 
 def plain_analyzer() -> Any:
@@ -210,15 +224,16 @@ def _lock(root: Path) -> Iterator[None]:
 def code_version() -> str:
     """A hash of the code that shapes an index, so a code change makes the old index stale."""
     h = hashlib.sha256()
-    for name in ("model.py", "parse.py", "index.py"):
+    for name in ("model.py", "parse.py", "index.py", "rank.py", "learn.py", "urgency.py"):
         h.update(Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()[:12]
 
 
-def is_current(root: Path | str, content_digest: str) -> bool:
-    """True when the index under root was built from this content by this code."""
+def is_current(root: Path | str, content_digest: str, training: str = "") -> bool:
+    """True when the index under root was built from this content and training data by this code."""
     meta = current_meta(Path(root))
-    return bool(meta and meta.get("content") == content_digest and meta.get("code") == code_version())
+    return bool(meta and meta.get("content") == content_digest and meta.get("code") == code_version()
+                and meta.get("training", "") == training)
 
 
 def current_meta(root: Path) -> dict[str, Any] | None:
@@ -229,14 +244,21 @@ def current_meta(root: Path) -> dict[str, Any] | None:
         return None
 
 
-def build_index(content: Content, root: Path | str, force: bool = False) -> dict[str, Any]:
-    """Write a new index beside the old one and swap it in; a no-op when the content is unchanged."""
+Learner = Callable[["OpenIndex"], dict[str, Any]]
+
+
+def build_index(content: Content, root: Path | str, force: bool = False, learn: Learner | None = None,
+                training: str = "") -> dict[str, Any]:
+    """Write a new index beside the old one and swap it in; a no-op when content and training are unchanged.
+
+    `learn` fits the learned ranking on the freshly written index (its result is stored with it as model.json);
+    `training` is a digest of the data it learns from, so new training data makes the index stale."""
     root = Path(root)
     if content.errors:
         raise ValueError("content has errors; fix them before building")
     with _lock(root):
         BuildStep.reach("locked")
-        if is_current(root, content.digest) and not force:
+        if is_current(root, content.digest, training) and not force:
             return current_meta(root) or {}
         builds = root / BUILDS
         builds.mkdir(exist_ok=True)
@@ -271,11 +293,16 @@ def build_index(content: Content, root: Path | str, force: bool = False) -> dict
         for writer in writers.values():
             writer.commit()
         (target / SNAPSHOT).write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+        learned: dict[str, Any] = {}
+        if learn is not None:
+            learned = learn(open_build(target, str(Path(BUILDS) / target.name)))
+        (target / LEARNED).write_text(json.dumps(learned), encoding="utf-8")
         meta = {
             "content": content.digest,
             "built": stamp.isoformat(timespec="seconds"),
             "sections": count,
             "code": code_version(),
+            "training": training,
         }
         (target / META).write_text(json.dumps(meta), encoding="utf-8")
         BuildStep.reach("committed")
@@ -298,14 +325,47 @@ def _prune(builds: Path, keep: set[str], spare: int = 2) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+class Memo:
+    """Values worked out once per opened index (vocabulary, filter sets, the ranking engine), safe across threads."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+        # Re-entrant: making one value (the engine) may need another (the vocabulary) from the same thread.
+        self._lock = threading.RLock()
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        """The value under key, made by make() the first time (under a lock: made once, never half-seen)."""
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = make()
+            return self._values[key]
+
+
 @dataclass(frozen=True)
 class OpenIndex:
-    """An opened index and the content snapshot it was built from."""
+    """An opened index, the content snapshot it was built from, and what was learned with it."""
 
     path: str
     indexes: dict[str, Any]
     content: Content
     meta: dict[str, Any]
+    learned: dict[str, Any] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo, compare=False, repr=False)
+
+
+def open_build(folder: Path, path: str) -> OpenIndex:
+    """Open every part of one build folder (raises when any part is missing or damaged)."""
+    indexes = {kind: index.open_dir(str(folder), indexname=kind) for kind in KINDS}
+    content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
+    meta_file = folder / META
+    meta = dict(json.loads(meta_file.read_text(encoding="utf-8"))) if meta_file.exists() else {}
+    learned_file = folder / LEARNED
+    learned = dict(json.loads(learned_file.read_text(encoding="utf-8"))) if learned_file.exists() else {}
+    return OpenIndex(path=path, indexes=indexes, content=content, meta=meta, learned=learned)
 
 
 class IndexHolder:
@@ -336,12 +396,11 @@ class IndexHolder:
                 return self._open
             try:
                 # Open every part through the target already read: a swap meanwhile cannot mix two builds.
-                folder = self.root / target
-                indexes = {kind: index.open_dir(str(folder), indexname=kind) for kind in KINDS}
-                content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
-                meta = dict(json.loads((folder / META).read_text(encoding="utf-8")))
+                opened = open_build(self.root / target, target)
+                if not opened.meta:
+                    raise ValueError("no metadata")
             except Exception:  # noqa: BLE001 - a damaged index must not take the site down
                 return self._open
-            self._open = OpenIndex(path=target, indexes=indexes, content=content, meta=meta)
+            self._open = opened
             self._checked = time.monotonic()
             return self._open

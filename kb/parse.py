@@ -548,7 +548,7 @@ def _section_nations(head: Token, path: str, line: int, problems: list[Problem])
     return tuple(n for n in named if n in NATIONS)
 
 
-def _resolve_heading(value: str, headings: Sequence[str]) -> str | None:
+def resolve_heading(value: str, headings: Sequence[str]) -> str | None:
     """The full source heading that value names exactly or by an unambiguous leading part."""
     if value in headings:
         return value
@@ -606,7 +606,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
             problems.append(Problem(path, line, f"anchor '{anchor}' must be lower-case words joined by hyphens"))
         source, document, url = _attr(head, "source"), _attr(head, "document"), _attr(head, "url")
         if source:
-            full = _resolve_heading(source, headings)
+            full = resolve_heading(source, headings)
             if full is None:
                 message = f"provenance '{source}' is not a heading of the source (sections.txt)"
                 problems.append(Problem(path, line, message))

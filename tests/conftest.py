@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from kb import build_index, load_content
+from kb import load_content
 from kb.config import content_dir
+from kb.learn import build
 from kb.model import Content
 
 
@@ -34,9 +35,10 @@ def content(content_path: Path) -> Content:
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
-    """An index built once per session from the real content, in a temporary folder."""
+    """An index built once per session from the real content, in a temporary folder, with the ranking learned
+    from the bank's train fold (as `kb build` does)."""
     root = tmp_path_factory.mktemp("index")
-    build_index(content, root)
+    build(content, root)
     return root
 
 

@@ -1,5 +1,5 @@
 """Each folder's rule, checked on the source: kb/ is a library without Flask; only the index and search
-modules know Whoosh; parsing never touches the disk; the pipeline is exported in one place."""
+modules (index, retrieve) know Whoosh; parsing never touches the disk; the pipeline is exported in one place."""
 
 from __future__ import annotations
 
@@ -65,9 +65,9 @@ def test_app_never_imports_whoosh() -> None:
     assert "whoosh" not in imported_modules(ROOT / "app.py")
 
 
-def test_only_kb_index_and_kb_search_import_whoosh() -> None:
+def test_only_kb_index_and_kb_retrieve_import_whoosh() -> None:
     importers = {rel(p) for p in PROJECT_FILES if "whoosh" in imported_modules(p)}
-    assert importers <= {"kb/index.py", "kb/search.py"}
+    assert importers <= {"kb/index.py", "kb/retrieve.py"}
     assert "kb/index.py" in importers
 
 

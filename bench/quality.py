@@ -1,0 +1,150 @@
+"""Search, guided Q&A and urgency quality on the bank's held-out fold and the shared dev sets, beside the engine
+without learning (BM25F and hand rules, the previous engine) and an SQLite FTS5 baseline, in one run.
+
+Usage: python bench/quality.py [--misses] [--sets train,heldout,dev2,dev]
+
+The learned engine is fitted on bench/bank/train.jsonl only; held-out and the dev sets are scored, never fitted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, Fts5Baseline, questions
+
+from kb import IndexHolder, OpenIndex, answer, load_content, search
+from kb.config import training_bank
+from kb.learn import build
+from kb.signals import is_urgent
+
+HERE = Path(__file__).resolve().parent
+SETS = {
+    "train": HERE / "bank" / "train.jsonl",
+    "heldout": HERE / "bank" / "heldout.jsonl",
+    "dev2": ROOT.parent / "shared" / "eval" / "dev2.jsonl",
+    "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
+}
+
+
+def open_built(trained: bool) -> tuple[OpenIndex, float]:
+    """The real content built into a fresh index, with or without the learned ranking; and the build time."""
+    content = load_content(ROOT / "content")
+    folder = tempfile.mkdtemp(prefix="kb-quality-")
+    start = time.perf_counter()
+    build(content, folder, force=True, bank=training_bank() if trained else [])
+    ix = IndexHolder(folder).get()
+    assert ix is not None
+    return ix, time.perf_counter() - start
+
+
+def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | None = None
+             ) -> tuple[dict[str, float], dict[str, list[str]], list[float]]:
+    """Every metric of ../shared/eval/score.py, computed in process; misses by metric; latency per question."""
+    n: dict[str, float] = dict.fromkeys((
+        "in", "top1", "r3", "mrr", "ans", "false_abst", "out", "abst", "urg", "urg_hit", "calm", "false_alarm",
+        "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa"), 0.0)
+    misses: dict[str, list[str]] = {}
+    times: list[float] = []
+    for x in items:
+        expect, nation = x.get("expect") or [], x.get("nation")
+        start = time.perf_counter()
+        ranked = [h.source.section for h in search(ix, x["q"]).hits]
+        reply = answer(ix, x["q"], nation=nation)
+        times.append((time.perf_counter() - start) * 1000)
+        got = reply.section.provenance.section if reply.answered and reply.section else None
+        if expect:
+            n["in"] += 1
+            n["top1"] += bool(ranked[:1] and ranked[0] in expect)
+            n["r3"] += bool(set(ranked[:3]) & set(expect))
+            n["mrr"] += next((1 / (i + 1) for i, h in enumerate(ranked[:10]) if h in expect), 0.0)
+            n["ans"] += got in expect
+            n["false_abst"] += not reply.answered
+            if not (ranked[:1] and ranked[0] in expect):
+                misses.setdefault("top1", []).append(f"{x['id']} {x['q'][:80]!r} -> {ranked[:1]} want {expect[0]}")
+            if not reply.answered:
+                misses.setdefault("false_abstention", []).append(f"{x['id']} {x['q'][:90]!r}")
+            if fts is not None:
+                f = fts.search(x["q"])
+                n["fts1"] += bool(f[:1] and f[0] in expect)
+                n["fts3"] += bool(set(f[:3]) & set(expect))
+        else:
+            n["out"] += 1
+            n["abst"] += not reply.answered
+            if reply.answered:
+                misses.setdefault("abstain", []).append(f"{x['id']} {x['q'][:80]!r} -> {got}")
+        if x.get("urgent"):
+            n["urg"] += 1
+            ok = reply.urgent and reply.contacts and reply.contacts[0].phone == "999" and reply.answered
+            n["urg_hit"] += bool(ok)
+            n["old_urg"] += is_urgent(x["q"])
+            if not ok:
+                misses.setdefault("urgent", []).append(f"{x['id']} {x['q'][:110]!r}")
+        else:
+            n["calm"] += 1
+            n["false_alarm"] += reply.urgent
+            n["old_fa"] += is_urgent(x["q"])
+            if reply.urgent:
+                misses.setdefault("false_alarm", []).append(f"{x['id']} {x['q'][:110]!r}")
+        laws = [f"{i.title} {i.provision}" for i in reply.legislation]
+        for pattern in x.get("expect_law", []):
+            n["law"] += 1
+            n["law_hit"] += any(re.search(pattern, t, re.I) for t in laws)
+        if nation and reply.legislation:
+            n["nat"] += 1
+            n["nat_ok"] += all(nation in i.nations for i in reply.legislation)
+
+    def r(a: str, b: str) -> float:
+        return n[a] / n[b] if n[b] else float("nan")
+
+    metrics = {
+        "search top1": r("top1", "in"), "search recall@3": r("r3", "in"), "search mrr@10": r("mrr", "in"),
+        "fts5 top1": r("fts1", "in"), "fts5 recall@3": r("fts3", "in"),
+        "answer accuracy": r("ans", "in"), "false abstention": r("false_abst", "in"),
+        "abstention (oos)": r("abst", "out"), "urgent recall": r("urg_hit", "urg"),
+        "urgent false alarms": r("false_alarm", "calm"), "old rules urgent recall": r("old_urg", "urg"),
+        "old rules false alarms": r("old_fa", "calm"), "law recall": r("law_hit", "law"),
+        "law nation precision": r("nat_ok", "nat"),
+        "questions": n["in"] + n["out"], "emergencies": n["urg"],
+    }
+    return metrics, misses, times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--sets", default="train,heldout,dev2,dev")
+    a = ap.parse_args()
+    learned, learned_secs = open_built(trained=True)
+    plain, plain_secs = open_built(trained=False)
+    fts = Fts5Baseline(plain)
+    print(f"build: learned {learned_secs:.1f} s, without learning {plain_secs:.1f} s")
+    for name in a.sets.split(","):
+        items = questions(SETS[name])
+        new, misses, times = evaluate(learned, items, fts)
+        old, _, old_times = evaluate(plain, items)
+        print(f"\n== {name} ({len(items)} questions{', the fold fitted on' if name == 'train' else ''})")
+        print(f"{'metric':<26} {'learned':>8} {'no learning':>12}")
+        for key in new:
+            if key.startswith(("fts5", "old rules", "questions", "emergencies")):
+                continue
+            print(f"{key:<26} {new[key]:>8.3f} {old[key]:>12.3f}")
+        print(f"{'fts5 top1 / recall@3':<26} {new['fts5 top1']:>8.3f} / {new['fts5 recall@3']:.3f}")
+        print(f"{'old urgency rules':<26} recall {new['old rules urgent recall']:.3f}, "
+              f"false alarms {new['old rules false alarms']:.3f}")
+        for label, t in (("learned", times), ("no learning", old_times)):
+            q = statistics.quantiles(t, n=100)
+            print(f"latency ms (search+answer) {label:<12} p50 {statistics.median(t):.1f}  p95 {q[94]:.1f}")
+        if a.misses and name != "train":
+            for kind, rows in misses.items():
+                print(f"# missed: {kind}")
+                print("\n".join("  " + row for row in rows))
+
+
+if __name__ == "__main__":
+    main()

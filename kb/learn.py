@@ -1,0 +1,281 @@
+"""The learned engine of an opened index (its memory of labelled questions, the ranking, scope and urgency models,
+and the facts of each section), built once per index; ranking a Query with it; and fitting it on the train fold of
+the question bank when an index is built."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.config import training_bank
+from kb.index import OpenIndex, build_index, is_current
+from kb.model import Article, Content, Section
+from kb.rank import (
+    Candidate,
+    Example,
+    Labelled,
+    Memory,
+    Model,
+    Question,
+    features,
+    in_scope,
+    scope_features,
+    score,
+)
+from kb.rank import fit as fit_ranking
+from kb.retrieve import Analysed, Hit, run, stems, vocabulary
+from kb.understand import Query, understand
+from kb.urgency import Cues, Urgency, UrgencyModel, assess
+from kb.urgency import fit as fit_urgency
+
+# Words that say little about what a question is about: they never count towards coverage.
+GENERIC = frozenset(stems(
+    "what do does did can could should would must how why when where who which is are am was be been "
+    "i me my we our us you your he she they them his her their it its this that these those there "
+    "a an the and or but if so to of in on at for with about from by as into any some all "
+    "need needs want know tell help please thanks advice question ask make get got go going "
+    "child children young person people pupil pupils student students kid kids boy girl son daughter "
+    "teen teenager year old yo school club staff just really also like one "
+    # where a question is set says nothing about what it asks (every part of the guidance is UK-wide)
+    "uk britain british england english wales welsh scotland scottish northern ireland irish ni"
+))
+
+
+@dataclass(frozen=True)
+class SectionFacts:
+    """What ranking needs to know of one article section."""
+
+    id: str
+    source: str
+    heading_stems: frozenset[str]
+    places: tuple[str, ...]
+    article: Article
+    section: Section
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything learned or worked out once for an opened index."""
+
+    sections: tuple[SectionFacts, ...]
+    memory: Memory | None
+    model: Model
+    urgency: UrgencyModel
+    cues: Cues
+    stats: SectionStats
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One section with the model's probability that it answers, and its BM25F score."""
+
+    facts: SectionFacts
+    probability: float
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Sections best first, whether the guidance answers the question at all, and how urgent it reads."""
+
+    sections: tuple[Ranked, ...]
+    in_scope: float
+    answerable: bool
+    urgency: Urgency
+    coverage: float
+
+
+@dataclass(frozen=True)
+class SectionStats:
+    """The stems of each section, and in how many sections each stem occurs."""
+
+    stems: dict[str, frozenset[str]]
+    df: dict[str, int]
+
+    def idf(self, stem: str) -> float:
+        """How much a stem says: a word no section uses says the most (it is off this guidance's subject)."""
+        return math.log(1 + len(self.stems) / (1 + self.df.get(stem, 0)))
+
+
+def section_stats(content: Content) -> SectionStats:
+    """Stems per section and in how many sections each occurs."""
+    per: dict[str, frozenset[str]] = {}
+    for article in content.articles:
+        for section in article.sections:
+            text = " ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])
+            per[f"{article.slug}#{section.anchor}"] = frozenset(stems(text))
+    df: dict[str, int] = {}
+    for found in per.values():
+        for stem in found:
+            df[stem] = df.get(stem, 0) + 1
+    return SectionStats(per, df)
+
+
+def coverage(analysed: Analysed, section_id: str, stats: SectionStats) -> float:
+    """How much of what the question is about the section covers: its ideas, weighted by how telling each is."""
+    found = stats.stems.get(section_id, frozenset())
+    total = matched = 0.0
+    for group in analysed.groups:
+        own = [s for s in group.stems if s not in GENERIC]
+        if not own:
+            continue
+        weight = max(stats.idf(s) for s in own)
+        total += weight
+        if any(s in found for s in own) or any(all(s in found for s in m) for m in group.meanings):
+            matched += weight
+    return matched / total if total else 0.0
+
+
+def engine(ix: OpenIndex) -> Engine:
+    """The engine of an opened index, built the first time it is asked for."""
+    return ix.memo.get("engine", lambda: build_engine(ix))  # type: ignore[no-any-return]
+
+
+def build_engine(ix: OpenIndex) -> Engine:
+    """Section facts, the memory (bank questions learned with the index, and every section's asks) and models."""
+    content = ix.content
+    facts = tuple(
+        SectionFacts(f"{a.slug}#{s.anchor}", s.provenance.section, frozenset(stems(s.heading)), s.nations, a, s)
+        for a in content.articles for s in a.sections
+    )
+    learned = ix.learned
+    items = [Labelled(dict(m["terms"]), tuple(m["labels"]), str(m["group"]), urgent=bool(m.get("urgent")))
+             for m in learned.get("memory", [])]
+    items += asks_memory(ix, facts)
+    memory = Memory.of(items) if items else None
+    return Engine(
+        sections=facts,
+        memory=memory,
+        model=Model.from_dict(learned["ranking"]) if "ranking" in learned else Model(),
+        urgency=UrgencyModel.from_dict(learned.get("urgency", {})),
+        cues=content.cues if isinstance(content.cues, Cues) else Cues(),
+        stats=section_stats(content),
+    )
+
+
+def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
+    """Each section's `asks` as remembered questions labelled with the section and its source section."""
+    source = {f.id: f.source for f in facts}
+    out = []
+    for section_id, asks in ix.content.asks.items():
+        if section_id in source:
+            for ask in asks:
+                query = understand(ix, ask, spelling=False)
+                out.append(Labelled(query.terms, (source[section_id],), "asks", section=section_id))
+    return out
+
+
+def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tuple[Question, list[Hit]]:
+    """What the models need of a question, and its BM25F hits over sections."""
+    _, hits, _ = run(ix, query.analysed, None, None, "section", len(eng.sections) or 1, snippets=False, place=place)
+    vocab = vocabulary(ix)
+    own = [w for w in query.analysed.words if len(w) > 2]
+    unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
+    cover = coverage(query.analysed, f"{hits[0].slug}#{hits[0].anchor}", eng.stats) if hits else 0.0
+    intents = frozenset(h for i in ix.content.intents if i.matches(query.typed) or i.matches(query.text)
+                        for h in i.sections)
+    question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
+                        cover, unknown)
+    return question, list(hits)
+
+
+def _candidates(eng: Engine, hits: Sequence[Hit]) -> tuple[Candidate, ...]:
+    """Every section as a candidate, with its BM25F score and rank (0 when it did not match)."""
+    found = {f"{h.slug}#{h.anchor}": (h.score, i + 1) for i, h in enumerate(hits)}
+    return tuple(Candidate(f.id, f.source, f.heading_stems, f.places, *found.get(f.id, (0.0, 0)))
+                 for f in eng.sections)
+
+
+def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
+    """Every section ranked for the question by the learned model, with scope and urgency."""
+    eng = engine(ix)
+    question, hits = _question(ix, eng, query, place)
+    candidates = _candidates(eng, hits)
+    rows = features(question, candidates, eng.memory, eng.model.priors)
+    probs = score(eng.model, rows) if len(candidates) else np.zeros(0)
+    scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory))
+    # Ties (an untrained model on sections no word matched) keep the BM25F order, then the content's order.
+    order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25, i))
+    ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order))
+    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory)
+    return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
+
+
+def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
+    """The first few results restate different parts of the guidance: a second section of the same source
+    section waits until `head` different ones are shown (several sections often restate one source section)."""
+    first: list[Ranked] = []
+    later: list[Ranked] = []
+    seen: set[str] = set()
+    for r in ranked:
+        if len(first) < head and r.facts.source not in seen:
+            first.append(r)
+            seen.add(r.facts.source)
+        else:
+            later.append(r)
+    return (*first, *later)
+
+
+# ---------------------------------------------------------------- fitting at build time
+
+
+def bank_digest(bank: Sequence[Mapping[str, Any]]) -> str:
+    """A short hash of the training questions, so new training data makes an index stale."""
+    raw = json.dumps([[x.get("q"), x.get("expect"), x.get("urgent"), x.get("nation")] for x in bank])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16] if bank else ""
+
+
+def learner(bank: Sequence[Mapping[str, Any]]) -> Any:
+    """The build step that fits the models on a bank of labelled questions (train fold only)."""
+
+    def learn(ix: OpenIndex) -> dict[str, Any]:
+        return fit_models(ix, bank)
+
+    return learn
+
+
+def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Fit ranking, scope and urgency on the bank; the memory of its questions is stored with the index."""
+    eng = build_engine(ix)
+    headings = {f.source for f in eng.sections}
+    memory_rows: list[dict[str, Any]] = []
+    examples: list[Example] = []
+    urgent_rows: list[tuple[frozenset[str], Mapping[str, float], bool, str]] = []
+    for item in bank:
+        labels = tuple(h for h in item.get("expect", []) if h in headings)
+        if item.get("expect") and not labels:
+            continue  # labelled with sections this content does not have
+        group = str(item.get("writer", ""))
+        query = understand(ix, str(item["q"]))
+        place = item.get("nation") or query.nation
+        question, hits = _question(ix, eng, query, place)
+        examples.append(Example(question, _candidates(eng, hits), labels, group))
+        urgent = bool(item.get("urgent"))
+        memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
+        urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group))
+    asks = asks_memory(ix, eng.sections)
+    bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
+    memory = Memory.of(bank_items + asks)
+    model = fit_ranking(examples, memory)
+    urgency = fit_urgency(eng.cues, urgent_rows, memory) if eng.cues.families else UrgencyModel()
+    return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict()}
+
+
+def build(content: Content, root: Path | str, force: bool = False,
+          bank: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Build the index with its learned ranking fitted on the bank (by default the train fold in kb.config)."""
+    bank = training_bank() if bank is None else bank
+    return build_index(content, root, force=force, learn=learner(bank) if bank else None,
+                       training=bank_digest(bank))
+
+
+def up_to_date(root: Path | str, content: Content) -> bool:
+    """True when the index under root was built from this content and the current training bank."""
+    return is_current(root, content.digest, bank_digest(training_bank()))

@@ -1,0 +1,95 @@
+"""Read a question once: its words and ideas, its spelling, the nation it names (in words or by a place), and its
+terms for the learned ranking. Search and answer both take the resulting Query."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from kb.index import OpenIndex
+from kb.retrieve import Analysed, analyse, correct, english_words
+from kb.signals import nation_in
+
+EXPANSION_TERM_WEIGHT = 0.5  # a glossary meaning says less about the question than the user's own words
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as understood: as typed, as corrected, where it is set, and its weighted terms."""
+
+    typed: str
+    analysed: Analysed
+    corrected: str | None
+    nation: str | None
+    terms: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The text searched for (corrected when a correction was made)."""
+        return self.analysed.text
+
+    @property
+    def message(self) -> str:
+        """A note for the user about their query (for example that it was cut)."""
+        return self.analysed.message
+
+
+def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
+    """Take a question apart once, for every later step."""
+    glossary = ix.content.glossary
+    typed = analyse(text, glossary)
+    corrected = correct(ix, typed, glossary) if spelling else None
+    analysed = replace(analyse(corrected, glossary), message=typed.message) if corrected else typed
+    nation = nation_in(analysed.text) or place_nation(ix, typed.text)
+    return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation, terms=terms_of(analysed))
+
+
+def terms_of(analysed: Analysed) -> dict[str, float]:
+    """The question's stems (weight 1) and the glossary meanings of its words (weight less than 1)."""
+    out = dict.fromkeys(analysed.stems, 1.0)
+    for stem in analysed.expansions:
+        out.setdefault(stem, EXPANSION_TERM_WEIGHT)
+    return out
+
+
+@dataclass(frozen=True)
+class Places:
+    """Place names that pin a nation, as one pattern per nation (longest names first)."""
+
+    lower: Mapping[str, re.Pattern[str]]
+    capital: Mapping[str, re.Pattern[str]]
+
+    def nation(self, text: str) -> str | None:
+        """The single nation the text's places point to, if exactly one."""
+        found = {n for n, rx in self.lower.items() if rx.search(text.lower())}
+        found |= {n for n, rx in self.capital.items() if rx.search(text)}
+        return found.pop() if len(found) == 1 else None
+
+
+def place_nation(ix: OpenIndex, text: str) -> str | None:
+    """The nation a place named in the text belongs to."""
+    places: Places = ix.memo.get("places", lambda: compile_places(tuple(ix.content.places)))
+    return places.nation(text)
+
+
+@lru_cache(maxsize=4)
+def compile_places(pairs: tuple[tuple[str, str], ...]) -> Places:
+    """Patterns for place names; a name that is also an everyday English word ("Bath", "Hull") counts only when
+    written with a capital, so "photos of her in the bath" names no place."""
+    common = english_words()
+    lower: dict[str, list[str]] = {}
+    capital: dict[str, list[str]] = {}
+    for name, nation in pairs:
+        clean = " ".join(name.split())
+        if clean.lower() in common:
+            capital.setdefault(nation, []).append(clean)
+        else:
+            lower.setdefault(nation, []).append(clean.lower())
+
+    def pattern(names: list[str]) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+
+    return Places({n: pattern(v) for n, v in lower.items()}, {n: pattern(v) for n, v in capital.items()})
