@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kb import parse
-from kb.model import Article, Content, Problem
+from kb.model import CURRENT_STATUSES, Article, Content, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
@@ -196,6 +196,12 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
         if item.provenance.section and item.provenance.section not in headings:
             problems.append(Problem(where[0], item.line_of("provenance"),
                                     f"provenance '{item.provenance.section}' is not a source heading"))
+        # An item that names what replaced it is history: a current status would show it as "in force"
+        # under "no longer the law" (the site never offers it as current).
+        if item.replaced_by and item.status in CURRENT_STATUSES:
+            problems.append(Problem(where[0], item.line_of("status"),
+                                    f"'{item.id}' names what replaced it (replaced_by) but its status is "
+                                    f"'{item.status}': give the status it has today, or leave the item out"))
         if item.status == "repealed" and not item.replaced_by and not item.note:
             problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
     for route in content.routes:

@@ -77,6 +77,8 @@ CASES = [
      "'old-guidance' replaced_by unknown id 'no-such-reference'"),
     ("law_replaced_by_unknown", "legislation.yaml", "replaced_by: [no-such-law]",
      "'old-offence' points to unknown legislation id 'no-such-law'"),
+    ("replaced_law_still_current", "legislation.yaml", "status: in force",
+     "'amending-section' names what replaced it (replaced_by) but its status is 'in force'"),
     ("not_https_url", "legislation.yaml", "url: http://", "'url' must be an https:// URL"),
     ("note_without_url", "legislation.yaml", "note: Something changed", "a 'note' needs its 'note_url'"),
     ("unknown_law_status", "legislation.yaml", "status: sort of in force",
