@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kb import parse
 from kb.model import CURRENT_STATUSES, Article, Content, Problem
@@ -22,6 +24,11 @@ DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
 }
 
 OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
+LEGISLATION_HOST = "legislation.gov.uk"
+# A site named in a link's words (legislation.gov.uk, gov.uk, gov.scot, ...): the link must open that site.
+SITE_NAME = re.compile(r"\b(?:[a-z0-9-]+\.)+(?:uk|scot|wales|org|com|net)\b", re.IGNORECASE)
+# The provision an item's default link label names ("section 33", "sections 66B to 66D", "article 72A", "Part 1").
+PROVISION = re.compile(r"^(section|article|part)s?\s+(\w+)", re.IGNORECASE)
 
 
 def source_headings() -> tuple[str, ...]:
@@ -126,6 +133,43 @@ def _shown(root: Path, path: Path) -> str:
         return str(path)
 
 
+def _host(url: str) -> str:
+    """The host a URL opens, without a leading www."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def label_misnames_site(label: str, url: str) -> str:
+    """The site a link's label names when the link opens another site, else ''."""
+    host = _host(url)
+    for match in SITE_NAME.finditer(label):
+        site = match.group(0).lower().removeprefix("www.")
+        if host != site and not host.endswith("." + site):
+            return match.group(0)
+    return ""
+
+
+def law_link_problem(provision: str, url: str, url_label: str) -> str:
+    """Why the link shown for a law item would not open what its label says, else ''."""
+    if not url:
+        return ""
+    if url_label:
+        named = label_misnames_site(url_label, url)
+        return f"its url_label names {named} but the link opens {_host(url)}" if named else ""
+    # Without url_label the page labels the link "<title>, <provision> on legislation.gov.uk".
+    if _host(url) != LEGISLATION_HOST:
+        return (f"the page labels its url as on legislation.gov.uk but it opens {_host(url)}: "
+                "give a url_label saying what it opens")
+    match = PROVISION.match(provision)
+    if match:
+        part = f"/{match.group(1).lower()}/{match.group(2)}".lower()
+        path = urlsplit(url).path.lower()
+        if not (path.endswith(part) or part + "/" in path):
+            return (f"the page labels its url as {provision} but it opens {urlsplit(url).path}: "
+                    "give a url_label saying what it opens")
+    return ""
+
+
 def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, str]) -> list[Problem]:
     """Checks across files: ids resolve, every source section has a home, links land, slugs unique."""
     problems: list[Problem] = []
@@ -158,6 +202,11 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
             if ref_id not in ref_ids:
                 problems.append(Problem(article.path, article.line_of("references"),
                                         f"reference id '{ref_id}' does not resolve"))
+        for ext in article.external_links:
+            named = label_misnames_site(ext.label, ext.href)
+            if named:
+                problems.append(Problem(article.path, ext.line,
+                                        f"link labelled '{ext.label}' names {named} but opens {_host(ext.href)}"))
         for section in article.sections:
             where = (article.path, section.line)
             doc = section.provenance.document
@@ -193,6 +242,10 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
                 if other not in law_ids:
                     problems.append(Problem(where[0], item.line_of(key),
                                             f"'{item.id}' points to unknown legislation id '{other}'"))
+        link_problem = law_link_problem(item.provision, item.url, item.url_label)
+        if link_problem:
+            problems.append(Problem(where[0], item.line_of("url_label" if item.url_label else "url"),
+                                    f"'{item.id}': {link_problem}"))
         if item.provenance.section and item.provenance.section not in headings:
             problems.append(Problem(where[0], item.line_of("provenance"),
                                     f"provenance '{item.provenance.section}' is not a source heading"))

@@ -74,6 +74,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class ExternalLink:
+    """An https:// link in an article, with the words it is labelled with and its line."""
+
+    href: str
+    label: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Article:
     """A task-based article restating part of the source guidance."""
 
@@ -95,6 +104,7 @@ class Article:
     question: str = ""
     next: tuple[str, ...] = ()
     field_lines: tuple[tuple[str, int], ...] = ()
+    external_links: tuple[ExternalLink, ...] = ()
 
     def line_of(self, key: str) -> int:
         """The line of a front matter field (1 when unknown)."""
@@ -129,6 +139,7 @@ class LawItem:
     note_url: str = ""
     correction: str = ""
     correction_url: str = ""
+    url_label: str = ""  # what `url` opens, when it is not the provision itself on legislation.gov.uk
     line: int = 0
     field_lines: tuple[tuple[str, int], ...] = ()
 

@@ -285,3 +285,25 @@ def test_replaced_guidance_points_to_current(client: FlaskClient, content: Conte
     for ref in replaced:
         assert served[ref.id]["replaced_by"] == ref.replaced_by
         assert served[ref.replaced_by]["url"].startswith("https://")
+
+
+# ---------------------------------------------------------------- links say what they open
+
+LAW_LINK = re.compile(r'<p class="law__link"><a href="([^"]+)">([^<]+)</a>')
+
+
+@pytest.mark.parametrize("url", ["/legislation", *[f"/legislation/{n}" for n in NATIONS]])
+def test_a_law_link_that_names_legislation_gov_uk_opens_it(client: FlaskClient, content: Content, url: str) -> None:
+    html = client.get(url).get_data(as_text=True)
+    links = LAW_LINK.findall(html)
+    assert links, url
+    for href, label in links:
+        if href.startswith("/"):
+            continue  # "More about ...": a link within the site
+        host = re.sub(r"^www\.", "", href.split("/")[2])
+        if "legislation.gov.uk" in label:
+            assert host == "legislation.gov.uk", (label, href)
+        provision = re.search(r"\b(section|article)s? (\w+)", label.split(", ", 1)[-1])
+        if provision and label.startswith("Read "):
+            # A label naming one provision opens that provision, not the Act's contents.
+            assert f"/{provision.group(1)}/{provision.group(2)}".lower() in href.lower(), (label, href)

@@ -200,6 +200,19 @@ def test_internal_and_https_links_are_kept() -> None:
     assert "/articles/other#part" in section.links and "#only" in section.links
 
 
+def test_https_links_are_recorded_with_their_words_and_line() -> None:
+    parsed = article(
+        "A lead [GOV.UK page](https://www.gov.uk/a).\n\n"
+        '{#only source="Overview"}\n## Only\n\nFirst line, then a label split over\n[two `lines` of\nwords]'
+        "(https://www.legislation.gov.uk/ukpga/1978/37/section/1) and [a site](/articles/other).\n"
+    )
+    assert parsed.problems == (), messages(parsed)
+    lead, body = parsed.value.external_links
+    assert (lead.href, lead.label, lead.line) == ("https://www.gov.uk/a", "GOV.UK page", FRONT_LINES + 1)
+    assert body.href == "https://www.legislation.gov.uk/ukpga/1978/37/section/1"
+    assert (body.label, body.line) == ("two lines of words", FRONT_LINES + 7)
+
+
 @pytest.mark.parametrize(
     ("block", "css", "label"),
     [
