@@ -28,6 +28,8 @@ LEGISLATION_HOST = "legislation.gov.uk"
 # A site named in a link's words (legislation.gov.uk, gov.uk, gov.scot, ...): the link must open that site.
 SITE_NAME = re.compile(r"\b(?:[a-z0-9-]+\.)+(?:uk|scot|wales|org|com|net)\b", re.IGNORECASE)
 # The provision an item's default link label names ("section 33", "sections 66B to 66D", "article 72A", "Part 1").
+# An address as written in markdown or YAML: it ends at a space, a bracket or a quote.
+URL = re.compile(r"https://[^\s()<>\[\]\"'`]+")
 PROVISION = re.compile(r"^(section|article|part)s?\s+(\w+)", re.IGNORECASE)
 
 
@@ -77,11 +79,13 @@ def load_content(root: Path | str) -> Content:
     if not root.is_dir():
         problems.append(Problem(str(root), 1, "content folder not found"))
     shown = {path: _shown(root, path) for path in content_files(root)}
+    texts: dict[str, str] = {}  # every file's text, to find each address it links to
     articles: list[Article] = []
     for path in [p for p in content_files(root) if p.suffix == ".md"]:
         text = _read(path, shown[path], problems)
         if text is None:
             continue
+        texts[shown[path]] = text
         parsed = parse.parse_article(text, shown[path], headings)
         problems += parsed.problems
         if parsed.value is not None:
@@ -98,6 +102,7 @@ def load_content(root: Path | str) -> Content:
             data[name] = ()
             continue
         text = _read(path, shown[path], problems)
+        texts[shown[path]] = text or ""
         parsed = parser(text or "", shown[path])
         problems += parsed.problems
         data[name] = parsed.value
@@ -117,11 +122,13 @@ def load_content(root: Path | str) -> Content:
     tools_path = root / TOOLS_FILE
     if tools_path.is_file():
         text = _read(tools_path, _shown(root, tools_path), problems)
+        texts[_shown(root, tools_path)] = text or ""
         parsed = parse_tools(text or "", _shown(root, tools_path), headings)
         problems += parsed.problems
         tools = parsed.value
         if tools is not None:
             problems += check_tools(tools, content, headings, _shown(root, tools_path))
+    problems += check_urls(texts, content, _shown(root, root / "sources.yaml"))
     return Content(**{**content.__dict__, "problems": tuple(problems), "tools": tools})
 
 
@@ -168,6 +175,26 @@ def law_link_problem(provision: str, url: str, url_label: str) -> str:
             return (f"the page labels its url as {provision} but it opens {urlsplit(url).path}: "
                     "give a url_label saying what it opens")
     return ""
+
+
+def check_urls(texts: dict[str, str], content: Content, sources_path: str) -> list[Problem]:
+    """Every https:// address in a content file is one that sources.yaml lists as verified, on its site."""
+    problems: list[Problem] = []
+    verified = {v.url for doc in content.sources for v in doc.verified}
+    for path, text in texts.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in URL.finditer(line):
+                url = match.group(0).rstrip(".,;:!?")
+                if url not in verified:
+                    problems.append(Problem(path, number, f"address '{url}' is not listed as verified in "
+                                                          "sources.yaml (add it with where it was checked)"))
+    for doc in content.sources:
+        for entry in doc.verified:
+            # Each address sits under the document whose site it is on, so the list reads as "checked on X".
+            if doc.url and _host(entry.url) != _host(doc.url):
+                problems.append(Problem(sources_path, entry.line, f"verified address '{entry.url}' is not on "
+                                                                 f"{_host(doc.url)}, the site of '{doc.id}'"))
+    return problems
 
 
 def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, str]) -> list[Problem]:

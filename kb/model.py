@@ -209,8 +209,17 @@ class GlossaryEntry:
 
 
 @dataclass(frozen=True)
+class VerifiedUrl:
+    """An address someone opened and checked, and where that check is recorded."""
+
+    url: str
+    where: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class SourceDocument:
-    """A document content is drawn from."""
+    """A document content is drawn from, with the addresses on its site that have been verified."""
 
     id: str
     title: str
@@ -218,6 +227,7 @@ class SourceDocument:
     updated: str = ""
     url: str = ""
     sections: tuple[str, ...] = ()
+    verified: tuple[VerifiedUrl, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from kb.model import (
     Reference,
     Section,
     SourceDocument,
+    VerifiedUrl,
 )
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -372,10 +373,33 @@ def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
                 publisher=f.text("publisher", required=False),
                 updated=f.date("updated"),
                 url=f.url("url", f"source document '{doc_id}'"),
+                verified=_verified(f),
             )
         )
     problems += _unique([(i.id, 1) for i in items], path, "source id")
+    problems += _unique([(v.url, v.line) for i in items for v in i.verified], path, "verified url")
     return Parsed(tuple(items), tuple(problems))
+
+
+def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
+    """A source document's `verified` list: each address with where its check is recorded."""
+    value = f.data.get("verified")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        f.problem("'verified' must be a list of {url, where}", key="verified")
+        return ()
+    out = []
+    for item in value:
+        if not isinstance(item, dict):
+            f.problem("each 'verified' entry must be a mapping with 'url' and 'where'", key="verified")
+            continue
+        entry = Fields(item, f.path, f.problems, f.line_of("verified"))
+        url = entry.url("url")
+        if not url:
+            entry.problem("a 'verified' entry needs its https:// 'url'")
+        out.append(VerifiedUrl(url=url, where=entry.text("where"), line=entry.line))
+    return tuple(out)
 
 
 def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:

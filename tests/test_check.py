@@ -85,6 +85,11 @@ CASES = [
      "'threats-section': the page labels its url as on legislation.gov.uk but it opens gov.uk"),
     ("law_link_to_another_provision", "legislation.yaml", "url: https://www.legislation.gov.uk/nia/2022/19/contents",
      "'inserted-article': the page labels its url as article 72A but it opens /nia/2022/19/contents"),
+    ("url_not_verified", "articles/url-not-verified.md", "(https://www.gov.uk/",
+     "address 'https://www.gov.uk/government/publications/keeping-children-safe' is not listed as verified"),
+    ("verified_url_on_another_site", "sources.yaml", "filed-under-the-wrong-site",
+     "verified address 'https://www.gov.uk/government/publications/filed-under-the-wrong-site' is not on "
+     "legislation.gov.uk, the site of 'legislation-gov-uk'"),
     ("not_https_url", "legislation.yaml", "url: http://", "'url' must be an https:// URL"),
     ("note_without_url", "legislation.yaml", "note: Something changed", "a 'note' needs its 'note_url'"),
     ("unknown_law_status", "legislation.yaml", "status: sort of in force",

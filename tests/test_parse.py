@@ -401,6 +401,24 @@ def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     assert [(p.line, p.message.split(":")[0]) for p in parsed.problems] == [(17, "bad YAML")]
 
 
+def test_source_documents_list_verified_addresses_with_where_they_were_checked() -> None:
+    parsed = parse.parse_sources(
+        "- id: gov-uk\n  title: GOV.UK\n  url: https://www.gov.uk/\n  verified:\n"
+        "    - url: https://www.gov.uk/\n      where: the research note\n"
+        "    - url: http://www.gov.uk/old\n      where: somewhere\n"
+        "    - url: https://www.gov.uk/no-where\n"
+        "    - url: https://www.gov.uk/\n      where: again\n"
+    )
+    (doc,) = parsed.value
+    assert [(v.url, v.where, v.line) for v in doc.verified][0] == ("https://www.gov.uk/", "the research note", 5)
+    assert [(p.line, p.message) for p in parsed.problems] == [
+        (7, "'url' must be an https:// URL, not 'http://www.gov.uk/old'"),
+        (7, "a 'verified' entry needs its https:// 'url'"),
+        (9, "missing 'where'"),
+        (10, "duplicate verified url 'https://www.gov.uk/'"),
+    ]
+
+
 def test_reference_without_url_is_a_warning_not_an_error() -> None:
     parsed = parse.parse_references(
         '- id: childnet-2016\n  author: Childnet International\n  year: "2016"\n  title: Cyberbullying\n'
