@@ -288,8 +288,19 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
         if route.document and route.document not in source_ids:
             message = f"document '{route.document}' is not in sources.yaml"
             problems.append(Problem(files["routes.yaml"], route.line, message))
+    nations_of = {r.id: set(r.nations) for r in content.references}
     for ref in content.references:
-        if ref.replaced_by and ref.replaced_by not in ref_ids:
-            problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
-                                    f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
+        for other in ref.replacements:
+            if other not in ref_ids:
+                problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
+                                        f"'{ref.id}' replaced_by unknown id '{other}'"))
+        # Where the old work applied in several nations, each nation needs its replacement named: one
+        # nation's document does not replace it in another.
+        known = [nations_of[other] for other in ref.replacements if other in ref_ids]
+        if ref.nations and known and all(known):
+            uncovered = [n for n in ref.nations if not any(n in ns for ns in known)]
+            if uncovered:
+                problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
+                                        f"'{ref.id}' applies in {', '.join(uncovered)} but nothing it is "
+                                        f"replaced_by does: name each nation's replacement"))
     return problems

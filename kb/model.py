@@ -167,7 +167,8 @@ class Reference:
     format: str = ""
     accessed: str = ""
     nations: tuple[str, ...] = ()
-    replaced_by: str = ""
+    # What replaced it, one document per nation where each nation has its own (England's, then Wales's...).
+    replacements: tuple[str, ...] = ()
     note: str = ""
     note_url: str = ""
     section: str = ""
@@ -177,6 +178,11 @@ class Reference:
     def line_of(self, key: str) -> int:
         """The line of one of its fields in the YAML file (the item's line when unknown)."""
         return dict(self.field_lines).get(key, self.line)
+
+    @property
+    def replaced_by(self) -> str:
+        """The first document that replaced it (the JSON API's `replaced_by`), or ''."""
+        return self.replacements[0] if self.replacements else ""
 
 
 @dataclass(frozen=True)

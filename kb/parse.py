@@ -300,7 +300,7 @@ def parse_references(text: str, path: str = "references.yaml") -> Parsed:
                 format=f.text("format", required=False),
                 accessed=f.text("accessed", required=False),
                 nations=f.items("nations", NATIONS),
-                replaced_by=f.text("replaced_by", required=False),
+                replacements=f.items("replaced_by"),
                 note=note,
                 note_url=note_url,
                 section=f.text("section", required=False),

@@ -75,6 +75,8 @@ CASES = [
      "a correction must cite an https:// source"),
     ("replaced_by_unknown", "references.yaml", "replaced_by: no-such-reference",
      "'old-guidance' replaced_by unknown id 'no-such-reference'"),
+    ("replaced_in_one_nation_only", "references.yaml", "replaced_by: england-advice",
+     "'old-schools-guidance' applies in wales but nothing it is replaced_by does"),
     ("law_replaced_by_unknown", "legislation.yaml", "replaced_by: [no-such-law]",
      "'old-offence' points to unknown legislation id 'no-such-law'"),
     ("replaced_law_still_current", "legislation.yaml", "status: in force",

@@ -291,6 +291,11 @@ def test_replaced_guidance_points_to_current(client: FlaskClient, content: Conte
         assert (current.url or current.note_url).startswith("https://"), current.id
         if ref.nations and current.nations:
             assert set(ref.nations) & set(current.nations), (ref.id, current.id)
+        # Each nation the old work applied in is told what replaced it there.
+        replacements = [content.reference(other) for other in ref.replacements]
+        if ref.nations and all(r is not None and r.nations for r in replacements):
+            covered = {n for r in replacements if r is not None for n in r.nations}
+            assert set(ref.nations) <= covered, (ref.id, ref.replacements)
     served = {r["id"]: r for r in json_of(client, "/api/references")["items"]}
     for ref in replaced:
         assert served[ref.id]["replaced_by"] == ref.replaced_by
@@ -317,3 +322,19 @@ def test_a_law_link_that_names_legislation_gov_uk_opens_it(client: FlaskClient, 
         if provision and label.startswith("Read "):
             # A label naming one provision opens that provision, not the Act's contents.
             assert f"/{provision.group(1)}/{provision.group(2)}".lower() in href.lower(), (label, href)
+
+
+def test_references_page_names_each_nations_replacement(client: FlaskClient, content: Content) -> None:
+    html = client.get("/references").get_data(as_text=True)
+    several = [r for r in content.references if len(r.replacements) > 1]
+    assert several, "UKCIS (2016a) and (2016b) applied in England and Wales"
+    for ref in several:
+        entry = html.split(f'id="{ref.id}"', 1)[1].split("</li>", 1)[0]
+        replaced = entry.split("Replaced by:", 1)[1]
+        for other in ref.replacements:
+            current = content.reference(other)
+            assert current is not None
+            assert f'href="#{other}"' in replaced, (ref.id, other)
+            assert f"(in {' and '.join(NATION_NAMES[n] for n in current.nations)})" in replaced, (ref.id, other)
+            newer = html.split(f'id="{other}"', 1)[1].split("</li>", 1)[0]
+            assert f'href="#{ref.id}"' in newer.split("Replaces:", 1)[1], (other, ref.id)
