@@ -755,8 +755,8 @@ def references() -> str:
              if (items := [r for r in content.references if r.kind == k])]
     replaces: dict[str, list[Reference]] = {}
     for ref in content.references:
-        if ref.replaced_by:
-            replaces.setdefault(ref.replaced_by, []).append(ref)
+        for other in ref.replacements:
+            replaces.setdefault(other, []).append(ref)
     return render_template("references.html", kinds=kinds, replaces=replaces,
                            by_id={r.id: r for r in content.references})
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kb import parse, parse_signals
-from kb.model import Article, Content, Intent, Problem
+from kb.model import CURRENT_STATUSES, Article, Content, Intent, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
@@ -30,6 +32,13 @@ SIGNAL_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
     "asks.yaml": parse_signals.parse_asks,
     "intents.yaml": parse_signals.parse_intents,
 }
+LEGISLATION_HOST = "legislation.gov.uk"
+# A site named in a link's words (legislation.gov.uk, gov.uk, gov.scot, ...): the link must open that site.
+SITE_NAME = re.compile(r"\b(?:[a-z0-9-]+\.)+(?:uk|scot|wales|org|com|net)\b", re.IGNORECASE)
+# The provision an item's default link label names ("section 33", "sections 66B to 66D", "article 72A", "Part 1").
+# An address as written in markdown or YAML: it ends at a space, a bracket or a quote.
+URL = re.compile(r"https://[^\s()<>\[\]\"'`]+")
+PROVISION = re.compile(r"^(section|article|part)s?\s+(\w+)", re.IGNORECASE)
 
 
 def source_headings() -> tuple[str, ...]:
@@ -78,11 +87,13 @@ def load_content(root: Path | str) -> Content:
     if not root.is_dir():
         problems.append(Problem(str(root), 1, "content folder not found"))
     shown = {path: _shown(root, path) for path in content_files(root)}
+    texts: dict[str, str] = {}  # every file's text, to find each address it links to
     articles: list[Article] = []
     for path in [p for p in content_files(root) if p.suffix == ".md"]:
         text = _read(path, shown[path], problems)
         if text is None:
             continue
+        texts[shown[path]] = text
         parsed = parse.parse_article(text, shown[path], headings)
         problems += parsed.problems
         if parsed.value is not None:
@@ -99,6 +110,7 @@ def load_content(root: Path | str) -> Content:
             data[name] = ()
             continue
         text = _read(path, shown[path], problems)
+        texts[shown[path]] = text or ""
         parsed = parser(text or "", shown[path])
         problems += parsed.problems
         data[name] = parsed.value
@@ -117,7 +129,9 @@ def load_content(root: Path | str) -> Content:
     for name, parser in SIGNAL_FILES.items():
         path = root / name
         if path.is_file():
-            parsed = parser(_read(path, shown[path], problems) or "", shown[path])
+            text = _read(path, shown[path], problems) or ""
+            texts[shown[path]] = text
+            parsed = parser(text, shown[path])
             problems += parsed.problems
             signals[name] = parsed.value
     content = replace(content, cues=signals.get("urgency.yaml"),
@@ -133,11 +147,13 @@ def load_content(root: Path | str) -> Content:
     tools_path = root / TOOLS_FILE
     if tools_path.is_file():
         text = _read(tools_path, _shown(root, tools_path), problems)
+        texts[_shown(root, tools_path)] = text or ""
         parsed = parse_tools(text or "", _shown(root, tools_path), headings)
         problems += parsed.problems
         tools = parsed.value
         if tools is not None:
             problems += check_tools(tools, content, headings, _shown(root, tools_path))
+    problems += check_urls(texts, content, _shown(root, root / "sources.yaml"))
     return Content(**{**content.__dict__, "problems": tuple(problems), "tools": tools})
 
 
@@ -147,6 +163,63 @@ def _shown(root: Path, path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _host(url: str) -> str:
+    """The host a URL opens, without a leading www."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def label_misnames_site(label: str, url: str) -> str:
+    """The site a link's label names when the link opens another site, else ''."""
+    host = _host(url)
+    for match in SITE_NAME.finditer(label):
+        site = match.group(0).lower().removeprefix("www.")
+        if host != site and not host.endswith("." + site):
+            return match.group(0)
+    return ""
+
+
+def law_link_problem(provision: str, url: str, url_label: str) -> str:
+    """Why the link shown for a law item would not open what its label says, else ''."""
+    if not url:
+        return ""
+    if url_label:
+        named = label_misnames_site(url_label, url)
+        return f"its url_label names {named} but the link opens {_host(url)}" if named else ""
+    # Without url_label the page labels the link "<title>, <provision> on legislation.gov.uk".
+    if _host(url) != LEGISLATION_HOST:
+        return (f"the page labels its url as on legislation.gov.uk but it opens {_host(url)}: "
+                "give a url_label saying what it opens")
+    match = PROVISION.match(provision)
+    if match:
+        part = f"/{match.group(1).lower()}/{match.group(2)}".lower()
+        path = urlsplit(url).path.lower()
+        if not (path.endswith(part) or part + "/" in path):
+            return (f"the page labels its url as {provision} but it opens {urlsplit(url).path}: "
+                    "give a url_label saying what it opens")
+    return ""
+
+
+def check_urls(texts: dict[str, str], content: Content, sources_path: str) -> list[Problem]:
+    """Every https:// address in a content file is one that sources.yaml lists as verified, on its site."""
+    problems: list[Problem] = []
+    verified = {v.url for doc in content.sources for v in doc.verified}
+    for path, text in texts.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in URL.finditer(line):
+                url = match.group(0).rstrip(".,;:!?")
+                if url not in verified:
+                    problems.append(Problem(path, number, f"address '{url}' is not listed as verified in "
+                                                          "sources.yaml (add it with where it was checked)"))
+    for doc in content.sources:
+        for entry in doc.verified:
+            # Each address sits under the document whose site it is on, so the list reads as "checked on X".
+            if doc.url and _host(entry.url) != _host(doc.url):
+                problems.append(Problem(sources_path, entry.line, f"verified address '{entry.url}' is not on "
+                                                                 f"{_host(doc.url)}, the site of '{doc.id}'"))
+    return problems
 
 
 def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, str]) -> list[Problem]:
@@ -181,6 +254,11 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
             if ref_id not in ref_ids:
                 problems.append(Problem(article.path, article.line_of("references"),
                                         f"reference id '{ref_id}' does not resolve"))
+        for ext in article.external_links:
+            named = label_misnames_site(ext.label, ext.href)
+            if named:
+                problems.append(Problem(article.path, ext.line,
+                                        f"link labelled '{ext.label}' names {named} but opens {_host(ext.href)}"))
         for section in article.sections:
             where = (article.path, section.line)
             doc = section.provenance.document
@@ -216,19 +294,40 @@ def check_whole(content: Content, headings: tuple[str, ...], files: dict[str, st
                 if other not in law_ids:
                     problems.append(Problem(where[0], item.line_of(key),
                                             f"'{item.id}' points to unknown legislation id '{other}'"))
+        link_problem = law_link_problem(item.provision, item.url, item.url_label)
+        if link_problem:
+            problems.append(Problem(where[0], item.line_of("url_label" if item.url_label else "url"),
+                                    f"'{item.id}': {link_problem}"))
         if item.provenance.section and item.provenance.section not in headings:
             problems.append(Problem(where[0], item.line_of("provenance"),
                                     f"provenance '{item.provenance.section}' is not a source heading"))
+        # An item that names what replaced it is history: a current status would show it as "in force"
+        # under "no longer the law" (the site never offers it as current).
+        if item.replaced_by and item.status in CURRENT_STATUSES:
+            problems.append(Problem(where[0], item.line_of("status"),
+                                    f"'{item.id}' names what replaced it (replaced_by) but its status is "
+                                    f"'{item.status}': give the status it has today, or leave the item out"))
         if item.status == "repealed" and not item.replaced_by and not item.note:
             problems.append(Problem(*where, f"repealed '{item.id}' should say what replaced it", "warning"))
     for route in content.routes:
         if route.document and route.document not in source_ids:
             message = f"document '{route.document}' is not in sources.yaml"
             problems.append(Problem(files["routes.yaml"], route.line, message))
+    nations_of = {r.id: set(r.nations) for r in content.references}
     for ref in content.references:
-        if ref.replaced_by and ref.replaced_by not in ref_ids:
-            problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
-                                    f"'{ref.id}' replaced_by unknown id '{ref.replaced_by}'"))
+        for other in ref.replacements:
+            if other not in ref_ids:
+                problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
+                                        f"'{ref.id}' replaced_by unknown id '{other}'"))
+        # Where the old work applied in several nations, each nation needs its replacement named: one
+        # nation's document does not replace it in another.
+        known = [nations_of[other] for other in ref.replacements if other in ref_ids]
+        if ref.nations and known and all(known):
+            uncovered = [n for n in ref.nations if not any(n in ns for ns in known)]
+            if uncovered:
+                problems.append(Problem(files["references.yaml"], ref.line_of("replaced_by"),
+                                        f"'{ref.id}' applies in {', '.join(uncovered)} but nothing it is "
+                                        f"replaced_by does: name each nation's replacement"))
     return problems
 
 

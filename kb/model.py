@@ -75,6 +75,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class ExternalLink:
+    """An https:// link in an article, with the words it is labelled with and its line."""
+
+    href: str
+    label: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Article:
     """A task-based article restating part of the source guidance."""
 
@@ -96,6 +105,7 @@ class Article:
     question: str = ""
     next: tuple[str, ...] = ()
     field_lines: tuple[tuple[str, int], ...] = ()
+    external_links: tuple[ExternalLink, ...] = ()
 
     def line_of(self, key: str) -> int:
         """The line of a front matter field (1 when unknown)."""
@@ -130,6 +140,7 @@ class LawItem:
     note_url: str = ""
     correction: str = ""
     correction_url: str = ""
+    url_label: str = ""  # what `url` opens, when it is not the provision itself on legislation.gov.uk
     line: int = 0
     field_lines: tuple[tuple[str, int], ...] = ()
 
@@ -157,7 +168,8 @@ class Reference:
     format: str = ""
     accessed: str = ""
     nations: tuple[str, ...] = ()
-    replaced_by: str = ""
+    # What replaced it, one document per nation where each nation has its own (England's, then Wales's...).
+    replacements: tuple[str, ...] = ()
     note: str = ""
     note_url: str = ""
     section: str = ""
@@ -167,6 +179,11 @@ class Reference:
     def line_of(self, key: str) -> int:
         """The line of one of its fields in the YAML file (the item's line when unknown)."""
         return dict(self.field_lines).get(key, self.line)
+
+    @property
+    def replaced_by(self) -> str:
+        """The first document that replaced it (the JSON API's `replaced_by`), or ''."""
+        return self.replacements[0] if self.replacements else ""
 
 
 @dataclass(frozen=True)
@@ -199,8 +216,17 @@ class GlossaryEntry:
 
 
 @dataclass(frozen=True)
+class VerifiedUrl:
+    """An address someone opened and checked, and where that check is recorded."""
+
+    url: str
+    where: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class SourceDocument:
-    """A document content is drawn from."""
+    """A document content is drawn from, with the addresses on its site that have been verified."""
 
     id: str
     title: str
@@ -208,6 +234,7 @@ class SourceDocument:
     updated: str = ""
     url: str = ""
     sections: tuple[str, ...] = ()
+    verified: tuple[VerifiedUrl, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from kb.model import (
     Article,
     Change,
     Contact,
+    ExternalLink,
     GlossaryEntry,
     LawItem,
     NationRoute,
@@ -34,6 +35,7 @@ from kb.model import (
     Reference,
     Section,
     SourceDocument,
+    VerifiedUrl,
 )
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -269,6 +271,7 @@ def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
                 note_url=note_url,
                 correction=correction,
                 correction_url=correction_url,
+                url_label=f.text("url_label", required=False),
                 line=f.line,
                 field_lines=tuple(f.lines.items()),
             )
@@ -297,7 +300,7 @@ def parse_references(text: str, path: str = "references.yaml") -> Parsed:
                 format=f.text("format", required=False),
                 accessed=f.text("accessed", required=False),
                 nations=f.items("nations", NATIONS),
-                replaced_by=f.text("replaced_by", required=False),
+                replacements=f.items("replaced_by"),
                 note=note,
                 note_url=note_url,
                 section=f.text("section", required=False),
@@ -370,10 +373,33 @@ def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
                 publisher=f.text("publisher", required=False),
                 updated=f.date("updated"),
                 url=f.url("url", f"source document '{doc_id}'"),
+                verified=_verified(f),
             )
         )
     problems += _unique([(i.id, 1) for i in items], path, "source id")
+    problems += _unique([(v.url, v.line) for i in items for v in i.verified], path, "verified url")
     return Parsed(tuple(items), tuple(problems))
+
+
+def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
+    """A source document's `verified` list: each address with where its check is recorded."""
+    value = f.data.get("verified")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        f.problem("'verified' must be a list of {url, where}", key="verified")
+        return ()
+    out = []
+    for item in value:
+        if not isinstance(item, dict):
+            f.problem("each 'verified' entry must be a mapping with 'url' and 'where'", key="verified")
+            continue
+        entry = Fields(item, f.path, f.problems, f.line_of("verified"))
+        url = entry.url("url")
+        if not url:
+            entry.problem("a 'verified' entry needs its https:// 'url'")
+        out.append(VerifiedUrl(url=url, where=entry.text("where"), line=entry.line))
+    return tuple(out)
 
 
 def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
@@ -489,19 +515,35 @@ def plain_text(tokens: Sequence[Token]) -> str:
 
 
 def _check_links(
-    tokens: Sequence[Token], path: str, problems: list[Problem], first_line: int
+    tokens: Sequence[Token], path: str, problems: list[Problem], first_line: int,
+    external: list[ExternalLink] | None = None,
 ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
-    """Rewrite our link schemes to site URLs; return each link target with its line, and the ids named."""
+    """Rewrite our link schemes to site URLs; return each link target with its line, and the ids named.
+
+    Each https:// link is added to `external` with its label, so checks can compare what a label names
+    with what the link opens.
+    """
     links: list[tuple[str, int]] = []
     laws, refs = [], []
     for token in tokens:
         if token.type != "inline":
             continue
         line = first_line + (token.map[0] if token.map else 0)
+        label: list[str] | None = None
+        href_line = (line, "")
         for child in token.children or []:
             if child.type in ("softbreak", "hardbreak"):
                 line += 1  # a paragraph spans lines: count them so each link has its own
+                if label is not None:
+                    label.append(" ")
                 continue
+            if label is not None:
+                if child.type == "link_close":
+                    if external is not None:
+                        external.append(ExternalLink(href_line[1], " ".join("".join(label).split()), href_line[0]))
+                    label = None
+                elif child.type in ("text", "code_inline"):
+                    label.append(child.content)
             if child.type == "text" and "](" in child.content:
                 problems.append(Problem(path, line, f"link not recognised (unsafe or malformed): {child.content!r}"))
             if child.type != "link_open":
@@ -517,7 +559,9 @@ def _check_links(
                 child.attrs["href"] = LINK_SCHEMES[scheme].format(rest)
             elif href.startswith("/") or href.startswith("#"):
                 links.append((href, line))
-            elif href.startswith("https://") or href.startswith("mailto:") or href.startswith("tel:"):
+            elif href.startswith("https://"):
+                label, href_line = [], (line, href)
+            elif href.startswith("mailto:") or href.startswith("tel:"):
                 pass
             else:
                 message = f"link '{href}' must be https://, /articles/..., law:, ref: or contact:"
@@ -589,7 +633,8 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
             message = "use H2/H3 in the body; the title is in front matter"
             problems.append(Problem(path, (t.map[0] if t.map else 0) + 1, message))
     lead = body[: starts[0]] if starts else body
-    _check_links(lead, path, problems, 1)
+    external: list[ExternalLink] = []
+    _check_links(lead, path, problems, 1, external)
     sections = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(body)
@@ -621,7 +666,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
             message = f"section '{heading}' has no provenance (source=\"...\" or document=... url=...)"
             problems.append(Problem(path, line, message))
             provenance = Provenance(document="")
-        links, link_laws, link_refs = _check_links(chunk, path, problems, 1)
+        links, link_laws, link_refs = _check_links(chunk, path, problems, 1, external)
         for block in chunk:
             if block.type == "container_correction_open" and "https://" not in _raw(chunk, block):
                 at = (block.map[0] if block.map else 0) + 1
@@ -667,6 +712,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
         sections=tuple(sections),
         path=path,
         field_lines=tuple(f.lines.items()),
+        external_links=tuple(external),
     )
     return Parsed(article, tuple(problems))
 

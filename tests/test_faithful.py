@@ -132,6 +132,59 @@ def test_content_repeats_no_source_wording() -> None:
     assert proc.stdout.strip().splitlines()[-1].startswith("0 paragraph(s)"), proc.stdout
 
 
+# ---------------------------------------------------------------- never more than the sources say
+
+LIMITS: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "source_limits.yaml").read_text(encoding="utf-8"))
+NO = "no"
+TOOL_PAGES = (
+    "/decide?danger=yes",
+    "/decide?" + "&".join(f"{q}={NO}" for q in ("danger", "adult", "coerced", "content", "under-13", "harm")),
+    "/decide?danger=no&adult=yes&coerced=no&content=no&under-13=no&harm=no",
+    "/record", "/policy", "/glossary", *[f"/legislation/{n}" for n in ("england", "wales", "scotland",
+                                                                        "northern-ireland")],
+)
+
+
+@pytest.fixture(scope="module")
+def every_page(app: Flask, site_pages: dict[str, str]) -> dict[str, str]:
+    """The visible text of every page that states facts, the tools' pages and each nation's law page."""
+    client = app.test_client()
+    pages = dict(site_pages)
+    for url in TOOL_PAGES:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[url] = page_text(response.get_data(as_text=True))
+    return pages
+
+
+@pytest.mark.parametrize("limit", LIMITS, ids=[entry["id"] for entry in LIMITS])
+def test_the_site_never_says_more_than_its_sources(limit: dict[str, Any], every_page: dict[str, str]) -> None:
+    found = []
+    for url, text in every_page.items():
+        for pattern in limit.get("never", []):
+            found += [f"{url}: ...{text[max(0, m.start() - 60): m.end() + 60]}..."
+                      for m in re.finditer(pattern, text, FLAGS)]
+        if "hedged" in limit:
+            within = limit["within"]
+            for m in re.finditer(limit["hedged"], text, FLAGS):
+                window = text[max(0, m.start() - within): m.end() + within]
+                if not any(re.search(h, window, FLAGS) for h in limit["hedge"]):
+                    found.append(f"{url}: stated without its hedge: ...{window}...")
+    assert not found, f"{limit['says']}\n" + "\n".join(found)
+
+
+def test_limit_list_is_well_formed() -> None:
+    ids = [entry["id"] for entry in LIMITS]
+    assert len(ids) == len(set(ids))
+    for entry in LIMITS:
+        assert set(entry) <= {"id", "line", "says", "never", "hedged", "hedge", "within"}, entry["id"]
+        assert entry.get("never") or entry.get("hedged"), entry["id"]
+        assert 0 <= entry["line"] <= len(SOURCE_LINES), entry["id"]
+        for pattern in [*entry.get("never", []), *entry.get("hedge", []), entry.get("hedged", "x")]:
+            re.compile(pattern)
+
+
 # ---------------------------------------------------------------- the fact list itself
 
 SOURCE_LINES = [normalise(line) for line in SOURCE.read_text(encoding="utf-8").splitlines()]

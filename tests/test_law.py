@@ -270,6 +270,15 @@ def test_no_unconfirmed_detail_is_stated(content: Content) -> None:
         assert ref is not None and ref.year == "", f"{ref_id}: publication date not confirmed"
 
 
+def current_url(content: Content, ref_id: str) -> str:
+    """A reference's own address: empty, or one that sources.yaml lists as verified."""
+    ref = content.reference(ref_id)
+    assert ref is not None
+    verified = {v.url for doc in content.sources for v in doc.verified}
+    assert ref.url == "" or ref.url in verified, ref_id
+    return ref.url
+
+
 def test_replaced_guidance_points_to_current(client: FlaskClient, content: Content) -> None:
     replaced = [r for r in content.references if r.replaced_by]
     assert replaced
@@ -278,10 +287,119 @@ def test_replaced_guidance_points_to_current(client: FlaskClient, content: Conte
         assert current is not None, ref.id
         assert current.kind == "current-guidance", (ref.id, current.id, current.kind)
         assert not current.replaced_by, f"{current.id} is itself replaced"
-        assert current.url.startswith("https://"), current.id
+        # Reachable through a verified address: its own, or (where its own is not verified) its note's source.
+        assert (current.url or current.note_url).startswith("https://"), current.id
         if ref.nations and current.nations:
             assert set(ref.nations) & set(current.nations), (ref.id, current.id)
+        # Each nation the old work applied in is told what replaced it there.
+        replacements = [content.reference(other) for other in ref.replacements]
+        if ref.nations and all(r is not None and r.nations for r in replacements):
+            covered = {n for r in replacements if r is not None for n in r.nations}
+            assert set(ref.nations) <= covered, (ref.id, ref.replacements)
     served = {r["id"]: r for r in json_of(client, "/api/references")["items"]}
     for ref in replaced:
         assert served[ref.id]["replaced_by"] == ref.replaced_by
-        assert served[ref.replaced_by]["url"].startswith("https://")
+        assert served[ref.replaced_by]["url"] == current_url(content, ref.replaced_by)
+
+
+# ---------------------------------------------------------------- links say what they open
+
+LAW_LINK = re.compile(r'<p class="law__link"><a href="([^"]+)">([^<]+)</a>')
+
+
+@pytest.mark.parametrize("url", ["/legislation", *[f"/legislation/{n}" for n in NATIONS]])
+def test_a_law_link_that_names_legislation_gov_uk_opens_it(client: FlaskClient, content: Content, url: str) -> None:
+    html = client.get(url).get_data(as_text=True)
+    links = LAW_LINK.findall(html)
+    assert links, url
+    for href, label in links:
+        if href.startswith("/"):
+            continue  # "More about ...": a link within the site
+        host = re.sub(r"^www\.", "", href.split("/")[2])
+        if "legislation.gov.uk" in label:
+            assert host == "legislation.gov.uk", (label, href)
+        provision = re.search(r"\b(section|article)s? (\w+)", label.split(", ", 1)[-1])
+        if provision and label.startswith("Read "):
+            # A label naming one provision opens that provision, not the Act's contents.
+            assert f"/{provision.group(1)}/{provision.group(2)}".lower() in href.lower(), (label, href)
+
+
+def test_references_page_names_each_nations_replacement(client: FlaskClient, content: Content) -> None:
+    html = client.get("/references").get_data(as_text=True)
+    several = [r for r in content.references if len(r.replacements) > 1]
+    assert several, "UKCIS (2016a) and (2016b) applied in England and Wales"
+    for ref in several:
+        entry = html.split(f'id="{ref.id}"', 1)[1].split("</li>", 1)[0]
+        replaced = entry.split("Replaced by:", 1)[1]
+        for other in ref.replacements:
+            current = content.reference(other)
+            assert current is not None
+            assert f'href="#{other}"' in replaced, (ref.id, other)
+            assert f"(in {' and '.join(NATION_NAMES[n] for n in current.nations)})" in replaced, (ref.id, other)
+            newer = html.split(f'id="{other}"', 1)[1].split("</li>", 1)[0]
+            assert f'href="#{ref.id}"' in newer.split("Replaces:", 1)[1], (other, ref.id)
+
+
+# ---------------------------------------------------------------- the research note's nation matrix
+
+# legal-updates.md, "Nation matrix": what each nation's page must show as the law to apply today.
+MATRIX = {
+    "england": [("Protection of Children Act 1978", "section 1"), ("Criminal Justice Act 1988", "section 160"),
+                ("Sexual Offences Act 2003", "sections 66B to 66D"), ("Sexual Offences Act 2003", "section 66A"),
+                ("Sexual Offences Act 2003", "section 15A")],
+    "northern-ireland": [("Protection of Children (Northern Ireland) Order 1978", "article 3"),
+                         ("Criminal Justice (Evidence, Etc.) (Northern Ireland) Order 1988", "article 15"),
+                         ("Justice Act (Northern Ireland) 2016", "section 51"),
+                         ("Sexual Offences (Northern Ireland) Order 2008", "article 72A"),
+                         ("Sexual Offences (Northern Ireland) Order 2008", "article 22A")],
+    "scotland": [("Civic Government (Scotland) Act 1982", "section 52"),
+                 ("Civic Government (Scotland) Act 1982", "section 52A"),
+                 ("Abusive Behaviour and Sexual Harm (Scotland) Act 2016", "section 2"),
+                 ("Sexual Offences (Scotland) Act 2009", "section 6"),
+                 ("Sexual Offences (Scotland) Act 2009", "section 24"),
+                 ("Sexual Offences (Scotland) Act 2009", "section 34"),
+                 ("Age of Criminal Responsibility (Scotland) Act 2019", "whole Act")],
+}
+MATRIX["wales"] = MATRIX["england"]
+
+
+@pytest.mark.parametrize("nation", NATIONS)
+def test_each_nation_page_shows_every_provision_of_the_nation_matrix(
+    client: FlaskClient, content: Content, nation: str
+) -> None:
+    """A provision named only in an article's prose would be missing from the nation's law page."""
+    now, _ = split_history(client.get(f"/legislation/{nation}").get_data(as_text=True))
+    shown = set(page_ids(now, content))
+    for title, provision in MATRIX[nation]:
+        found = [i for i in content.legislation if i.title == title
+                 and re.match(rf"{re.escape(provision)}\b", i.provision)]
+        assert found, f"{title}, {provision}: no legislation item"
+        assert any(i.id in shown for i in found), f"{title}, {provision} is not on /legislation/{nation}"
+
+
+CALLOUT = re.compile(r'<div class="callout callout--(?:update|correction)">(.*?)</div>', re.S)
+
+
+def test_a_date_in_an_update_is_cited_to_a_source_for_that_law(content: Content) -> None:
+    """When a callout dates a law it is about, one of its links is that law's own source (url, note or
+    correction): a date for Northern Ireland is not cited to an England and Wales source."""
+    checked = 0
+    for article in content.articles:
+        for section in article.sections:
+            for block in CALLOUT.findall(section.html):
+                hrefs = set(re.findall(r'href="([^"]+)"', block))
+                text = re.sub(r"<[^>]+>", " ", block)
+                for law_id in section.laws:
+                    item = content.law(law_id)
+                    if item is None or not item.in_force_from:
+                        continue
+                    year, month, day = (int(part) for part in item.in_force_from.split("-"))
+                    months = ["January", "February", "March", "April", "May", "June", "July", "August",
+                              "September", "October", "November", "December"]
+                    if f"{day} {months[month - 1]} {year}" not in " ".join(text.split()):
+                        continue
+                    checked += 1
+                    sources = {item.url, item.note_url, item.correction_url} - {""}
+                    assert hrefs & sources, (f"{article.slug}#{section.anchor}: the date of {law_id} is cited to "
+                                             f"{sorted(hrefs)}, none of its sources {sorted(sources)}")
+    assert checked >= 5, "the rule has teeth"

@@ -200,6 +200,19 @@ def test_internal_and_https_links_are_kept() -> None:
     assert "/articles/other#part" in section.links and "#only" in section.links
 
 
+def test_https_links_are_recorded_with_their_words_and_line() -> None:
+    parsed = article(
+        "A lead [GOV.UK page](https://www.gov.uk/a).\n\n"
+        '{#only source="Overview"}\n## Only\n\nFirst line, then a label split over\n[two `lines` of\nwords]'
+        "(https://www.legislation.gov.uk/ukpga/1978/37/section/1) and [a site](/articles/other).\n"
+    )
+    assert parsed.problems == (), messages(parsed)
+    lead, body = parsed.value.external_links
+    assert (lead.href, lead.label, lead.line) == ("https://www.gov.uk/a", "GOV.UK page", FRONT_LINES + 1)
+    assert body.href == "https://www.legislation.gov.uk/ukpga/1978/37/section/1"
+    assert (body.label, body.line) == ("two lines of words", FRONT_LINES + 7)
+
+
 @pytest.mark.parametrize(
     ("block", "css", "label"),
     [
@@ -386,6 +399,24 @@ def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     text = LAW.replace("summary: Our words.\n  status: repealed", "summary: Our: words.\n  status: repealed")
     parsed = parse.parse_legislation(text)
     assert [(p.line, p.message.split(":")[0]) for p in parsed.problems] == [(17, "bad YAML")]
+
+
+def test_source_documents_list_verified_addresses_with_where_they_were_checked() -> None:
+    parsed = parse.parse_sources(
+        "- id: gov-uk\n  title: GOV.UK\n  url: https://www.gov.uk/\n  verified:\n"
+        "    - url: https://www.gov.uk/\n      where: the research note\n"
+        "    - url: http://www.gov.uk/old\n      where: somewhere\n"
+        "    - url: https://www.gov.uk/no-where\n"
+        "    - url: https://www.gov.uk/\n      where: again\n"
+    )
+    (doc,) = parsed.value
+    assert [(v.url, v.where, v.line) for v in doc.verified][0] == ("https://www.gov.uk/", "the research note", 5)
+    assert [(p.line, p.message) for p in parsed.problems] == [
+        (7, "'url' must be an https:// URL, not 'http://www.gov.uk/old'"),
+        (7, "a 'verified' entry needs its https:// 'url'"),
+        (9, "missing 'where'"),
+        (10, "duplicate verified url 'https://www.gov.uk/'"),
+    ]
 
 
 def test_reference_without_url_is_a_warning_not_an_error() -> None:

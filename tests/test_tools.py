@@ -38,7 +38,7 @@ from kb.tools import (
 
 REFERRAL = "When to make a child protection referral"
 REFER_TITLE = "Make a child protection referral"
-NO_REFERRAL_TITLE = "On these answers, no referral is needed"
+NO_REFERRAL_TITLE = "None of the five referral situations applies on your answers"
 DANGER_TITLE = "Call 999 now"
 
 
@@ -289,7 +289,8 @@ def test_no_criterion_met_leads_to_procedures(tools: Tools, client: FlaskClient,
     html = page(client, decide_url(*answers(tools, "no", ("no",) * 5)))
     assert h1(html) == NO_REFERRAL_TITLE
     steps = [text for level, text in html.headings if level == 3]
-    assert steps == ["Follow your organisation's procedures", "Tell your nominated child protection lead",
+    assert steps == ["Follow your child protection procedures with your nominated child protection lead",
+                     "If you are still worried, share your concerns", "Never view, copy, print or share the image",
                      "Support the child", "Record what happened and what you did",
                      "Review how it was handled"]
     outcome = tools.decide.outcome("no-referral")
@@ -297,6 +298,32 @@ def test_no_criterion_met_leads_to_procedures(tools: Tools, client: FlaskClient,
         assert (step.link, f"Read more: {section(content, step.link).heading}") in html.links
         assert f"From the 2020 guidance: {step.provenance.section}" in html.main
     assert ("/record", "Use the incident record sheet") in html.links
+
+
+NO_REFERRAL_CLAIM = re.compile(r"no (child protection )?referral is (needed|required|necessary)|"
+                               r"(do not|don't|need not) (need to )?(make a |make any )?(child protection )?refer",
+                               re.I)
+
+
+@pytest.mark.parametrize("criteria", [("no",) * 5, *ALL_COMBINATIONS[1:3]], ids=str)
+def test_every_outcome_keeps_the_guidance_routes_for_a_worried_professional(
+    tools: Tools, client: FlaskClient, content: Content, criteria: tuple[str, ...]
+) -> None:
+    """The guidance says when to refer, never when not to: whatever the answers, it says to share a worry."""
+    html = page(client, decide_url(*answers(tools, "no", criteria)))
+    assert not NO_REFERRAL_CLAIM.search(html.main), NO_REFERRAL_CLAIM.search(html.main)
+    contacts = {c.id: c for c in content.contacts}
+    for text in ("nominated child protection lead", "Your organisation's child protection procedures",
+                 "NSPCC Helpline", contacts["local-child-protection"].name, "The police",
+                 contacts["ceop"].name.split(" (")[0], "999"):
+        assert text in html.main, text
+    assert ("tel:08088005000", "0808 800 5000") in html.links
+    assert ("mailto:help@nspcc.org.uk", "help@nspcc.org.uk") in html.links
+
+
+def test_no_tool_says_a_referral_is_not_needed(content_path: Path) -> None:
+    text = " ".join((content_path / "tools.yaml").read_text(encoding="utf-8").split())
+    assert not NO_REFERRAL_CLAIM.search(text), NO_REFERRAL_CLAIM.search(text)
 
 
 def test_an_adult_involved_gives_no_route_the_sources_do_not_support(tools: Tools,
@@ -459,13 +486,32 @@ def test_record_sheet_has_a_labelled_field_for_what_the_guidance_says_to_record(
         assert choice in html.labels.values()
 
 
-def test_record_sheet_warns_not_to_describe_copy_or_attach_the_image(client: FlaskClient) -> None:
+def test_record_sheet_warns_never_to_view_copy_print_share_or_attach_the_image(client: FlaskClient) -> None:
     response = client.get("/record")
     body = response.data.decode()
     main = body.split('id="main_content"', 1)[1]
     warning = re.search(r'<div class="callout callout--warning[^"]*">(.*?)</div>', main, re.S)
     assert warning and main.index(warning.group(0)) < main.index("<textarea")
-    assert "Do not describe, copy or attach the image" in warning.group(1)
+    assert "Never view, copy, print or share the image, and do not attach it" in " ".join(warning.group(1).split())
+
+
+# The guidance forbids viewing, copying, printing and sharing an image; it never forbids writing down what you
+# were told about it (two referral criteria turn on "what you know about the image").
+FORBIDS_RECORDING = re.compile(r"(never|not|don't) (describe|write down|record)[^.]{0,40}(image|picture)|"
+                               r"(never|not) what the image shows", re.I)
+
+
+def test_record_sheet_asks_what_you_were_told_about_the_image(tools: Tools, client: FlaskClient,
+                                                              content: Content) -> None:
+    html = page(client, "/record")
+    assert not FORBIDS_RECORDING.search(html.main), FORBIDS_RECORDING.search(html.main)
+    group = next(g for g in tools.record.groups if g.provenance.section == REFERRAL)
+    assert group.link == tools.decide.link, "it serves the referral criteria"
+    criteria = section(content, group.link).text
+    assert "what you know about the image" in criteria
+    (field,) = group.fields
+    assert field.kind == "textarea" and html.labels.get("record_" + field.id.replace("-", "_")) == field.label
+    assert "told" in field.label and "Never look at the image" in field.hint
 
 
 # ---------------------------------------------------------------- the policy checklist

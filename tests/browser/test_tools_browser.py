@@ -144,7 +144,7 @@ def test_decision_aid_works_without_javascript_and_back_goes_back(browser: Brows
             page.click(f"label:text-is('{choice}')")
             page.click(".question-form button[type=submit]")
         page.wait_for_url(re.compile(r".*harm=no.*"))
-        assert page.inner_text("h1") == "On these answers, no referral is needed"
+        assert page.inner_text("h1") == "None of the five referral situations applies on your answers"
         page.go_back()
         assert page.inner_text("h1") == "Has the sharing of the image put a child at immediate risk of harm?"
         page.click("label:text-is('Yes')")
@@ -230,7 +230,7 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
     for selector in ("nav[aria-label=Main]", ".print-action", ".skip-link", ".footer nav", ".record-privacy"):
         assert page.locator(selector).is_hidden(), selector
     assert page.locator(".callout--warning").is_visible()
-    assert "Do not describe, copy or attach the image" in page.inner_text(".callout--warning")
+    assert "Never view, copy, print or share the image" in page.inner_text(".callout--warning")
     sizes = page.evaluate("(() => { const t = document.querySelector('#record_actions');"
                           " return [t.scrollHeight, t.clientHeight]; })()")
     assert sizes[0] <= sizes[1] + 1, f"all of the typed text shows on paper: {sizes}"
