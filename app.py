@@ -949,7 +949,8 @@ def api_search() -> Response:
         # The reply without its first field (the query), as JSON text: popular searches skip the encoding too.
         result = search(ix, q, **options)
         body = json.dumps({"query": "", "corrected": result.corrected, "total": result.total,
-                           "results": [h.as_dict() for h in result.hits]}, ensure_ascii=False)
+                           "results": [h.as_dict() for h in result.hits], "urgent": result.urgent},
+                          ensure_ascii=False)
         return result.corrected, body[len('{"query": ""'):]
 
     key = ("api-search", q.lower(), *sorted(options.items()))

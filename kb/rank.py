@@ -24,7 +24,7 @@ FEATURES = (
     "prior",       # how often the source section answers bank questions (log share)
 )
 # Question-level features for deciding whether the guidance answers at all.
-SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "subject")
+SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject")
 NEIGHBOURS = 10
 
 
@@ -304,7 +304,7 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
         nearest = max(near.values(), default=0.0)
     subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
     return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
-                     question.unknown, subject])
+                     question.unknown, float(question.unknown == 0.0), subject])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

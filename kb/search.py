@@ -33,6 +33,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     message: str = ""
+    urgent: bool = False  # the words signal that a child may be in danger now
 
 
 def validate(nation: str | None, topic: str | None, kind: str | None, limit: Any) -> tuple[str | None, int]:
@@ -83,7 +84,7 @@ def search(
         # Clearly an emergency: the 999 step first. Possibly one: second, after what the words asked for.
         hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,
-                        facets=counts, message=query.message)
+                        facets=counts, message=query.message, urgent=urgency.urgent)
 
 
 def applies(article: Article, section: Section, nation: str | None, topic: str | None) -> bool:
@@ -94,7 +95,10 @@ def applies(article: Article, section: Section, nation: str | None, topic: str |
 
 def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | None, limit: int,
               facets: bool) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """The sections that match (by their words, or by the model's judgement), filtered, best first."""
+    """The sections that match (by their words, or by the model's judgement when the words match something in
+    the guidance at all), filtered, best first."""
+    if not any(r.bm25 > 0 for r in ranking.sections):
+        return 0, (), {}
     matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= RELEVANT]
     kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]
     counts: dict[str, dict[str, int]] = {}

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from kb import load_content
-from kb.config import content_dir
+from kb.config import content_dir, train_file, training_bank
 from kb.learn import build
 from kb.model import Content
 
@@ -33,12 +33,23 @@ def content(content_path: Path) -> Content:
     return loaded
 
 
+# The bank the real index learns from, read before any test points KB_TRAIN elsewhere.
+TRAIN_FILE = train_file()
+
+
+@pytest.fixture(autouse=True)
+def _builds_in_tests_do_not_learn(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Builds made inside tests check how building works (locks, swaps, broken content): they skip the learning
+    step, which the session's index does once (tests of learning use that index)."""
+    monkeypatch.setenv("KB_TRAIN", str(tmp_path_factory.getbasetemp() / "no-training.jsonl"))
+
+
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
     """An index built once per session from the real content, in a temporary folder, with the ranking learned
     from the bank's train fold (as `kb build` does)."""
     root = tmp_path_factory.mktemp("index")
-    build(content, root)
+    build(content, root, bank=training_bank(TRAIN_FILE))
     return root
 
 

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 import app as app_module
+from kb.config import train_file
 
 PROJECT = Path(__file__).resolve().parent.parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
@@ -33,6 +34,9 @@ ROUTES = [
     "/report-a-mistake", "/api/search?q=nudes", "/api/ask?q=law", "/api/legislation", "/api/references",
     "/api/articles", "/healthz", "/nope", "/api/nope", "/search?nation=x", "/api/search", "/static/site.css",
 ]
+
+# The bank the session index learned from (read at import, before tests point KB_TRAIN elsewhere).
+TRAIN_FILE = train_file()
 
 
 def fetch(client: FlaskClient, url: str) -> Any:
@@ -157,7 +161,7 @@ def free_port() -> int:
 def gunicorn(index_dir: Path, content_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The production server from gunicorn.conf.py, on a free port, with one worker."""
     port = free_port()
-    env = {**os.environ, "KB_INDEX": str(index_dir), "KB_CONTENT": str(content_path)}
+    env = {**os.environ, "KB_INDEX": str(index_dir), "KB_CONTENT": str(content_path), "KB_TRAIN": str(TRAIN_FILE)}
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"],

@@ -1,0 +1,232 @@
+"""How questions are read: stems that must stay apart, intents, places that name a nation, urgency cue families,
+follow-ups that listen, and the examples users tried (issues 11 and 12), on the index learned from the bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb import IndexHolder, OpenIndex, answer, search
+from kb.content import load_content
+from kb.model import Content
+from kb.retrieve import stems
+from kb.understand import compile_places
+from kb.urgency import Cues, rule
+
+EMERGENCY = "When to make a child protection referral"
+IMAGE = "What to do with a sexting image"
+
+
+@pytest.fixture(scope="module")
+def ix(index_dir: Path) -> OpenIndex:
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
+
+
+def section_of(ix: OpenIndex, question: str, **kwargs: str | None) -> str | None:
+    reply = answer(ix, question, **kwargs)  # type: ignore[arg-type]
+    return reply.section.provenance.section if reply.answered and reply.section else None
+
+
+# ---------------------------------------------------------------- stems
+
+
+@pytest.mark.parametrize(("a", "b"), [("response", "responsible"), ("response", "responsibility"),
+                                      ("respond", "responsibilities")])
+def test_words_of_different_meaning_keep_different_stems(a: str, b: str) -> None:
+    assert stems(a) != stems(b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("responsible", "responsibility"), ("referral", "refer"),
+                                      ("response", "responses")])
+def test_words_of_one_meaning_share_a_stem(a: str, b: str) -> None:
+    assert stems(a) == stems(b)
+
+
+# ---------------------------------------------------------------- intents
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("who do I tell about this", "whom-to-tell"),
+    ("how do we get it taken down", "removal"),
+    ("is it illegal for him to have it", "the-law"),
+    ("should I ring her mum", "parents"),
+    ("what do I say to her", "talking-to-the-child"),
+    ("where do we log it", "recording"),
+])
+def test_intents_read_what_the_user_wants_to_do(content: Content, question: str, intent: str) -> None:
+    found = {i.name for i in content.intents if i.matches(question)}
+    assert intent in found
+
+
+def test_every_intent_points_to_source_headings(content: Content) -> None:
+    homes = {s.provenance.section for a in content.articles for s in a.sections}
+    assert content.intents
+    for intent in content.intents:
+        assert intent.sections and set(intent.sections) <= homes, intent.name
+
+
+# ---------------------------------------------------------------- places
+
+
+@pytest.mark.parametrize(("text", "nation"), [
+    ("Cardiff school, do I refer to social services", "wales"),
+    ("youth club in Glasgow, a lad has a nude on his phone", "scotland"),
+    ("primary in Belfast", "northern-ireland"),
+    ("Swansea coach here", "wales"),
+    ("I work for Police Scotland", "scotland"),
+    ("PSNI officer asking about outcome 21", "northern-ireland"),
+    ("Leeds secondary, year 9", "england"),
+])
+def test_places_name_their_nation(content: Content, text: str, nation: str) -> None:
+    assert compile_places(content.places).nation(text) == nation
+
+
+@pytest.mark.parametrize("text", [
+    "he took photos of her in the bath",  # an everyday word, not the city
+    "a school in Cardiff and one in Glasgow",  # two nations: none is chosen
+    "what do I do",
+])
+def test_everyday_words_and_mixed_places_name_no_nation(content: Content, text: str) -> None:
+    assert compile_places(content.places).nation(text) is None
+
+
+def test_a_place_sets_the_nation_of_an_answer(ix: OpenIndex) -> None:
+    reply = answer(ix, "Cardiff school, do I refer to social services")
+    assert reply.answered and reply.nation == "wales"
+
+
+# ---------------------------------------------------------------- urgency cue families
+
+CUE_CASES = {
+    "danger_to_life": (["she says she wants to die", "he has a razor in his bag", "she's on the bridge"],
+                       ["she sent a photo of her new trainers"]),
+    "person_near": (["he is parked outside the school", "the man is on his way to meet her"],
+                    ["her dad collected her as usual"]),
+    "missing": (["she hasn't come home", "we can't find him anywhere", "he has run away"],
+                ["she missed the bus to school"]),
+    "demand_deadline": (["send more by midnight or he posts them", "pay him by 9pm or else"],
+                        ["the form deadline is Friday"]),
+    "afraid_home": (["she's scared to go home because he'll be there", "he won't go home"],
+                    ["she went home at 3"]),
+    "happening_now": (["it's happening right now on a video call", "please help me"],
+                      ["we had a call about it last week"]),
+    "soon": (["she's meeting him tonight", "school finishes in 20 minutes"], ["in the summer holidays"]),
+    "planning": (["what should our policy say", "staff training on this"], ["she is crying in my office"]),
+    "past": (["last year a pupil went missing", "she was found safe"], ["she is missing"]),
+    "hypothetical": (["what if a pupil said that", "how many children are affected"], ["she said it"]),
+}
+
+
+@pytest.fixture(scope="module")
+def cues(content_path: Path) -> Cues:
+    cues = load_content(content_path).cues
+    assert isinstance(cues, Cues)
+    return cues
+
+
+@pytest.mark.parametrize("family", sorted(CUE_CASES))
+def test_each_cue_family_finds_its_cases_and_only_them(cues: Cues, family: str) -> None:
+    found, missed = CUE_CASES[family]
+    for text in found:
+        assert family in cues.matched(text), text
+    for text in missed:
+        assert family not in cues.matched(text), text
+
+
+def test_the_fallback_rule_needs_a_threat_and_a_time_unless_life_is_at_risk(cues: Cues) -> None:
+    assert rule(cues, cues.matched("she says she wants to die"))
+    assert rule(cues, cues.matched("he is parked outside the school right now"))
+    assert not rule(cues, cues.matched("he is parked outside the school"))
+    assert not rule(cues, cues.matched("last year a pupil went missing, what should our policy say"))
+
+
+FOUR = [
+    "he is parked outside the school waiting for her",
+    "she's locked herself in the toilets with a razor",
+    "a pupil is on the bridge and won't come down",
+    "he's in the room with her now",
+]
+
+
+@pytest.mark.parametrize("question", FOUR)
+def test_the_four_missed_emergencies_are_urgent_and_answered(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.urgent and reply.answered
+    assert reply.contacts[0].phone == "999"
+    hits = search(ix, question).hits
+    assert EMERGENCY in [h.source.section for h in hits[:2]]
+
+
+@pytest.mark.parametrize("question", [
+    "how do we train staff to spot a child at risk after nudes are shared",
+    "last year a pupil went to meet a man: what should our policy say",
+])
+def test_calm_questions_sharing_words_with_emergencies_stay_calm(ix: OpenIndex, question: str) -> None:
+    assert not answer(ix, question).urgent
+
+
+@pytest.mark.parametrize("question", [*FOUR, "help me now", "she said goodbye to everyone and left",
+                                      "xqzv now he is outside"])
+def test_an_urgent_question_is_never_answered_not_covered(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    if reply.urgent:
+        assert reply.answered and reply.section is not None
+
+
+# ---------------------------------------------------------------- the examples users tried
+
+
+@pytest.mark.parametrize(("question", "nation", "wanted"), [
+    ("do I need to tell the police?", "wales", {EMERGENCY, "Recognising concerns", "Procedures"}),
+    ("is it illegal for two 16 year olds to send each other nudes", None, {"Sharing indecent images of children"}),
+    ("a 40 year old man is asking my pupil for nudes", None, {EMERGENCY, "Sexual communication"}),
+    ("what is the right response when a child tells me about a nude", None,
+     {EMERGENCY, "Recognising concerns", IMAGE, "Talking to a young person who has been involved in sexting"}),
+    ("Cardiff school, do I refer to social services", None, {EMERGENCY}),
+])
+def test_examples_users_tried_are_answered_from_the_right_section(
+        ix: OpenIndex, question: str, nation: str | None, wanted: set[str]) -> None:
+    assert section_of(ix, question, nation=nation) in wanted
+
+
+def test_a_question_about_ages_is_not_sent_to_criminal_responsibility(ix: OpenIndex) -> None:
+    hits = search(ix, "is it illegal for two 16 year olds to send each other nudes").hits
+    assert "responsib" not in hits[0].heading.lower()
+
+
+def test_who_do_i_tell_finds_the_guidance(ix: OpenIndex) -> None:
+    hits = search(ix, "who do I tell").hits
+    assert hits and hits[0].source.section in {EMERGENCY, "Recognising concerns", "Procedures"}
+
+
+# ---------------------------------------------------------------- follow-ups that listen
+
+
+def test_a_new_question_that_stands_alone_is_answered_on_its_own(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?")
+    second = answer(ix, "can I look at it?", context=first.context)
+    assert second.section is not None and second.section.provenance.section == IMAGE
+
+
+def test_and_in_a_nation_keeps_the_topic_and_changes_the_law(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?", nation="england")
+    second = answer(ix, "and in Scotland?", context=first.context)
+    assert second.section == first.section
+    assert second.nation == "scotland"
+    assert second.legislation and all("scotland" in item.nations for item in second.legislation)
+
+
+def test_a_follow_up_about_another_age_keeps_the_topic(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?")
+    second = answer(ix, "what about if he's 17?", context=first.context)
+    assert second.section == first.section
+
+
+def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?")
+    second = answer(ix, "how do I get a photo taken down from a website", context=first.context)
+    assert second.section is not None
+    assert second.section.provenance.section == "Getting an explicit image removed from the internet"
