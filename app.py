@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +59,7 @@ from kb.search import SearchResult, normalise, search, validate
 from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 
 log = logging.getLogger("app")
+T = TypeVar("T")
 
 SITE_NAME = "Responding to nude image sharing"
 CSP = (
@@ -245,8 +246,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"], log=app.logger)
     app.extensions["kb_site"] = _start(app)
-    app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"])
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
     spec = app.config["RATE_LIMIT"]
@@ -291,7 +292,13 @@ def _start(app: Flask) -> Site:
             if content.errors:
                 for problem in content.errors:
                     app.logger.error("%s", problem)
-                app.logger.error("content has errors: the site keeps serving the last good index")
+                served = cast(IndexHolder, app.extensions["kb"]).get()
+                if served is not None:
+                    app.logger.error("content has errors: the site keeps serving the last good index (built %s)",
+                                     served.meta.get("built"))
+                else:
+                    app.logger.error("content has errors and there is no good index to serve: pages answer 503 "
+                                     "until the content is fixed and kb build succeeds")
             else:
                 try:
                     meta = build_index(content, index_dir)
@@ -339,24 +346,45 @@ def _content() -> Content:
     return _need().content
 
 
+def _engine(work: Callable[[OpenIndex], T]) -> T:
+    """work(index) for this request; when it raises because the build is damaged, the holder stops serving that
+    build and the work runs once more on the last good one (or the request answers 503 with the contacts)."""
+    ix = _need()
+    try:
+        return work(ix)
+    except Exception:
+        holder = cast(IndexHolder, current_app.extensions["kb"])
+        instead = holder.recover(ix)
+        if instead is ix:
+            raise  # the build is whole: a fault of ours, logged as a 500
+        g.kb_index = instead
+        if instead is None:
+            abort(503, "The guidance is not available right now.")
+        return work(instead)
+
+
 def _search(q: str, **options: Any) -> SearchResult:
     """search() through the app's result cache (stored without the query text; corrected queries not stored)."""
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
     key = ("search", q.lower(), *sorted(options.items()))
-    result = cache.get(ix.path, key, lambda: replace(search(ix, q, **options), query=""),
-                       keep=lambda r: r.corrected is None)
-    return replace(result, query=q)
+
+    def work(ix: OpenIndex) -> SearchResult:
+        return cache.get(ix.path, key, lambda: replace(search(ix, q, **options), query=""),
+                         keep=lambda r: r.corrected is None)
+
+    return replace(_engine(work), query=q)
 
 
 def _answer(q: str, nation: str | None, context: str | None) -> Answer:
     """answer() through the app's result cache (stored without the question text)."""
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
     key = ("ask", q.lower(), nation, context)
-    reply = cache.get(ix.path, key, lambda: replace(answer(ix, q, nation=nation, context=context), question=""),
-                      keep=lambda r: r.corrected is None)
-    return replace(reply, question=q)
+
+    def work(ix: OpenIndex) -> Answer:
+        return cache.get(ix.path, key, lambda: replace(answer(ix, q, nation=nation, context=context), question=""),
+                         keep=lambda r: r.corrected is None)
+
+    return replace(_engine(work), question=q)
 
 
 def _request_id() -> str:
@@ -435,7 +463,10 @@ def _where(exc: BaseException) -> str:
 def _http_error(exc: HTTPException) -> Response:
     """A plain page, or JSON {"error"} under /api/, for every HTTP error."""
     code = exc.code or 500
-    if code >= 500 and code != 503:
+    if code == 503:
+        # Our own words about what is unavailable, never the request's.
+        current_app.logger.error("request %s answered 503: %s", _request_id(), exc.description)
+    elif code >= 500:
         current_app.logger.error("request %s failed with %s", _request_id(), code)
     return _error_response(exc)
 
@@ -941,18 +972,17 @@ def api_search() -> Response:
     spelling = request.args.get("spell", "") not in ("0", "false", "no", "off")
     options: dict[str, Any] = {"nation": nation or None, "topic": topic or None, "kind": kind or "section",
                                "limit": limit, "spelling": spelling}
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
+    key = ("api-search", q.lower(), *sorted(options.items()))
 
-    def encode() -> tuple[str | None, str]:
+    def encode(ix: OpenIndex) -> tuple[str | None, str]:
         # The reply without its first field (the query), as JSON text: popular searches skip the encoding too.
         result = search(ix, q, **options)
         body = json.dumps({"query": "", "corrected": result.corrected, "total": result.total,
                            "results": [h.as_dict() for h in result.hits]}, ensure_ascii=False)
         return result.corrected, body[len('{"query": ""'):]
 
-    key = ("api-search", q.lower(), *sorted(options.items()))
-    _, rest = cache.get(ix.path, key, encode, keep=lambda value: value[0] is None)
+    _, rest = _engine(lambda ix: cache.get(ix.path, key, lambda: encode(ix), keep=lambda value: value[0] is None))
     return current_app.response_class('{"query": ' + json.dumps(q, ensure_ascii=False) + rest,
                                       mimetype="application/json")
 
@@ -1002,10 +1032,11 @@ def api_articles() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Whether a usable index is loaded, and which content it was built from."""
-    ix = _open()
-    if ix is None:
-        abort(503, "No search index is loaded.")
-    return jsonify(status="ok", sections=ix.meta.get("sections"), content=ix.meta.get("content"),
-                   built=ix.meta.get("built"))
+    """Whether the current index build works (its files as built, a searcher answering a fixed query), and which
+    content it was built from; a 503 with the reason in the log otherwise."""
+    health = cast(IndexHolder, current_app.extensions["kb"]).health()
+    if not health.ok or health.meta is None:
+        abort(503, f"the health check failed: {health.reason}")  # logged; the reply says only "unavailable"
+    meta = health.meta
+    return jsonify(status="ok", sections=meta.get("sections"), content=meta.get("content"), built=meta.get("built"))
 
