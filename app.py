@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import math
-import threading
 import time
 import traceback
 import uuid
@@ -32,7 +32,7 @@ from flask import (
 )
 from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import config as kb_config
@@ -55,6 +55,7 @@ from kb.model import (
     Reference,
     SourceDocument,
 )
+from kb.ratelimit import Rate, SharedLimiter
 from kb.search import SearchResult, normalise, search, validate
 from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 
@@ -73,6 +74,8 @@ PERMISSIONS = (
 # Pages and answers that carry what someone typed: never kept by a browser or proxy cache.
 NO_STORE = frozenset({"/search", "/ask", "/api/search", "/api/ask", "/decide", "/record", "/policy",
                       "/policy/check", "/policy/download"})
+# Pages that search or answer: each costs a search, so each counts against the rate limit.
+LIMITED = ("/search", "/ask")
 PAGE_RESULTS = 20
 STATIC_MAX_AGE = 365 * 24 * 3600
 # Only if contacts.yaml cannot be read: the numbers must show even when everything else is broken.
@@ -147,44 +150,6 @@ class JSON(DefaultJSONProvider):
     ensure_ascii = False
 
 
-class RateLimiter:
-    """A fixed-window count of requests per client, in this process's memory only."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[str, tuple[float, int]] = {}
-
-    @classmethod
-    def parse(cls, spec: str) -> RateLimiter:
-        """A limiter from "requests/seconds", e.g. "60/60"."""
-        count, _, seconds = str(spec).partition("/")
-        try:
-            limit, window = int(count), float(seconds)
-        except ValueError:
-            raise ValueError(f"RATE_LIMIT must look like '60/60' (requests/seconds), not {spec!r}") from None
-        if limit < 1 or window <= 0:
-            raise ValueError(f"RATE_LIMIT must allow at least 1 request per positive window, not {spec!r}")
-        return cls(limit, window)
-
-    def wait(self, key: str) -> float:
-        """Count one request; 0 when it is allowed, else the seconds until the client may ask again."""
-        now = self.clock()
-        with self._lock:
-            start, count = self._seen.get(key, (now, 0))
-            if now - start >= self.window:
-                start, count = now, 0
-            if count >= self.limit:
-                return start + self.window - now
-            self._seen[key] = (start, count + 1)
-            if len(self._seen) > 10_000:
-                # Forget finished windows so a scan from many addresses cannot grow memory without bound.
-                self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window}
-            return 0.0
-
-
 class StripQueryStrings(logging.Filter):
     """Drop the query string from the development server's request lines: searches never reach a log."""
 
@@ -212,6 +177,24 @@ class AsciiQueryString:
         return self.wsgi_app(environ, start_response)
 
 
+class FromProxiesOnly:
+    """Believe forwarded headers (X-Forwarded-For, -Proto, -Host) only on requests from the proxy's addresses:
+    a client that reaches the app directly cannot choose the address it is counted under."""
+
+    def __init__(self, wsgi_app: Any, hops: int, proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]):
+        self.plain = wsgi_app
+        self.forwarded = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        self.proxies = proxies
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            peer = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return self.plain(environ, start_response)
+        trusted = any(peer in network for network in self.proxies)
+        return (self.forwarded if trusted else self.plain)(environ, start_response)
+
+
 bp = Blueprint("site", __name__)
 
 
@@ -230,6 +213,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         CACHE_SIZE=1024,
         REPORT_MISTAKES_TO="",
         TRUSTED_PROXIES=0,
+        # Forwarded headers are believed only from these addresses (the reverse proxy's).
+        PROXY_ADDRESSES="127.0.0.1,::1",
         LOG_REQUESTS=True,
         MAX_CONTENT_LENGTH=1024,
         MAX_FORM_MEMORY_SIZE=1024,
@@ -243,15 +228,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _quiet_werkzeug()
     app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]
     if int(app.config["TRUSTED_PROXIES"] or 0) > 0:
-        n = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        proxies = tuple(ipaddress.ip_network(a.strip()) for a in _names(app.config["PROXY_ADDRESSES"]))
+        app.wsgi_app = FromProxiesOnly(  # type: ignore[method-assign]
+            app.wsgi_app, int(app.config["TRUSTED_PROXIES"]), proxies)
 
     app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"], log=app.logger)
     app.extensions["kb_site"] = _start(app)
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
-    spec = app.config["RATE_LIMIT"]
-    app.extensions["kb_limiter"] = RateLimiter.parse(spec) if spec else None
+    # Made here, before gunicorn forks its workers (gunicorn.conf.py preloads the app): one count per server.
+    rate = Rate.parse(app.config["RATE_LIMIT"])
+    app.extensions["kb_limiter"] = SharedLimiter(rate) if rate else None
 
     app.jinja_env.filters.update(
         day=_day, short_day=_short_day, nations=_nations, safe_href=safe_href, snippet=safe_snippet,
@@ -260,12 +247,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(_template_context)
     app.before_request(_start_request)
     app.before_request(_allow_only_reads)
-    app.before_request(_limit_api)
+    app.before_request(_limit_rate)
     app.after_request(_finish_request)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
     app.register_blueprint(bp)
     return app
+
+
+def _names(value: Any) -> list[str]:
+    """A list setting from config: a list, or a comma-separated string (as environment variables give it)."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
 def _quiet_werkzeug() -> None:
@@ -404,16 +397,16 @@ def _allow_only_reads() -> None:
         abort(405)
 
 
-def _limit_api() -> Response | None:
-    limiter = cast(RateLimiter | None, current_app.extensions.get("kb_limiter"))
-    if limiter is None or not _is_api():
+def _limit_rate() -> Response | None:
+    """Searches, answers and the JSON API count against each client's rate (shared by the server's workers)."""
+    limiter = cast(SharedLimiter | None, current_app.extensions.get("kb_limiter"))
+    if limiter is None or not (_is_api() or request.path in LIMITED):
         return None
     wait = limiter.wait(request.remote_addr or "unknown")
     if wait <= 0:
         return None
     seconds = max(1, math.ceil(wait))
-    response = jsonify(error=f"Too many requests. Please wait {seconds} seconds and try again.")
-    response.status_code = 429
+    response = _error_response(TooManyRequests(f"Too many requests. Please wait {seconds} seconds and try again."))
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -504,14 +497,15 @@ def _message(exc: HTTPException) -> str:
         503: "The guidance is not available right now.",
     }
     code = exc.code or 500
-    if code == 400 and exc.description and exc.description != type(exc).description:
+    if code in (400, 429) and exc.description and exc.description != type(exc).description:
         return exc.description
     return messages.get(code, exc.name if code < 500 else messages[500])
 
 
 def _title(code: int) -> str:
     return {400: "There is a problem with the address", 404: "Page not found", 405: "Method not allowed",
-            503: "Sorry, the guidance is not available", 500: "Sorry, something went wrong"}.get(
+            429: "Too many requests", 503: "Sorry, the guidance is not available",
+            500: "Sorry, something went wrong"}.get(
         code, "There is a problem")
 
 
