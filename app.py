@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
@@ -26,6 +26,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    redirect,
     render_template,
     request,
     url_for,
@@ -34,6 +35,7 @@ from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.utils import host_is_trusted
 
 from kb import config as kb_config
 from kb.answer import Answer, answer, law_dict, reference_dict
@@ -195,6 +197,21 @@ class FromProxiesOnly:
         return (self.forwarded if trusted else self.plain)(environ, start_response)
 
 
+class OnlyTrustedHosts:
+    """Put the site's own name in place of a Host header it does not answer for (and mark the request, which
+    then answers 400): no page, link or redirect can ever be built from an untrusted Host."""
+
+    def __init__(self, wsgi_app: Any, trusted: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.trusted = trusted
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not host_is_trusted(environ.get("HTTP_HOST"), self.trusted):
+            environ["HTTP_HOST"] = self.trusted[0]
+            environ["kb.untrusted_host"] = True
+        return self.wsgi_app(environ, start_response)
+
+
 bp = Blueprint("site", __name__)
 
 
@@ -215,6 +232,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TRUSTED_PROXIES=0,
         # Forwarded headers are believed only from these addresses (the reverse proxy's).
         PROXY_ADDRESSES="127.0.0.1,::1",
+        # The host names the site answers for; the host of SITE_URL is added.
+        TRUSTED_HOSTS="localhost,127.0.0.1",
+        # The site's public address, e.g. https://kb.example.org: the base of the few absolute links it makes.
+        SITE_URL="",
         LOG_REQUESTS=True,
         MAX_CONTENT_LENGTH=1024,
         MAX_FORM_MEMORY_SIZE=1024,
@@ -226,7 +247,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     app.logger.setLevel(logging.INFO)
     _quiet_werkzeug()
+    app.config["SITE_URL"] = str(app.config["SITE_URL"] or "").rstrip("/")
+    app.config["TRUSTED_HOSTS"] = _trusted_hosts(app.config["TRUSTED_HOSTS"], app.config["SITE_URL"])
     app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]
+    # The host is checked after the proxy's X-Forwarded-Host is applied, so that value is checked too.
+    app.wsgi_app = OnlyTrustedHosts(app.wsgi_app, app.config["TRUSTED_HOSTS"])  # type: ignore[method-assign]
     if int(app.config["TRUSTED_PROXIES"] or 0) > 0:
         proxies = tuple(ipaddress.ip_network(a.strip()) for a in _names(app.config["PROXY_ADDRESSES"]))
         app.wsgi_app = FromProxiesOnly(  # type: ignore[method-assign]
@@ -246,6 +271,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.context_processor(_template_context)
     app.before_request(_start_request)
+    app.before_request(_refuse_untrusted_hosts)
     app.before_request(_allow_only_reads)
     app.before_request(_limit_rate)
     app.after_request(_finish_request)
@@ -259,6 +285,12 @@ def _names(value: Any) -> list[str]:
     """A list setting from config: a list, or a comma-separated string (as environment variables give it)."""
     items = value if isinstance(value, list | tuple) else str(value or "").split(",")
     return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _trusted_hosts(value: Any, site_url: str) -> list[str]:
+    """The host names the site answers for: the setting's, and SITE_URL's; never empty (empty means any)."""
+    hosts = _names(value) + ([host] if site_url and (host := urlsplit(site_url).hostname) else [])
+    return list(dict.fromkeys(hosts)) or ["localhost"]
 
 
 def _quiet_werkzeug() -> None:
@@ -397,6 +429,12 @@ def _allow_only_reads() -> None:
         abort(405)
 
 
+def _refuse_untrusted_hosts() -> None:
+    """A request for a host name the site does not answer for is a 400 (OnlyTrustedHosts replaced the name)."""
+    if request.environ.get("kb.untrusted_host"):
+        abort(400, "This site does not answer for that host name.")
+
+
 def _limit_rate() -> Response | None:
     """Searches, answers and the JSON API count against each client's rate (shared by the server's workers)."""
     limiter = cast(SharedLimiter | None, current_app.extensions.get("kb_limiter"))
@@ -430,6 +468,10 @@ def _finish_request(response: Response) -> Response:
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["X-Request-Id"] = _request_id()
+    if response.location and 300 <= response.status_code < 400:
+        location = _within(response.location)
+        headers["Location"] = location
+        response.set_data(redirect(location, response.status_code).get_data())
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=31536000"
     if request.path.startswith("/static/") and response.status_code in (200, 304):
@@ -462,6 +504,13 @@ def _http_error(exc: HTTPException) -> Response:
     elif code >= 500:
         current_app.logger.error("request %s failed with %s", _request_id(), code)
     return _error_response(exc)
+
+
+def _within(url: str) -> str:
+    """A redirect's target as a path of this site: never a host (Werkzeug builds "//" redirects from Host)."""
+    parts = urlsplit(url)
+    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/"
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _error_response(exc: HTTPException) -> Response:
@@ -524,7 +573,7 @@ def _template_context() -> dict[str, Any]:
         "source_doc": source,
         "report_to": current_app.config["REPORT_MISTAKES_TO"],
         "printed": _today(),
-        "page_url": request.url,
+        "page_url": _site_url() + request.full_path.rstrip("?"),
         "nation_names": NATION_NAMES,
         "nations": NATIONS,
         "static_url": _static_url,
@@ -535,6 +584,11 @@ def _template_context() -> dict[str, Any]:
 
 def _static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=_site().static_version)
+
+
+def _site_url() -> str:
+    """The base of an absolute link: SITE_URL, else this request's host (a trusted one: OnlyTrustedHosts)."""
+    return str(current_app.config["SITE_URL"] or request.host_url.rstrip("/"))
 
 
 def _today() -> date:
@@ -940,7 +994,7 @@ def policy_download() -> Response | tuple[str, int]:
     except BadState as exc:
         return _tool_invalid(str(exc), url_for("site.policy"), "Start the checklist again")
     today = _today()
-    text = policy_markdown(checklist, checks, _day(today), request.host_url)
+    text = policy_markdown(checklist, checks, _day(today), _site_url())
     response = Response(text, mimetype="text/markdown")
     name = f"policy-checklist-{today.isoformat()}.md"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
