@@ -483,9 +483,11 @@ def _finish_request(response: Response) -> Response:
         headers["Cache-Control"] = "no-cache"
     if current_app.config["LOG_REQUESTS"]:
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        # The path only: a query string holds what someone searched for, which we never record.
-        current_app.logger.info("%s %s %s %.1fms id=%s", request.method, request.path, response.status_code,
-                                took, _request_id())
+        # The path only: a query string holds what someone searched for, which we never record. Escaped: a
+        # path's %0a must not forge a log line, nor %1b drive a terminal.
+        path = request.path.encode("unicode_escape").decode("ascii")
+        current_app.logger.info("%s %s %s %.1fms id=%s", request.method, path, response.status_code, took,
+                                _request_id())
     return response
 
 
