@@ -310,9 +310,9 @@ def test_rate_limit_counts_an_ipv6_block_as_one_client(make_app: Callable[..., F
     assert client.get("/search?q=x", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
 
 
-def test_rate_limit_window_starts_again(make_app: Callable[..., Flask]) -> None:
+def test_rate_limit_allows_the_next_request_when_it_is_due(make_app: Callable[..., Flask]) -> None:
     app = make_app(RATE_LIMIT="1/60")
-    now = [960.0]  # windows are fixed: [960, 1020) is one
+    now = [960.0]
     app.extensions["kb_limiter"].clock = lambda: now[0]
     client = app.test_client()
     assert client.get("/api/references").status_code == 200
@@ -324,7 +324,17 @@ def test_rate_limit_window_starts_again(make_app: Callable[..., Flask]) -> None:
     assert client.get("/api/references").status_code == 200
 
 
-@pytest.mark.parametrize("spec", ["60", "a/b", "0/60", "10/0", "-1/5", "5/inf"])
+def test_after_a_burst_requests_pass_at_the_steady_rate(make_app: Callable[..., Flask]) -> None:
+    app = make_app(RATE_LIMIT="60/60/3")  # one a second after three at once
+    now = [5000.0]
+    app.extensions["kb_limiter"].clock = lambda: now[0]
+    client = app.test_client()
+    assert [client.get("/search?q=x").status_code for _ in range(4)] == [200, 200, 200, 429]
+    now[0] += 1
+    assert [client.get("/search?q=x").status_code for _ in range(2)] == [200, 429]
+
+
+@pytest.mark.parametrize("spec", ["60", "a/b", "0/60", "10/0", "-1/5", "5/inf", "5/60/6", "5/60/0", "5/60/1/1"])
 def test_a_bad_rate_limit_setting_fails_at_start(spec: str) -> None:
     with pytest.raises(ValueError, match="RATE_LIMIT"):
         Rate.parse(spec)
@@ -356,7 +366,7 @@ def test_forwarded_headers_from_a_client_that_is_not_the_proxy_are_ignored(
 
 
 def test_the_count_is_shared_by_processes_forked_after_the_app_is_made() -> None:
-    limiter = SharedLimiter(Rate(3, 60.0))
+    limiter = SharedLimiter(Rate(3, 60.0, burst=3))
     context = multiprocessing.get_context("fork")
     worker = context.Process(target=limiter.wait, args=("192.0.2.9",))
     with warnings.catch_warnings():
