@@ -23,13 +23,19 @@ from kb.index import SNAPSHOT, damage
 from kb.model import Content
 
 
-@pytest.fixture
-def index(tmp_path: Path, content: Content) -> Path:
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
     """An index folder of two whole builds: an older one (without the last article), then the current one."""
-    root = tmp_path / "index"
+    root = tmp_path_factory.mktemp("health") / "index"
     build_index(replace(content, digest="0" * 16, articles=content.articles[:-1]), root)
     build_index(content, root)
     return root
+
+
+@pytest.fixture
+def index(tmp_path: Path, two_builds: Path) -> Path:
+    """A copy of the two builds that a test may damage (the current link stays a relative link)."""
+    return Path(shutil.copytree(two_builds, tmp_path / "index", symlinks=True))
 
 
 @pytest.fixture
