@@ -462,7 +462,11 @@ class IndexHolder:
             # The current link is gone (the index folder deleted?): serve what is open while its files are there.
             return current if current is not None and (self.root / current.path).is_dir() else None
         if target in self._bad:
-            return current
+            now = self.clock()
+            if now - self._checked >= CHECK_SECONDS:
+                self._checked = now
+                self._retry(target)  # once a second: a fault that has passed ends without a health check
+            return self._open
         with self._lock:
             if self._open is not None and self._open.path == target:
                 return self._open
@@ -518,7 +522,7 @@ class IndexHolder:
 
     def _probe(self, served: OpenIndex) -> str | None:
         """probe() at most once a second per build: a flood of health checks must not cost a searcher each."""
-        now = time.monotonic()
+        now = self.clock()
         if self._probed is not None and self._probed[0] == served.path and now - self._probed[1] < PROBE_SECONDS:
             return None
         reason = probe(served)
@@ -567,9 +571,8 @@ class IndexHolder:
                 break
             try:
                 opened = open_build(self.root, candidate)
-            except Damaged as exc:
-                self._bad[candidate] = str(exc)
-                continue
+            except Damaged:
+                continue  # not remembered: it may be a build still being written, soon current and whole
             if opened.meta.get("code") == code_version():
                 self._open = opened
                 break

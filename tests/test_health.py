@@ -220,3 +220,22 @@ def test_a_holder_reports_health_without_an_app(index: Path) -> None:
     shutil.rmtree(current(index))
     health = holder.health()
     assert not health.ok and "cannot be used" in health.reason
+
+
+def test_a_fault_that_passes_ends_without_a_health_check(index: Path, make: Callable[[Path], Flask]) -> None:
+    app = make(index)
+    holder = app.extensions["kb"]
+    now = [100.0]
+    holder.clock = lambda: now[0]
+    client = app.test_client()
+    assert client.get("/api/search?q=nudes").status_code == 200
+    newest = f"builds/{current(index).name}"
+    segment = next(current(index).glob("section_*.seg"))
+    saved = segment.read_bytes()
+    segment.write_bytes(saved[:100])
+    now[0] += 1
+    assert client.get("/api/search?q=law").status_code == 200
+    assert holder.get().path != newest, "the last good build is served meanwhile"
+    segment.write_bytes(saved)
+    now[0] += 1
+    assert holder.get().path == newest
