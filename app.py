@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import math
-import threading
 import time
 import traceback
 import uuid
@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import urlencode
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
@@ -26,14 +26,16 @@ from flask import (
     current_app,
     g,
     jsonify,
+    redirect,
     render_template,
     request,
     url_for,
 )
 from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.utils import host_is_trusted
 
 from kb import config as kb_config
 from kb.answer import Answer, answer, law_dict, reference_dict
@@ -56,10 +58,12 @@ from kb.model import (
     Reference,
     SourceDocument,
 )
+from kb.ratelimit import Rate, SharedLimiter
 from kb.search import SearchResult, normalise, search, validate
 from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 
 log = logging.getLogger("app")
+T = TypeVar("T")
 
 SITE_NAME = "Responding to nude image sharing"
 CSP = (
@@ -73,6 +77,8 @@ PERMISSIONS = (
 # Pages and answers that carry what someone typed: never kept by a browser or proxy cache.
 NO_STORE = frozenset({"/search", "/ask", "/api/search", "/api/ask", "/decide", "/record", "/policy",
                       "/policy/check", "/policy/download"})
+# Pages that search or answer: each costs a search, so each counts against the rate limit.
+LIMITED = ("/search", "/ask")
 PAGE_RESULTS = 20
 STATIC_MAX_AGE = 365 * 24 * 3600
 # Only if contacts.yaml cannot be read: the numbers must show even when everything else is broken.
@@ -147,44 +153,6 @@ class JSON(DefaultJSONProvider):
     ensure_ascii = False
 
 
-class RateLimiter:
-    """A fixed-window count of requests per client, in this process's memory only."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[str, tuple[float, int]] = {}
-
-    @classmethod
-    def parse(cls, spec: str) -> RateLimiter:
-        """A limiter from "requests/seconds", e.g. "60/60"."""
-        count, _, seconds = str(spec).partition("/")
-        try:
-            limit, window = int(count), float(seconds)
-        except ValueError:
-            raise ValueError(f"RATE_LIMIT must look like '60/60' (requests/seconds), not {spec!r}") from None
-        if limit < 1 or window <= 0:
-            raise ValueError(f"RATE_LIMIT must allow at least 1 request per positive window, not {spec!r}")
-        return cls(limit, window)
-
-    def wait(self, key: str) -> float:
-        """Count one request; 0 when it is allowed, else the seconds until the client may ask again."""
-        now = self.clock()
-        with self._lock:
-            start, count = self._seen.get(key, (now, 0))
-            if now - start >= self.window:
-                start, count = now, 0
-            if count >= self.limit:
-                return start + self.window - now
-            self._seen[key] = (start, count + 1)
-            if len(self._seen) > 10_000:
-                # Forget finished windows so a scan from many addresses cannot grow memory without bound.
-                self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window}
-            return 0.0
-
-
 class StripQueryStrings(logging.Filter):
     """Drop the query string from the development server's request lines: searches never reach a log."""
 
@@ -212,6 +180,39 @@ class AsciiQueryString:
         return self.wsgi_app(environ, start_response)
 
 
+class FromProxiesOnly:
+    """Believe forwarded headers (X-Forwarded-For, -Proto, -Host) only on requests from the proxy's addresses:
+    a client that reaches the app directly cannot choose the address it is counted under."""
+
+    def __init__(self, wsgi_app: Any, hops: int, proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]):
+        self.plain = wsgi_app
+        self.forwarded = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        self.proxies = proxies
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            peer = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return self.plain(environ, start_response)
+        trusted = any(peer in network for network in self.proxies)
+        return (self.forwarded if trusted else self.plain)(environ, start_response)
+
+
+class OnlyTrustedHosts:
+    """Put the site's own name in place of a Host header it does not answer for (and mark the request, which
+    then answers 400): no page, link or redirect can ever be built from an untrusted Host."""
+
+    def __init__(self, wsgi_app: Any, trusted: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.trusted = trusted
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not host_is_trusted(environ.get("HTTP_HOST"), self.trusted):
+            environ["HTTP_HOST"] = self.trusted[0]
+            environ["kb.untrusted_host"] = True
+        return self.wsgi_app(environ, start_response)
+
+
 bp = Blueprint("site", __name__)
 
 
@@ -230,6 +231,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         CACHE_SIZE=1024,
         REPORT_MISTAKES_TO="",
         TRUSTED_PROXIES=0,
+        # Forwarded headers are believed only from these addresses (the reverse proxy's).
+        PROXY_ADDRESSES="127.0.0.1,::1",
+        # The host names the site answers for; the host of SITE_URL is added.
+        TRUSTED_HOSTS="localhost,127.0.0.1",
+        # The site's public address, e.g. https://kb.example.org: the base of the few absolute links it makes.
+        SITE_URL="",
         LOG_REQUESTS=True,
         MAX_CONTENT_LENGTH=1024,
         MAX_FORM_MEMORY_SIZE=1024,
@@ -241,17 +248,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     app.logger.setLevel(logging.INFO)
     _quiet_werkzeug()
+    app.config["SITE_URL"] = str(app.config["SITE_URL"] or "").rstrip("/")
+    app.config["TRUSTED_HOSTS"] = _trusted_hosts(app.config["TRUSTED_HOSTS"], app.config["SITE_URL"])
     app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]
+    # The host is checked after the proxy's X-Forwarded-Host is applied, so that value is checked too.
+    app.wsgi_app = OnlyTrustedHosts(app.wsgi_app, app.config["TRUSTED_HOSTS"])  # type: ignore[method-assign]
     if int(app.config["TRUSTED_PROXIES"] or 0) > 0:
-        n = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        proxies = tuple(ipaddress.ip_network(a.strip()) for a in _names(app.config["PROXY_ADDRESSES"]))
+        app.wsgi_app = FromProxiesOnly(  # type: ignore[method-assign]
+            app.wsgi_app, int(app.config["TRUSTED_PROXIES"]), proxies)
 
+    app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"], log=app.logger)
     app.extensions["kb_site"] = _start(app)
-    app.extensions["kb"] = IndexHolder(app.config["INDEX_DIR"])
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
-    spec = app.config["RATE_LIMIT"]
-    app.extensions["kb_limiter"] = RateLimiter.parse(spec) if spec else None
+    # Made here, before gunicorn forks its workers (gunicorn.conf.py preloads the app): one count per server.
+    rate = Rate.parse(app.config["RATE_LIMIT"])
+    app.extensions["kb_limiter"] = SharedLimiter(rate) if rate else None
 
     app.jinja_env.filters.update(
         day=_day, short_day=_short_day, nations=_nations, safe_href=safe_href, snippet=safe_snippet,
@@ -259,13 +272,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.context_processor(_template_context)
     app.before_request(_start_request)
+    app.before_request(_refuse_untrusted_hosts)
     app.before_request(_allow_only_reads)
-    app.before_request(_limit_api)
+    app.before_request(_limit_rate)
     app.after_request(_finish_request)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
     app.register_blueprint(bp)
     return app
+
+
+def _names(value: Any) -> list[str]:
+    """A list setting from config: a list, or a comma-separated string (as environment variables give it)."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _trusted_hosts(value: Any, site_url: str) -> list[str]:
+    """The host names the site answers for: the setting's, and SITE_URL's; never empty (empty means any)."""
+    hosts = _names(value) + ([host] if site_url and (host := urlsplit(site_url).hostname) else [])
+    return list(dict.fromkeys(hosts)) or ["localhost"]
 
 
 def _quiet_werkzeug() -> None:
@@ -292,7 +318,13 @@ def _start(app: Flask) -> Site:
             if content.errors:
                 for problem in content.errors:
                     app.logger.error("%s", problem)
-                app.logger.error("content has errors: the site keeps serving the last good index")
+                served = cast(IndexHolder, app.extensions["kb"]).get()
+                if served is not None:
+                    app.logger.error("content has errors: the site keeps serving the last good index (built %s)",
+                                     served.meta.get("built"))
+                else:
+                    app.logger.error("content has errors and there is no good index to serve: pages answer 503 "
+                                     "until the content is fixed and kb build succeeds")
             else:
                 try:
                     meta = build(content, index_dir)
@@ -340,24 +372,45 @@ def _content() -> Content:
     return _need().content
 
 
+def _engine(work: Callable[[OpenIndex], T]) -> T:
+    """work(index) for this request; when it raises because the build is damaged, the holder stops serving that
+    build and the work runs once more on the last good one (or the request answers 503 with the contacts)."""
+    ix = _need()
+    try:
+        return work(ix)
+    except Exception:
+        holder = cast(IndexHolder, current_app.extensions["kb"])
+        instead = holder.recover(ix)
+        if instead is ix:
+            raise  # the build is whole: a fault of ours, logged as a 500
+        g.kb_index = instead
+        if instead is None:
+            abort(503, "The guidance is not available right now.")
+        return work(instead)
+
+
 def _search(q: str, **options: Any) -> SearchResult:
     """search() through the app's result cache (stored without the query text; corrected queries not stored)."""
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
     key = ("search", q.lower(), *sorted(options.items()))
-    result = cache.get(ix.path, key, lambda: replace(search(ix, q, **options), query=""),
-                       keep=lambda r: r.corrected is None)
-    return replace(result, query=q)
+
+    def work(ix: OpenIndex) -> SearchResult:
+        return cache.get(ix.path, key, lambda: replace(search(ix, q, **options), query=""),
+                         keep=lambda r: r.corrected is None)
+
+    return replace(_engine(work), query=q)
 
 
 def _answer(q: str, nation: str | None, context: str | None) -> Answer:
     """answer() through the app's result cache (stored without the question text)."""
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
     key = ("ask", q.lower(), nation, context)
-    reply = cache.get(ix.path, key, lambda: replace(answer(ix, q, nation=nation, context=context), question=""),
-                      keep=lambda r: r.corrected is None)
-    return replace(reply, question=q)
+
+    def work(ix: OpenIndex) -> Answer:
+        return cache.get(ix.path, key, lambda: replace(answer(ix, q, nation=nation, context=context), question=""),
+                         keep=lambda r: r.corrected is None)
+
+    return replace(_engine(work), question=q)
 
 
 def _request_id() -> str:
@@ -377,16 +430,23 @@ def _allow_only_reads() -> None:
         abort(405)
 
 
-def _limit_api() -> Response | None:
-    limiter = cast(RateLimiter | None, current_app.extensions.get("kb_limiter"))
-    if limiter is None or not _is_api():
+def _refuse_untrusted_hosts() -> None:
+    """A request for a host name the site does not answer for is a 400 (OnlyTrustedHosts replaced the name);
+    the health check answers anyway, since a load balancer may name a replica by its address."""
+    if request.environ.get("kb.untrusted_host") and request.path != "/healthz":
+        abort(400, "This site does not answer for that host name.")
+
+
+def _limit_rate() -> Response | None:
+    """Searches, answers and the JSON API count against each client's rate (shared by the server's workers)."""
+    limiter = cast(SharedLimiter | None, current_app.extensions.get("kb_limiter"))
+    if limiter is None or not (_is_api() or request.path in LIMITED):
         return None
     wait = limiter.wait(request.remote_addr or "unknown")
     if wait <= 0:
         return None
     seconds = max(1, math.ceil(wait))
-    response = jsonify(error=f"Too many requests. Please wait {seconds} seconds and try again.")
-    response.status_code = 429
+    response = _error_response(TooManyRequests(f"Too many requests. Please wait {seconds} seconds and try again."))
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -410,6 +470,10 @@ def _finish_request(response: Response) -> Response:
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["X-Request-Id"] = _request_id()
+    if response.location and 300 <= response.status_code < 400:
+        location = _within(response.location)
+        headers["Location"] = location
+        response.set_data(redirect(location, response.status_code).get_data())
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=31536000"
     if request.path.startswith("/static/") and response.status_code in (200, 304):
@@ -420,9 +484,11 @@ def _finish_request(response: Response) -> Response:
         headers["Cache-Control"] = "no-cache"
     if current_app.config["LOG_REQUESTS"]:
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        # The path only: a query string holds what someone searched for, which we never record.
-        current_app.logger.info("%s %s %s %.1fms id=%s", request.method, request.path, response.status_code,
-                                took, _request_id())
+        # The path only: a query string holds what someone searched for, which we never record. Escaped: a
+        # path's %0a must not forge a log line, nor %1b drive a terminal.
+        path = request.path.encode("unicode_escape").decode("ascii")
+        current_app.logger.info("%s %s %s %.1fms id=%s", request.method, path, response.status_code, took,
+                                _request_id())
     return response
 
 
@@ -436,9 +502,19 @@ def _where(exc: BaseException) -> str:
 def _http_error(exc: HTTPException) -> Response:
     """A plain page, or JSON {"error"} under /api/, for every HTTP error."""
     code = exc.code or 500
-    if code >= 500 and code != 503:
+    if code == 503:
+        # Our own words about what is unavailable, never the request's.
+        current_app.logger.error("request %s answered 503: %s", _request_id(), exc.description)
+    elif code >= 500:
         current_app.logger.error("request %s failed with %s", _request_id(), code)
     return _error_response(exc)
+
+
+def _within(url: str) -> str:
+    """A redirect's target as a path of this site: never a host (Werkzeug builds "//" redirects from Host)."""
+    parts = urlsplit(url)
+    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/"
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _error_response(exc: HTTPException) -> Response:
@@ -474,14 +550,15 @@ def _message(exc: HTTPException) -> str:
         503: "The guidance is not available right now.",
     }
     code = exc.code or 500
-    if code == 400 and exc.description and exc.description != type(exc).description:
+    if code in (400, 429) and exc.description and exc.description != type(exc).description:
         return exc.description
     return messages.get(code, exc.name if code < 500 else messages[500])
 
 
 def _title(code: int) -> str:
     return {400: "There is a problem with the address", 404: "Page not found", 405: "Method not allowed",
-            503: "Sorry, the guidance is not available", 500: "Sorry, something went wrong"}.get(
+            429: "Too many requests", 503: "Sorry, the guidance is not available",
+            500: "Sorry, something went wrong"}.get(
         code, "There is a problem")
 
 
@@ -500,7 +577,7 @@ def _template_context() -> dict[str, Any]:
         "source_doc": source,
         "report_to": current_app.config["REPORT_MISTAKES_TO"],
         "printed": _today(),
-        "page_url": request.url,
+        "page_url": _site_url() + request.full_path.rstrip("?"),
         "nation_names": NATION_NAMES,
         "nations": NATIONS,
         "static_url": _static_url,
@@ -511,6 +588,11 @@ def _template_context() -> dict[str, Any]:
 
 def _static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=_site().static_version)
+
+
+def _site_url() -> str:
+    """The base of an absolute link: SITE_URL, else this request's host (a trusted one: OnlyTrustedHosts)."""
+    return str(current_app.config["SITE_URL"] or request.host_url.rstrip("/"))
 
 
 def _today() -> date:
@@ -916,7 +998,7 @@ def policy_download() -> Response | tuple[str, int]:
     except BadState as exc:
         return _tool_invalid(str(exc), url_for("site.policy"), "Start the checklist again")
     today = _today()
-    text = policy_markdown(checklist, checks, _day(today), request.host_url)
+    text = policy_markdown(checklist, checks, _day(today), _site_url())
     response = Response(text, mimetype="text/markdown")
     name = f"policy-checklist-{today.isoformat()}.md"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -942,10 +1024,10 @@ def api_search() -> Response:
     spelling = request.args.get("spell", "") not in ("0", "false", "no", "off")
     options: dict[str, Any] = {"nation": nation or None, "topic": topic or None, "kind": kind or "section",
                                "limit": limit, "spelling": spelling}
-    ix = _need()
     cache = cast(ResultCache, current_app.extensions["kb_cache"])
+    key = ("api-search", q.lower(), *sorted(options.items()))
 
-    def encode() -> tuple[str | None, str]:
+    def encode(ix: OpenIndex) -> tuple[str | None, str]:
         # The reply without its first field (the query), as JSON text: popular searches skip the encoding too.
         result = search(ix, q, **options)
         body = json.dumps({"query": "", "corrected": result.corrected, "total": result.total,
@@ -953,8 +1035,7 @@ def api_search() -> Response:
                           ensure_ascii=False)
         return result.corrected, body[len('{"query": ""'):]
 
-    key = ("api-search", q.lower(), *sorted(options.items()))
-    _, rest = cache.get(ix.path, key, encode, keep=lambda value: value[0] is None)
+    _, rest = _engine(lambda ix: cache.get(ix.path, key, lambda: encode(ix), keep=lambda value: value[0] is None))
     return current_app.response_class('{"query": ' + json.dumps(q, ensure_ascii=False) + rest,
                                       mimetype="application/json")
 
@@ -1004,10 +1085,11 @@ def api_articles() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Whether a usable index is loaded, and which content it was built from."""
-    ix = _open()
-    if ix is None:
-        abort(503, "No search index is loaded.")
-    return jsonify(status="ok", sections=ix.meta.get("sections"), content=ix.meta.get("content"),
-                   built=ix.meta.get("built"))
+    """Whether the current index build works (its files as built, a searcher answering a fixed query), and which
+    content it was built from; a 503 with the reason in the log otherwise."""
+    health = cast(IndexHolder, current_app.extensions["kb"]).health()
+    if not health.ok or health.meta is None:
+        abort(503, f"the health check failed: {health.reason}")  # logged; the reply says only "unavailable"
+    meta = health.meta
+    return jsonify(status="ok", sections=meta.get("sections"), content=meta.get("content"), built=meta.get("built"))
 

@@ -2,14 +2,23 @@
 into a temporary folder first; 50 keep-alive clients for a bounded time; throughput, latency, errors and each
 worker's memory, beside the same figures for a trivial endpoint of the same server (the ceiling of this stack).
 
-Phases, one after the other on the same server, as shares of --seconds: the ceiling (/healthz only, 25%),
-/api/search only (25%), then the site's mix (/api/search, /api/ask and article pages, 50%). Queries come from
-../shared/eval/dev.jsonl, repeated, a popular few far more often than the rest (Zipf weights). A warm-up on fresh
-connections first opens the index in every worker, so memory growth measures the run, not the start.
+Phases, one after the other, as shares of --seconds: the ceiling (/healthz only, 15%), /api/search only (15%),
+the site's mix (/api/search, /api/ask and article pages, 25%); the cost of one question at a time (10%, one
+client): ordinary questions made unique by a leading number (so no cache answers them) beside the heaviest
+questions we can build (500 characters of glossary phrases, or of misspelt words, also unique) on the three
+costliest endpoints (/search?type=all, /api/search?type=all&limit=50, /api/ask); a heavy flood (15%): --heavy of
+the clients send heavy questions while the rest do what people do, every question new to the cache (searches,
+questions, search pages, article pages). These run with the rate limit off (KB_RATE_LIMIT=off: every client here
+has the same address). Last (20%), the server as deployed, the rate limit on, behind a proxy the bench stands for
+(X-Forwarded-For): the same heavy load, the heavy clients sharing --probers addresses, each ordinary request from
+an address of its own (many people). Ordinary queries come from ../shared/eval/dev.jsonl, repeated, a popular few
+far more often than the rest (Zipf weights). A warm-up on fresh connections first opens the index in every worker,
+so memory growth measures the run, not the start.
 
-Usage: python bench/load.py [--seconds 60] [--clients 50]
-Targets: zero errors; /api/search throughput >= 30% of /healthz's; each worker < 150 MB RSS, growing < 10%.
-Loopback only. The rate limit stays off (KB_RATE_LIMIT is removed from the server's environment).
+Usage: python bench/load.py [--seconds 60] [--clients 50] [--heavy 30] [--probers 3]
+Targets: zero errors; /api/search throughput >= 30% of /healthz's; each worker < 150 MB RSS, growing < 10%;
+a heavy question's p95 within 3x an ordinary one's on each endpoint; ordinary p95 under heavy load with the rate
+limit on < 500 ms (under the flood with it off, shown). Loopback only.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +49,20 @@ DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 MIX = [("search", 0.45), ("ask", 0.35), ("article", 0.20)]
+# The costliest ways to ask: every kind of document with facets, every kind with the most results, an answer.
+COSTLY = {"all-page": ("/search", {"type": "all"}), "all-api": ("/api/search", {"type": "all", "limit": "50"}),
+          "ask-api": ("/api/ask", {})}
+USUAL = {"search": ("/api/search", {}), "ask": ("/api/ask", {}), "page": ("/search", {})}
+HEAVY = [(f"heavy-{name}", 1.0) for name in COSTLY]
+COST = [(f"ordinary-{name}", 1.0) for name in COSTLY] + HEAVY
+# What people do, every question new to the cache: searches, questions, search pages and articles.
+ORDINARY = [("unique-search", 0.35), ("unique-ask", 0.3), ("unique-page", 0.15), ("article", 0.2)]
 TARGET_RATIO = 0.30
 TARGET_RSS_MB = 150.0
 TARGET_GROWTH = 0.10
+TARGET_HEAVY = 3.0
+SETTLE = 3.0  # seconds for the probers' first burst under the rate limit, before measuring
+TARGET_ORDINARY_MS = 500.0
 
 
 @dataclass
@@ -67,6 +88,7 @@ class Workload:
     items: list[dict[str, Any]]
     weights: list[float]
     slugs: list[str]
+    heavy: list[str]
 
     def target(self, kind: str, rng: random.Random) -> str:
         """The path and query of one request of a kind."""
@@ -74,6 +96,12 @@ class Workload:
             return "/healthz"
         if kind == "article":
             return f"/articles/{rng.choice(self.slugs)}"
+        if kind.startswith(("unique-", "ordinary-", "heavy-")):
+            # A leading number makes each question new to the server's cache, as a prober's would be.
+            style, _, endpoint = kind.partition("-")
+            path, extra = USUAL[endpoint] if style == "unique" else COSTLY[endpoint]
+            text = rng.choice(self.heavy) if style == "heavy" else rng.choice(self.items)["q"]
+            return f"{path}?{urlencode({'q': f'{rng.randrange(10**9)} {text}'[:500], **extra})}"
         item = rng.choices(self.items, self.weights)[0]
         params = {"q": item["q"]}
         if item.get("nation"):
@@ -122,48 +150,88 @@ def dev_questions(seed: int = 7) -> tuple[list[dict[str, Any]], list[float]]:
     return items, [1 / rank for rank in range(1, len(items) + 1)]
 
 
+def heavy_questions(seed: int = 5) -> list[str]:
+    """The heaviest questions we can build, 480 characters each: glossary phrases with the most meanings (each
+    a phrase searched in three fields), or words of the guidance with two letters swapped (each a spelling
+    look-up)."""
+    from kb import load_content  # the bench drives the server over HTTP; only these texts come from kb
+
+    content = load_content(ROOT / "content")
+    rng = random.Random(seed)
+    phrases = [p for _, p in sorted(((len(e.means), p) for e in content.glossary for p in (e.term, *e.also)),
+                                    reverse=True)]
+    words = sorted({w for a in content.articles for s in a.sections for w in s.text.lower().split()
+                    if w.isalpha() and len(w) >= 8})
+    out = []
+    for n in range(40):
+        if n % 2:
+            text = " ".join(w[:3] + w[4] + w[3] + w[5:] for w in rng.sample(words, 80))
+        else:
+            text = " ".join(phrases[n % 7 :] + phrases[: n % 7])
+        out.append(text[:480])
+    return out
+
+
 def client(port: int, kinds: list[tuple[str, float]], work: Workload, deadline: list[float], tally: Tally,
-           seed: int, start: threading.Barrier) -> None:
-    """One keep-alive client: requests one after another, from the start signal until the deadline."""
+           seed: int, start: threading.Barrier, address: Callable[[random.Random], str] | None = None) -> None:
+    """One keep-alive client: requests one after another, from the start signal until the deadline; through the
+    proxy the bench stands for, from address(rng) (as X-Forwarded-For), when one is given."""
     rng = random.Random(seed)
     names, shares = [k for k, _ in kinds], [w for _, w in kinds]
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     start.wait()
     while time.perf_counter() < deadline[0]:
+        measured = time.perf_counter() >= deadline[1]
         kind = rng.choices(names, shares)[0]
         target = work.target(kind, rng)
         began = time.perf_counter()
         error = None
         try:
-            conn.request("GET", target)
+            conn.request("GET", target, headers={"X-Forwarded-For": address(rng)} if address else {})
             response = conn.getresponse()
             response.read()
-            if response.status != 200:
+            if response.status == 429 and kind.startswith("heavy-"):
+                kind += " 429"  # the rate limit refusing a prober: what it is for, not an error
+            elif response.status != 200:
                 error = f"HTTP {response.status}"
             if (response.getheader("Connection") or "").lower() == "close":
                 conn.close()
         except (OSError, http.client.HTTPException) as exc:
             error = type(exc).__name__
             conn.close()
-        tally.add(kind, (time.perf_counter() - began) * 1000, error)
+        if measured:
+            tally.add(kind, (time.perf_counter() - began) * 1000, error)
     conn.close()
 
 
-def run_phase(port: int, kinds: list[tuple[str, float]], work: Workload, seconds: float, clients: int) -> Tally:
-    """Drive the server with concurrent clients for a number of seconds; what they saw."""
+def run_phase(port: int, kinds: list[tuple[str, float]], work: Workload, seconds: float, clients: int,
+              heavy: int = 0, probers: int = 0, settle: float = 0.0) -> Tally:
+    """Drive the server with concurrent clients for a number of seconds, measuring after the first `settle`;
+    what they saw. The first `heavy` clients send only heavy questions. With `probers`, every request names its
+    client (X-Forwarded-For): the heavy clients share that many addresses, and each ordinary request comes from an
+    address of its own (many people)."""
     tally = Tally()
     start = threading.Barrier(clients + 1)
-    deadline = [0.0]
-    threads = [threading.Thread(target=client, args=(port, kinds, work, deadline, tally, 1000 + n, start),
-                                daemon=True) for n in range(clients)]
+    deadline = [0.0, 0.0]  # the end, and when measuring starts
+
+    def address(n: int) -> Callable[[random.Random], str] | None:
+        if not probers:
+            return None
+        if n < heavy:
+            return lambda rng: f"198.51.100.{n % probers + 1}"
+        return lambda rng: f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+    threads = [threading.Thread(target=client, args=(port, HEAVY if n < heavy else kinds, work, deadline, tally,
+                                                     1000 + n, start, address(n)), daemon=True)
+               for n in range(clients)]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
-    deadline[0] = began + seconds
+    deadline[:] = [began + settle + seconds, began + settle]
     start.wait()
     for thread in threads:
         thread.join()
-    tally.seconds = time.perf_counter() - began
+    tally.seconds = time.perf_counter() - began - settle
     return tally
 
 
@@ -256,6 +324,39 @@ def report(title: str, tally: Tally) -> dict[str, float]:
     return rates
 
 
+def cost_report(tally: Tally) -> float:
+    """Print each costly endpoint's p95 for ordinary and heavy questions, one at a time; the largest ratio."""
+    print("  heavy over ordinary, p95 on each endpoint (one client, nothing cached)")
+    worst = 0.0
+    for name in COSTLY:
+        ordinary, heavy = (percentiles(tally.latencies[f"{style}-{name}"])[1] for style in ("ordinary", "heavy"))
+        ratio = heavy / ordinary if ordinary else 0.0
+        worst = max(worst, ratio)
+        print(f"    {name:<10} ordinary {ordinary:7.1f} ms   heavy {heavy:7.1f} ms   x{ratio:.1f}")
+    return worst
+
+
+def ordinary_p95(title: str, tally: Tally) -> float:
+    """Print and return the p95 of every ordinary request in a phase (unique searches and questions, articles)."""
+    ms = [x for kind, values in tally.latencies.items() if not kind.startswith("heavy-") for x in values]
+    p95 = percentiles(ms)[1]
+    print(f"  {title}: {len(ms)} ordinary requests, p95 {p95:.1f} ms")
+    return p95
+
+
+def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn as the README runs it, on a free port, its error log to a file; the process and the port."""
+    port = free_port()
+    with open(log, "ab") as handle:
+        # The access log would print a line per request: it goes to /dev/null so the bench measures the server.
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"{HOST}:{port}",
+             "--access-logfile", os.devnull, "app:create_app()"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=handle,
+        )
+    return server, port
+
+
 def memory_report(start: dict[int, float], end: dict[int, float]) -> tuple[float, float]:
     """Print each worker's RSS at start and end; return the largest RSS and the largest growth."""
     print("\nworker memory (VmRSS)")
@@ -286,40 +387,59 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="total time under load (default 60)")
     ap.add_argument("--clients", type=int, default=50, help="concurrent keep-alive clients (default 50)")
+    ap.add_argument("--heavy", type=int, default=30, help="of them, clients sending heavy questions in the heavy "
+                    "phases (default 30)")
+    ap.add_argument("--probers", type=int, default=3, help="addresses the heavy clients share when the rate limit "
+                    "is on (default 3)")
     args = ap.parse_args()
 
     items, weights = dev_questions()
     folder = Path(tempfile.mkdtemp(prefix="kb-load-"))
-    env = {k: v for k, v in os.environ.items() if k != "KB_RATE_LIMIT"}
-    env["KB_INDEX"] = str(folder / "index")
-    subprocess.run([str(BIN / "kb"), "build"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-
-    port = free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    base["KB_INDEX"] = str(folder / "index")
+    subprocess.run([str(BIN / "kb"), "build"], cwd=ROOT, env=base, check=True, stdout=subprocess.DEVNULL)
     error_log = folder / "gunicorn.log"
-    with open(error_log, "wb") as log:
-        # The access log would print a line per request: it goes to /dev/null so the bench measures the server.
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"{HOST}:{port}",
-             "--access-logfile", os.devnull, "app:create_app()"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-        )
+    server, port = serve({**base, "KB_RATE_LIMIT": "off"}, error_log)  # every client here is 127.0.0.1
     try:
         health = wait_until_healthy(port, server)
-        work = Workload(items, weights, [a["slug"] for a in get_json(port, "/api/articles")["items"]])
+        work = Workload(items, weights, [a["slug"] for a in get_json(port, "/api/articles")["items"]],
+                        heavy_questions())
         print(f"gunicorn (gunicorn.conf.py) on {HOST}:{port}; index {health['content']}, {health['sections']} "
               f"sections; {args.clients} clients; {args.seconds:.0f} s under load; {len(items)} dev questions; "
               f"load average before {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         start_rss = warm_up(port, server, work)
 
+        heavy = min(args.heavy, args.clients - 1)
+        others = args.clients - heavy
         phases = [
-            ("ceiling: /healthz only", [("healthz", 1.0)], 0.25),
-            ("/api/search only", [("search", 1.0)], 0.25),
-            ("mixed: /api/search, /api/ask, article pages", MIX, 0.5),
+            ("ceiling: /healthz only", [("healthz", 1.0)], 0.15, args.clients, 0),
+            ("/api/search only", [("search", 1.0)], 0.15, args.clients, 0),
+            ("mixed: /api/search, /api/ask, article pages", MIX, 0.25, args.clients, 0),
+            ("cost: one client, unique ordinary and heavy questions", COST, 0.1, 1, 0),
+            (f"heavy flood, rate limit off: {heavy} clients send heavy questions, {others} unique ordinary ones",
+             ORDINARY, 0.15, args.clients, heavy),
         ]
-        tallies = [run_phase(port, kinds, work, args.seconds * share, args.clients) for _, kinds, share in phases]
-        rates = [report(title, tally) for (title, _, _), tally in zip(phases, tallies, strict=True)]
-
+        tallies = [run_phase(port, kinds, work, args.seconds * share, clients, heavy=n)
+                   for _, kinds, share, clients, n in phases]
         end_rss = {pid: rss_mb(pid) for pid in workers(server.pid)}
+        stop(server)
+
+        # As deployed: the rate limit on (gunicorn.conf.py's default), behind a proxy the bench stands for.
+        # Measured once the probers have spent their first burst: what a steady attack leaves people.
+        server, port = serve({**base, "KB_TRUSTED_PROXIES": "1", "KB_PROXY_ADDRESSES": HOST}, error_log)
+        wait_until_healthy(port, server)
+        warm_up(port, server, work)
+        title = (f"heavy load, rate limit on: {heavy} clients from {args.probers} addresses send heavy questions, "
+                 f"{others} unique ordinary ones from many")
+        phases.append((title, ORDINARY, 0.2, args.clients, heavy))
+        tallies.append(run_phase(port, ORDINARY, work, args.seconds * 0.2, args.clients, heavy=heavy,
+                                 probers=args.probers, settle=SETTLE))
+        rates = [report(title, tally) for (title, *_), tally in zip(phases, tallies, strict=True)]
+        print("\nquestion cost and heavy load")
+        worst = cost_report(tallies[3])
+        flood = ordinary_p95("heavy flood, rate limit off", tallies[4])
+        ordinary = ordinary_p95("heavy load, rate limit on", tallies[5])
+
         largest, growth = memory_report(start_rss, end_rss)
         errors = sum(sum(t.errors.values()) for t in tallies)
         ceiling = rates[0].get("healthz", 0.0)
@@ -331,11 +451,16 @@ def main() -> None:
             (f"largest worker: {largest:.1f} MB", largest < TARGET_RSS_MB, f"< {TARGET_RSS_MB:.0f} MB"),
             (f"largest growth: {growth:+.1%}" + (" (a worker restarted)" if restarted else ""),
              growth < TARGET_GROWTH and not restarted, f"< {TARGET_GROWTH:.0%}"),
+            (f"heavy p95 over ordinary p95, worst endpoint: x{worst:.1f}", worst <= TARGET_HEAVY,
+             f"<= x{TARGET_HEAVY:.0f}"),
+            (f"ordinary p95 under heavy load, rate limit on: {ordinary:.0f} ms", ordinary < TARGET_ORDINARY_MS,
+             f"< {TARGET_ORDINARY_MS:.0f} ms"),
+            (f"ordinary p95 under a heavy flood, rate limit off: {flood:.0f} ms", True, "none: shown"),
         ]
         print(f"\nload average after: {os.getloadavg()[0]:.1f} (other processes on the machine share the cores)")
         print("\ntargets")
         for text, met, target in rows:
-            print(f"  {text:<52} {'ok' if met else 'MISSED':<7} (target {target})")
+            print(f"  {text:<62} {'ok' if met else 'MISSED':<7} (target {target})")
     finally:
         stop(server)
         problems = [line for line in error_log.read_text(errors="replace").splitlines()

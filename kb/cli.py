@@ -11,7 +11,7 @@ import click
 from kb import config, learn
 from kb.answer import answer as answer_question
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex
+from kb.index import IndexHolder, OpenIndex, damage
 from kb.model import NATIONS, TOPICS
 from kb.search import TYPES, search
 
@@ -51,7 +51,11 @@ def build(content_dir: Path | None, index_dir: Path | None, force: bool) -> None
             click.echo(str(problem), err=True)
         click.echo("build failed: the current index is left as it was", err=True)
         sys.exit(1)
-    meta = learn.build(content, index_dir or config.index_dir(), force=force)
+    root = index_dir or config.index_dir()
+    damaged = damage(root)
+    if damaged:
+        click.echo(f"the current index cannot be used ({damaged}): rebuilding it", err=True)
+    meta = learn.build(content, root, force=force)
     click.echo(f"index {meta['content']} built {meta['built']}: {meta['sections']} sections")
 
 

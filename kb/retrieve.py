@@ -14,6 +14,7 @@ from typing import Any
 from whoosh import query as Q
 from whoosh import scoring
 
+from kb.budget import BUDGET
 from kb.index import KINDS, OpenIndex, analyzer, plain_analyzer
 from kb.model import GlossaryEntry, Provenance
 
@@ -144,7 +145,7 @@ def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], 
 def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
     """Split a query into ideas: glossary phrases (longest first) with their meanings, and single words."""
     text, message = normalise(text)
-    query_words = words(text)
+    query_words = words(text)[: BUDGET.words]
     table = _phrase_table(glossary)
     longest = max((len(k) for k in table), default=0)
     groups: list[Group] = []
@@ -170,8 +171,12 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
                 groups.append(Group(own))
             i += 1
     merged: dict[tuple[str, ...], Group] = {}
+    searched = 0
     for group in groups:
         if group.stems and group.stems not in merged:
+            searched += len(group.stems)
+            if searched > BUDGET.stems:
+                break  # the query's cost is bounded: later ideas are not searched
             merged[group.stems] = group
     query_stems = tuple(dict.fromkeys(s for g in merged.values() for s in g.stems))
     return Analysed(text=text, words=tuple(query_words), stems=query_stems, groups=tuple(merged.values()),
@@ -203,20 +208,23 @@ def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
     disjunction-max), so a word with many meanings cannot outweigh the rest of the question.
     """
     clauses: list[Q.Query] = []
+    meanings = BUDGET.meanings
     for group in analysed.groups:
         own = _Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
-        alternatives = [_match(m, group.weight) for m in group.meanings[:MAX_MEANINGS]]
+        used = group.meanings[: min(MAX_MEANINGS, meanings)]
+        meanings -= len(used)
+        alternatives = [_match(m, group.weight) for m in used]
         best = (alternatives[0] if len(alternatives) == 1
                 else Q.DisjunctionMax(alternatives, tiebreak=TIEBREAK) if alternatives else None)
         parts = [q for q in (own, best) if q is not None]
         if parts:
             clauses.append(parts[0] if len(parts) == 1 else _Or(parts))
     ordered = stems(analysed.text)
-    for first, second in zip(ordered, ordered[1:], strict=False):
-        if first != second:
-            clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
-            # Names of acts and provisions stand in titles ("Criminal Justice Act 1988, section 160").
-            clauses.append(Q.Phrase("title", [first, second], boost=PHRASE_BOOST))
+    pairs = [(first, second) for first, second in zip(ordered, ordered[1:], strict=False) if first != second]
+    for first, second in pairs[: BUDGET.pairs]:
+        clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
+        # Names of acts and provisions stand in titles ("Criminal Justice Act 1988, section 160").
+        clauses.append(Q.Phrase("title", [first, second], boost=PHRASE_BOOST))
     if not clauses:
         return None
     query = _Or(clauses)
@@ -300,9 +308,13 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     vocab = vocabulary(ix)
     changed = False
     out = []
+    looked_up = 0
     for word in analysed.words:
         known = word in vocab.frequency or word in vocab.glossary or word in english_words()
-        replacement = None if known or len(word) < 4 or word.isdigit() else suggest(vocab, word)
+        unknown = not known and len(word) >= 4 and not word.isdigit()
+        # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
+        replacement = suggest(vocab, word) if unknown and looked_up < BUDGET.corrections else None
+        looked_up += unknown
         out.append(replacement or word)
         changed = changed or replacement is not None
     return " ".join(out) if changed else None

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kb.budget import BUDGET
 from kb.cache import ResultCache
 from kb.index import OpenIndex
 from kb.learn import Ranked, Ranking, engine, rank
@@ -69,6 +70,8 @@ def search(
     """Ranked results for user text, filtered by nation, topic and type."""
     query = query or understand(ix, text, spelling)
     place = nation or query.nation
+    # type=all searches and snippets every kind of document: it returns fewer results than the others may.
+    limit = min(limit, BUDGET.all_limit) if kind == "all" else limit
     if kind == "section":
         # The nation the question names lifts sections about it; a nation filter only filters, so that it can
         # never add a result the unfiltered search did not have.
@@ -95,9 +98,10 @@ def applies(article: Article, section: Section, nation: str | None, topic: str |
 
 def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | None, limit: int,
               facets: bool) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """The sections that match (by their words, or by the model's judgement when the words match something in
-    the guidance at all), filtered, best first."""
-    if not any(r.bm25 > 0 for r in ranking.sections):
+    """The sections that match (by their words, or by the model's judgement), filtered, best first. Words that
+    occur nowhere in the guidance ("football") find nothing; a question of common words only ("who do I tell")
+    is left to the model, which reads what it wants to do."""
+    if query.analysed.stems and not any(r.bm25 > 0 for r in ranking.sections):
         return 0, (), {}
     matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= RELEVANT]
     kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]

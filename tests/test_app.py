@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import logging
+import multiprocessing
 import re
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import app as app_module
-from app import RateLimiter
 from kb import build_index, load_content
 from kb.model import NATIONS, Content
+from kb.ratelimit import Rate, SharedLimiter
 
 PROJECT = Path(__file__).resolve().parent.parent
 LAW_QUESTION = "Which law makes it a crime to share a nude image of a child?"
@@ -258,18 +260,37 @@ def test_api_rate_limit_answers_429_with_retry_after(make_app: Callable[..., Fla
     assert limited.status_code == 429
     assert list(json_of(limited)) == ["error"]
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Cache-Control"] == "no-store"
     assert not limited.headers.get("Set-Cookie")
+
+
+@pytest.mark.parametrize("url", ["/search?q=nudes", "/ask?q=what+do+I+do", "/search", "/ask"])
+def test_searching_and_answering_pages_are_rate_limited(make_app: Callable[..., Flask], url: str) -> None:
+    client = make_app(RATE_LIMIT="2/60").test_client()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+    limited = client.get(url)
+    assert limited.mimetype == "text/html" and 1 <= int(limited.headers["Retry-After"]) <= 60
+    # The page that refuses still gives the emergency numbers.
+    assert b"Too many requests" in limited.data and b"999" in limited.data
+    assert client.get("/api/ask?q=law").status_code == 429, "one count for pages and API"
 
 
 def test_rate_limit_is_off_by_default(client: FlaskClient) -> None:
     assert all(client.get("/api/references").status_code == 200 for _ in range(30))
 
 
-def test_rate_limit_leaves_pages_and_health_checks_alone(make_app: Callable[..., Flask]) -> None:
+@pytest.mark.parametrize("spec", ["off", "0", ""])
+def test_rate_limit_can_be_turned_off(make_app: Callable[..., Flask], spec: str) -> None:
+    client = make_app(RATE_LIMIT=spec).test_client()
+    assert all(client.get("/search?q=x").status_code == 200 for _ in range(5))
+
+
+def test_rate_limit_leaves_other_pages_and_health_checks_alone(make_app: Callable[..., Flask]) -> None:
     client = make_app(RATE_LIMIT="1/60").test_client()
     assert client.get("/api/references").status_code == 200
     assert client.get("/api/references").status_code == 429
-    assert all(client.get(url).status_code == 200 for url in ("/", "/contacts", "/healthz", "/healthz"))
+    urls = ("/", "/contacts", "/healthz", "/healthz", "/articles/the-law", "/decide", "/legislation")
+    assert all(client.get(url).status_code == 200 for url in urls)
 
 
 def test_rate_limit_counts_each_client_apart(make_app: Callable[..., Flask]) -> None:
@@ -281,9 +302,17 @@ def test_rate_limit_counts_each_client_apart(make_app: Callable[..., Flask]) -> 
     assert client.get("/api/references", environ_base=second).status_code == 200
 
 
-def test_rate_limit_window_starts_again(make_app: Callable[..., Flask]) -> None:
+def test_rate_limit_counts_an_ipv6_block_as_one_client(make_app: Callable[..., Flask]) -> None:
+    client = make_app(RATE_LIMIT="2/60").test_client()
+    addresses = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"]
+    assert [client.get("/search?q=x", environ_base={"REMOTE_ADDR": a}).status_code for a in addresses] == [
+        200, 200, 429]
+    assert client.get("/search?q=x", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
+
+
+def test_rate_limit_allows_the_next_request_when_it_is_due(make_app: Callable[..., Flask]) -> None:
     app = make_app(RATE_LIMIT="1/60")
-    now = [1000.0]
+    now = [960.0]
     app.extensions["kb_limiter"].clock = lambda: now[0]
     client = app.test_client()
     assert client.get("/api/references").status_code == 200
@@ -295,10 +324,68 @@ def test_rate_limit_window_starts_again(make_app: Callable[..., Flask]) -> None:
     assert client.get("/api/references").status_code == 200
 
 
-@pytest.mark.parametrize("spec", ["60", "a/b", "0/60", "10/0", "-1/5"])
+def test_after_a_burst_requests_pass_at_the_steady_rate(make_app: Callable[..., Flask]) -> None:
+    app = make_app(RATE_LIMIT="60/60/3")  # one a second after three at once
+    now = [5000.0]
+    app.extensions["kb_limiter"].clock = lambda: now[0]
+    client = app.test_client()
+    assert [client.get("/search?q=x").status_code for _ in range(4)] == [200, 200, 200, 429]
+    now[0] += 1
+    assert [client.get("/search?q=x").status_code for _ in range(2)] == [200, 429]
+
+
+@pytest.mark.parametrize("spec", ["60", "a/b", "0/60", "10/0", "-1/5", "5/inf", "5/60/6", "5/60/0", "5/60/1/1"])
 def test_a_bad_rate_limit_setting_fails_at_start(spec: str) -> None:
     with pytest.raises(ValueError, match="RATE_LIMIT"):
-        RateLimiter.parse(spec)
+        Rate.parse(spec)
+
+
+def spoofed(n: int, client: str = "203.0.113.7") -> dict[str, Any]:
+    """A request through one proxy: the client's own X-Forwarded-For varies, the proxy appends what it saw."""
+    return {"environ_base": {"REMOTE_ADDR": "127.0.0.1"},
+            "headers": {"X-Forwarded-For": f"198.51.100.{n}, {client}"}}
+
+
+def test_a_rotating_forwarded_for_does_not_pass_the_rate_limit(make_app: Callable[..., Flask]) -> None:
+    client = make_app(RATE_LIMIT="3/60", TRUSTED_PROXIES=1).test_client()
+    codes = [client.get("/api/search?q=nudes", **spoofed(n)).status_code for n in range(6)]
+    assert codes == [200, 200, 200, 429, 429, 429]
+    # Another client behind the same proxy has its own count.
+    assert client.get("/api/search?q=nudes", **spoofed(9, client="203.0.113.8")).status_code == 200
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forwarded_headers_from_a_client_that_is_not_the_proxy_are_ignored(
+    make_app: Callable[..., Flask], proxies: int
+) -> None:
+    client = make_app(RATE_LIMIT="2/60", TRUSTED_PROXIES=proxies).test_client()
+    direct = {"REMOTE_ADDR": "192.0.2.50"}
+    codes = [client.get("/search?q=x", environ_base=direct, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+             .status_code for n in range(4)]
+    assert codes == [200, 200, 429, 429]
+
+
+def test_the_count_is_shared_by_processes_forked_after_the_app_is_made() -> None:
+    limiter = SharedLimiter(Rate(3, 60.0, burst=3))
+    context = multiprocessing.get_context("fork")
+    worker = context.Process(target=limiter.wait, args=("192.0.2.9",))
+    with warnings.catch_warnings():
+        # Python 3.12 warns about fork() beside threads; the child only counts one request and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0
+    # The request the other process counted leaves this one two.
+    assert [limiter.wait("192.0.2.9") == 0 for _ in range(3)] == [True, True, False]
+
+
+def test_the_count_takes_fixed_memory_however_many_clients() -> None:
+    limiter = SharedLimiter(Rate(1, 60.0), slots=64)
+    before = len(limiter._table)
+    allowed = sum(limiter.wait(f"10.0.{n // 250}.{n % 250}") == 0 for n in range(2_000))
+    assert len(limiter._table) == before == 2 * 64 * 8
+    # Collisions can only make the limit stricter, never let a client past it.
+    assert allowed < 2_000 and limiter.wait("10.0.0.0") > 0
 
 
 # ---------------------------------------------------------------- no index, a damaged index, broken content

@@ -13,7 +13,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +194,66 @@ def test_gunicorn_access_log_has_one_line_per_request_without_query_strings(
     assert all(re.search(r"id=[0-9a-f]{12}$", line) for line in access), access
     assert not re.search(r"\d+\.\d+\.\d+\.\d+ ", "\n".join(access)), "no client addresses"
     assert marker not in output
+
+
+# ---------------------------------------------------------------- the Host header is never trusted blindly
+
+
+SPOOFED = "evil.example"
+HOST_ROUTES = [*ROUTES, "/policy/download?point=definition", "/policy/check", "/decide", "/legislation//wales",
+               "/articles//the-law", "/search?q=nudes&type=all"]
+
+
+def carries(response: Any, text: str) -> bool:
+    """Whether text appears anywhere in a response: its headers or its body."""
+    with response:
+        body = response.get_data()
+    return text.encode() in body or any(text in value for _, value in response.headers.items())
+
+
+@pytest.mark.parametrize("url", HOST_ROUTES)
+def test_a_spoofed_host_never_appears_in_a_response(client: FlaskClient, url: str) -> None:
+    response = client.get(url, headers={"Host": SPOOFED})
+    assert response.status_code == 400 or url == "/healthz"
+    assert not carries(response, SPOOFED)
+
+
+@pytest.fixture(scope="module")
+def proxied(make_app: Callable[..., Flask]) -> Flask:
+    """The site behind one trusted proxy."""
+    return make_app(TRUSTED_PROXIES=1)
+
+
+@pytest.mark.parametrize("url", HOST_ROUTES)
+def test_a_spoofed_forwarded_host_never_appears_in_a_response(proxied: Flask, url: str) -> None:
+    response = proxied.test_client().get(url, headers={"X-Forwarded-Host": SPOOFED, "X-Forwarded-Proto": "https"})
+    assert response.status_code == 400 or url == "/healthz"
+    assert not carries(response, SPOOFED)
+
+
+def test_the_health_check_answers_for_any_host(client: FlaskClient) -> None:
+    response = client.get("/healthz", headers={"Host": "10.0.0.5:5000"})
+    assert response.status_code == 200 and not carries(response, "10.0.0.5")
+
+
+def test_a_double_slash_redirects_to_a_path_never_a_host(client: FlaskClient) -> None:
+    response = client.get("/legislation//wales?x=1", headers={"Host": "127.0.0.1:5000"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/legislation/wales?x=1"
+    assert b"127.0.0.1" not in response.data and b"http" not in response.data
+
+
+def test_links_out_of_the_page_use_the_site_address_when_set(make_app: Any) -> None:
+    client = make_app(SITE_URL="https://kb.example.org/").test_client()
+    footer = client.get("/about?x=1", headers={"Host": "kb.example.org"}).data
+    assert b"from https://kb.example.org/about?x=1</p>" in footer
+    download = client.get("/policy/download", headers={"Host": "localhost"}).data
+    assert b"https://kb.example.org/policy" in download and b"localhost" not in download
+
+
+def test_trusted_hosts_come_from_configuration(make_app: Any) -> None:
+    app = make_app(TRUSTED_HOSTS="kb.example.org, kb2.example.org")
+    assert app.config["TRUSTED_HOSTS"] == ["kb.example.org", "kb2.example.org"]
+    client = app.test_client()
+    assert client.get("/about", headers={"Host": "kb2.example.org"}).status_code == 200
+    assert client.get("/about", headers={"Host": "localhost"}).status_code == 400

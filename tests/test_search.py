@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex, build_index, search
+from kb.budget import BUDGET
 from kb.model import NATIONS, Content
+from kb.retrieve import analyse, build_query, correct, stems, vocabulary
 from kb.search import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
 
 IMAGE_SECTION = "What to do with a sexting image"
@@ -186,6 +188,51 @@ def test_long_query_is_cut_with_a_message(ix: OpenIndex) -> None:
     assert str(MAX_QUERY_CHARS) in long.message
     assert long.query == long_text
     assert [h.id for h in long.hits] == [h.id for h in search(ix, "nudes", spelling=False).hits]
+
+
+# ---------------------------------------------------------------- the cost of one query is bounded
+
+
+def heaviest(ix: OpenIndex, seed: int = 0) -> str:
+    """500 characters of the glossary phrases with the most meanings, after a number (which defeats a cache)."""
+    by_cost = sorted(((len(e.means), p) for e in ix.content.glossary for p in (e.term, *e.also)), reverse=True)
+    text = f"{seed} " + " ".join(p for _, p in by_cost)
+    return text[:MAX_QUERY_CHARS]
+
+
+def test_a_heavy_query_is_capped(ix: OpenIndex) -> None:
+    text = heaviest(ix)
+    analysed = analyse(text, ix.content.glossary)
+    assert len(stems(text)) > BUDGET.stems, "the input is heavier than the budget"
+    own = sum(len(g.stems) for g in analysed.groups)
+    assert 0 < own <= BUDGET.stems
+    assert len(analysed.words) <= BUDGET.words
+    query = build_query(analysed)
+    assert query is not None
+    # Each own stem is a term in four fields, each meaning a phrase in three, each word pair a phrase in two.
+    bound = 4 * BUDGET.stems + 4 * BUDGET.meanings + 2 * BUDGET.pairs
+    assert len(list(query.leaves())) <= bound
+    assert search(ix, text).hits, "a capped query still finds the guidance"
+
+
+def test_type_all_returns_at_most_its_cap_and_counts_every_match(ix: OpenIndex) -> None:
+    result = search(ix, heaviest(ix, 1), kind="all", limit=50)
+    assert len(result.hits) == BUDGET.all_limit < 50
+    assert result.total > BUDGET.all_limit
+    assert len(search(ix, heaviest(ix, 1), kind="section", limit=50).hits) > BUDGET.all_limit
+
+
+def test_spelling_looks_up_only_the_first_few_unknown_words(ix: OpenIndex) -> None:
+    vocab = vocabulary(ix)
+    known = sorted(w for w in vocab.frequency if len(w) >= 8 and w.isalpha())[:40]
+    # Two letters swapped in the middle: each word is one edit from a word of the index.
+    typed = [w[:3] + w[4] + w[3] + w[5:] for w in known]
+    typed = [t for t in typed if t not in vocab.frequency][: BUDGET.corrections * 3]
+    corrected = correct(ix, analyse(" ".join(typed), ix.content.glossary))
+    assert corrected is not None
+    changed = [a for a, b in zip(typed, corrected.split(), strict=True) if a != b]
+    assert 0 < len(changed) <= BUDGET.corrections
+    assert corrected.split()[-1] == typed[-1], "words past the cap are left as typed"
 
 
 # ---------------------------------------------------------------- snippets
