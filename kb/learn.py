@@ -26,11 +26,12 @@ from kb.rank import (
     Question,
     features,
     in_scope,
+    neighbours,
     scope_features,
     score,
 )
 from kb.rank import fit as fit_ranking
-from kb.retrieve import Analysed, Hit, run, stems, vocabulary
+from kb.retrieve import Analysed, section_scores, stems, vocabulary
 from kb.understand import Query, understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess
 from kb.urgency import fit as fit_urgency
@@ -172,23 +173,25 @@ def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
     return out
 
 
-def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tuple[Question, list[Hit]]:
-    """What the models need of a question, and its BM25F hits over sections."""
-    _, hits, _ = run(ix, query.analysed, None, None, "section", len(eng.sections) or 1, snippets=False, place=place)
+def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tuple[Question, dict[str, float]]:
+    """What the models need of a question, and the BM25F scores of the sections it matches."""
+    scores = section_scores(ix, query.analysed, place)
     vocab = vocabulary(ix)
     own = [w for w in query.analysed.words if len(w) > 2]
     unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
-    cover = coverage(query.analysed, f"{hits[0].slug}#{hits[0].anchor}", eng.stats) if hits else 0.0
+    best = max(scores, key=lambda k: scores[k], default=None)
+    cover = coverage(query.analysed, best, eng.stats) if best else 0.0
     intents = frozenset(h for i in ix.content.intents if i.matches(query.typed) or i.matches(query.text)
                         for h in i.sections)
     question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
                         cover, unknown)
-    return question, list(hits)
+    return question, scores
 
 
-def _candidates(eng: Engine, hits: Sequence[Hit]) -> tuple[Candidate, ...]:
+def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ...]:
     """Every section as a candidate, with its BM25F score and rank (0 when it did not match)."""
-    found = {f"{h.slug}#{h.anchor}": (h.score, i + 1) for i, h in enumerate(hits)}
+    order = sorted(scores, key=lambda k: -scores[k])
+    found = {k: (scores[k], i + 1) for i, k in enumerate(order)}
     return tuple(Candidate(f.id, f.source, f.heading_stems, f.places, *found.get(f.id, (0.0, 0)))
                  for f in eng.sections)
 
@@ -198,13 +201,16 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     eng = engine(ix)
     question, hits = _question(ix, eng, query, place)
     candidates = _candidates(eng, hits)
-    rows = features(question, candidates, eng.memory, eng.model.priors)
+    # The question's similarity to every remembered one is worked out once and shared by every feature.
+    cos = eng.memory.cosines(question.terms) if eng.memory is not None else None
+    near = neighbours(question, eng.memory, cos=cos)
+    rows = features(question, candidates, eng.memory, eng.model.priors, near=near)
     probs = score(eng.model, rows) if len(candidates) else np.zeros(0)
-    scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory))
+    scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     # Ties (an untrained model on sections no word matched) keep the BM25F order, then the content's order.
     order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25, i))
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order))
-    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory)
+    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
 

@@ -235,14 +235,17 @@ class Model:
                    float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]))
 
 
+Neighbours = tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]
+
+
 def features(question: Question, candidates: Sequence[Candidate], memory: Memory | None,
-             priors: Mapping[str, float], exclude: str = "") -> np.ndarray:
+             priors: Mapping[str, float], exclude: str = "", near: Neighbours | None = None) -> np.ndarray:
     """The feature matrix of a question's candidate sections (one row each, columns as FEATURES).
 
     `exclude` leaves one writer's questions out of the memory (cross-fitting: a question never finds itself).
     """
     best = max((c.bm25 for c in candidates), default=0.0) or 1.0
-    vote, near, centroid, asks = _neighbours(question, memory, exclude)
+    vote, nearest, centroid, asks = near if near is not None else neighbours(question, memory, exclude)
     rows = []
     for c in candidates:
         heading = len(c.heading_stems & question.stems) / len(c.heading_stems) if c.heading_stems else 0.0
@@ -253,7 +256,7 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
             c.bm25 / best,
             1.0 / c.rank if c.rank else 0.0,
             vote.get(c.source, 0.0),
-            near.get(c.source, 0.0),
+            nearest.get(c.source, 0.0),
             centroid.get(c.source, 0.0),
             asks.get(c.id, 0.0),
             heading,
@@ -264,14 +267,14 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
 
-def _neighbours(question: Question, memory: Memory | None, exclude: str
-                ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
+def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos: np.ndarray | None = None
+               ) -> Neighbours:
     """Votes of the nearest remembered questions per source section ("" for out of scope), the nearest cosine
     per source section, the mean cosine per source section, and the nearest `asks` cosine per article section."""
     if memory is None or memory.table is None or not memory.items:
         return {}, {}, {}, {}
     table = memory.table
-    cos = memory.cosines(question.terms)
+    cos = memory.cosines(question.terms) if cos is None else cos
     if exclude:
         cos = np.where(table.groups == exclude, 0.0, cos)
     top = np.argsort(-cos)[:NEIGHBOURS]
@@ -291,7 +294,7 @@ def _neighbours(question: Question, memory: Memory | None, exclude: str
 
 
 def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, memory: Memory | None,
-                   exclude: str = "") -> np.ndarray:
+                   exclude: str = "", near: Neighbours | None = None) -> np.ndarray:
     """Question-level evidence that the guidance answers it at all (columns as SCOPE_FEATURES)."""
     ordered = np.sort(scores)[::-1] if len(scores) else np.zeros(2)
     top = float(ordered[0]) if len(ordered) else 0.0
@@ -299,9 +302,9 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     out_vote = 0.0
     nearest = 0.0
     if memory is not None and memory.items:
-        vote, near, _, _ = _neighbours(question, memory, exclude)
+        vote, closest, _, _ = near if near is not None else neighbours(question, memory, exclude)
         out_vote = vote.get("", 0.0)
-        nearest = max(near.values(), default=0.0)
+        nearest = max(closest.values(), default=0.0)
     subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
     return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
                      question.unknown, float(question.unknown == 0.0), subject])

@@ -372,6 +372,35 @@ def run(
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
 
 
+def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) -> dict[str, float]:
+    """The BM25F score of every section the query matches, by section id (slug#anchor): what ranking needs,
+    without loading any stored field (the stored bodies make full hits costly)."""
+    q = build_query(analysed, place)
+    if q is None:
+        return {}
+    with ix.indexes["section"].searcher(weighting=WEIGHTING) as searcher:
+        ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher))
+        places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher))
+        results = searcher.search(q, limit=None)
+        out = {}
+        for score, docnum in results.top_n:
+            # A section about other nations than the one asked about answers for somewhere else.
+            factor = ELSEWHERE_FACTOR if place and places[docnum] and place not in places[docnum] else 1.0
+            out[ids[docnum]] = float(score) * factor
+        return out
+
+
+def _section_ids(searcher: Any) -> tuple[str, ...]:
+    """Each section document's id (slug#anchor), by document number."""
+    return tuple(f"{f.get('slug', '')}#{f.get('anchor', '')}" for f in (
+        searcher.stored_fields(n) for n in range(searcher.doc_count_all())))
+
+
+def _section_places(searcher: Any) -> tuple[tuple[str, ...], ...]:
+    """The nations each section document applies to, by document number."""
+    return tuple(_split(searcher.stored_fields(n).get("nations", "")) for n in range(searcher.doc_count_all()))
+
+
 def _elsewhere(hit: Hit, place: str | None) -> Hit:
     """A section about other nations than the one asked about scores lower: it answers for somewhere else."""
     if place and hit.type == "section" and hit.nations and place not in hit.nations:

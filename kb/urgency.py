@@ -91,7 +91,7 @@ def feature_names(cues: Cues) -> tuple[str, ...]:
 
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
-        exclude: str = "") -> np.ndarray:
+        exclude: str = "", cos: np.ndarray | None = None) -> np.ndarray:
     """The feature row of one question."""
     calm = sum(1 for f in cues.families if not f.raises and f.name in matched)
     threats = sum(1 for name in THREATS if name in matched)
@@ -99,18 +99,19 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     nb = knn = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)
-        knn = _urgent_share(memory, terms, exclude)
+        knn = _urgent_share(memory, terms, exclude, cos=cos)
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
-def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10) -> float:
+def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10,
+                  cos: np.ndarray | None = None) -> float:
     """Share of the nearest remembered bank questions that were emergencies (cosine-weighted)."""
     table = memory.table
     if table is None:
         return 0.0
-    cos = memory.cosines(terms) * table.bank
+    cos = (memory.cosines(terms) if cos is None else cos) * table.bank
     if exclude:
         cos = np.where(table.groups == exclude, 0.0, cos)
     top = np.argsort(-cos)[:k]
@@ -130,13 +131,13 @@ def rule(cues: Cues, matched: frozenset[str]) -> bool:
 
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],
-           memory: Memory | None) -> Urgency:
+           memory: Memory | None, cos: np.ndarray | None = None) -> Urgency:
     """How urgent the question is (texts: as typed, and as corrected)."""
     matched = cues.matched(*texts)
     if not model.names or model.names != feature_names(cues):
         hit = rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
-    x = row(cues, matched, terms, memory)
+    x = row(cues, matched, terms, memory, cos=cos)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     return Urgency(p, p >= model.threshold, model.maybe <= p < model.threshold, matched, p >= model.sure)
 
