@@ -55,8 +55,10 @@ loglevel = "info"
 raw_env = [
     # gunicorn writes the access line, so the app does not log each request a second time.
     "KB_LOG_REQUESTS=0",
-    # Searches, answers and the API: per client address, for the whole server (see README, Production).
-    f"KB_RATE_LIMIT={os.environ.get('KB_RATE_LIMIT', '120/60')}",
+    # Searches, answers and the API: per client address, for the whole server (see README, Production). Off
+    # unless set: behind a proxy whose address is not in KB_PROXY_ADDRESSES every user would share one allowance,
+    # and local tools (health checks, the evaluation script) would be refused.
+    f"KB_RATE_LIMIT={os.environ.get('KB_RATE_LIMIT', 'off')}",
 ]
 # The control socket (gunicorn >= 25.1) sits at one path per user: replicas on one host would fight over it,
 # and nothing here uses gunicornc.
