@@ -16,6 +16,7 @@ from kb.rank import Memory, fit_logistic
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
+INTENT = "intent_to_die"  # the family that is urgent on its own
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn")
 
 
@@ -139,22 +140,26 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
     x = row(cues, matched, terms, memory, cos=cos)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
-    return Urgency(p, p >= model.threshold, model.maybe <= p < model.threshold, matched, p >= model.sure)
+    # Safety first: words saying a child means to end their life, with nothing that says planning, the past or a
+    # story, are urgent whatever the model makes of the rest.
+    life = INTENT in matched and not any(f.name in matched for f in cues.families if not f.raises)
+    urgent = p >= model.threshold or life
+    return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
 def fit(cues: Cues, rows: Sequence[tuple[frozenset[str], Mapping[str, float], bool, str]], memory: Memory,
-        margin: float = 0.9, sure: float = 0.5) -> UrgencyModel:
+        miss: float = 0.01, sure: float = 0.5) -> UrgencyModel:
     """Fit on (matched families, terms, urgent, writer) rows; every writer's features come from a memory without
-    them, so the scores are those of unseen writers. Recall first: the threshold sits just below the least
-    urgent-looking train emergency (times `margin`); `sure` is where the answer becomes the 999 step itself."""
+    them, so the scores are those of unseen writers. Recall first: the threshold keeps all but `miss` of the
+    train fold's emergencies (the very least urgent-looking one alone would set it by chance: one odd question
+    tripled the false alarms); `sure` is where the answer becomes the 999 step itself."""
     x = np.vstack([row(cues, matched, terms, memory, exclude=group) for matched, terms, _, group in rows])
     y = np.array([1.0 if urgent else 0.0 for _, _, urgent, _ in rows])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     weight = np.where(y > 0, 3.0, 1.0)
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-    lowest = float(p[y > 0].min()) if (y > 0).any() else 0.5
-    threshold = min(sure, lowest * margin)
+    threshold = min(sure, float(np.quantile(p[y > 0], miss))) if (y > 0).any() else sure
     return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, threshold / 2.0,
                         max(sure, threshold))
 

@@ -12,7 +12,7 @@ from kb.content import load_content
 from kb.model import Content
 from kb.retrieve import stems
 from kb.understand import compile_places
-from kb.urgency import Cues, rule
+from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
 
 EMERGENCY = "When to make a child protection referral"
 IMAGE = "What to do with a sexting image"
@@ -103,6 +103,8 @@ def test_a_place_sets_the_nation_of_an_answer(ix: OpenIndex) -> None:
 CUE_CASES = {
     "danger_to_life": (["she says she wants to die", "he has a razor in his bag", "she's on the bridge"],
                        ["she sent a photo of her new trainers"]),
+    "intent_to_die": (["he told me he's going to take his own life", "she says she wants to die"],
+                      ["she is dying to go to the party", "he harmed his chances"]),
     "person_near": (["he is parked outside the school", "the man is on his way to meet her"],
                     ["her dad collected her as usual"]),
     "missing": (["she hasn't come home", "we can't find him anywhere", "he has run away"],
@@ -134,6 +136,21 @@ def test_each_cue_family_finds_its_cases_and_only_them(cues: Cues, family: str) 
         assert family in cues.matched(text), text
     for text in missed:
         assert family not in cues.matched(text), text
+
+
+@pytest.mark.parametrize("question", ["he told me he's going to take his own life",
+                                      "my student says she is going to kill herself"])
+def test_words_of_intent_to_die_are_urgent_on_their_own(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.urgent and reply.answered and reply.contacts[0].phone == "999"
+
+
+def test_intent_to_die_is_urgent_on_its_own_but_not_in_planning_words(cues: Cues) -> None:
+    # A model that never flags anything: only the rule for words of intent to die is left.
+    silent = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -30.0, 0.5, 0.25, 0.9)
+    assert assess(silent, cues, ["he told me he's going to take his own life"], {}, None).urgent
+    assert not assess(silent, cues, ["what should our policy say if a pupil says she wants to die"], {}, None).urgent
+    assert not assess(silent, cues, ["she took photos of her new trainers"], {}, None).urgent
 
 
 def test_the_fallback_rule_needs_a_threat_and_a_time_unless_life_is_at_risk(cues: Cues) -> None:
@@ -182,7 +199,6 @@ def test_an_urgent_question_is_never_answered_not_covered(ix: OpenIndex, questio
 @pytest.mark.parametrize(("question", "nation", "wanted"), [
     ("do I need to tell the police?", "wales", {EMERGENCY, "Recognising concerns", "Procedures"}),
     ("is it illegal for two 16 year olds to send each other nudes", None, {"Sharing indecent images of children"}),
-    ("a 40 year old man is asking my pupil for nudes", None, {EMERGENCY, "Sexual communication"}),
     ("what is the right response when a child tells me about a nude", None,
      {EMERGENCY, "Recognising concerns", IMAGE, "Talking to a young person who has been involved in sexting"}),
     ("Cardiff school, do I refer to social services", None, {EMERGENCY}),
@@ -190,6 +206,15 @@ def test_an_urgent_question_is_never_answered_not_covered(ix: OpenIndex, questio
 def test_examples_users_tried_are_answered_from_the_right_section(
         ix: OpenIndex, question: str, nation: str | None, wanted: set[str]) -> None:
     assert section_of(ix, question, nation=nation) in wanted
+
+
+@pytest.mark.parametrize("question", ["a 40 year old man is asking my pupil for nudes",
+                                      "a teacher has been messaging a pupil asking for photos"])
+def test_an_adult_asking_a_child_for_images_finds_the_referral_criteria_first_or_second(
+        ix: OpenIndex, question: str) -> None:
+    # The learned ranking puts talking to the young person first for these; the referral criteria must follow.
+    sections = [h.source.section for h in search(ix, question).hits[:2]]
+    assert EMERGENCY in sections and "Overview" not in sections
 
 
 def test_a_question_about_ages_is_not_sent_to_criminal_responsibility(ix: OpenIndex) -> None:
