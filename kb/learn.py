@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from kb.config import training_bank
-from kb.index import OpenIndex, build_index, is_current
+from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
 from kb.rank import (
     Candidate,
@@ -238,7 +238,7 @@ def bank_digest(bank: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16] if bank else ""
 
 
-def learner(bank: Sequence[Mapping[str, Any]]) -> Any:
+def learner(bank: Sequence[Mapping[str, Any]]) -> Learner:
     """The build step that fits the models on a bank of labelled questions (train fold only)."""
 
     def learn(ix: OpenIndex) -> dict[str, Any]:
@@ -266,7 +266,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         urgent = bool(item.get("urgent"))
         memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
         urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group))
-    asks = asks_memory(ix, eng.sections)
+    # The engine of the fresh index already remembers every section's asks (it has no bank yet).
+    asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
     model = fit_ranking(examples, memory)

@@ -194,7 +194,7 @@ class Fields:
         return value
 
 
-def _records(text: str, path: str, what: str) -> tuple[list[dict[str, Any]], list[Problem]]:
+def records_of(text: str, path: str, what: str) -> tuple[list[dict[str, Any]], list[Problem]]:
     """The mappings of a YAML list file, or a problem saying why there are none."""
     try:
         data = load_yaml(text)
@@ -229,7 +229,7 @@ def _unique(values: Sequence[tuple[str, int]], path: str, what: str) -> list[Pro
 
 def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
     """Legislation items from legislation.yaml."""
-    records, problems = _records(text, path, "legislation items")
+    records, problems = records_of(text, path, "legislation items")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -282,7 +282,7 @@ def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
 
 def parse_references(text: str, path: str = "references.yaml") -> Parsed:
     """References and resources from references.yaml."""
-    records, problems = _records(text, path, "references")
+    records, problems = records_of(text, path, "references")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -314,7 +314,7 @@ def parse_references(text: str, path: str = "references.yaml") -> Parsed:
 
 def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
     """Contacts from contacts.yaml, in display order."""
-    records, problems = _records(text, path, "contacts")
+    records, problems = records_of(text, path, "contacts")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -339,7 +339,7 @@ def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
 
 def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
     """Glossary entries from glossary.yaml."""
-    records, problems = _records(text, path, "glossary entries")
+    records, problems = records_of(text, path, "glossary entries")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -361,7 +361,7 @@ def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
 
 def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
     """Source documents from sources.yaml."""
-    records, problems = _records(text, path, "source documents")
+    records, problems = records_of(text, path, "source documents")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -404,7 +404,7 @@ def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
 
 def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
     """The content change log from changes.yaml."""
-    records, problems = _records(text, path, "changes")
+    records, problems = records_of(text, path, "changes")
     items = []
     for data in records:
         f = Fields(data, path, problems)
@@ -414,7 +414,7 @@ def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
 
 def parse_routes(text: str, path: str = "routes.yaml") -> Parsed:
     """Each nation's own referral arrangements, from routes.yaml; every one cites an official https source."""
-    records, problems = _records(text, path, "nation routes")
+    records, problems = records_of(text, path, "nation routes")
     items = []
     for data in records:
         f = Fields(data, path, problems)

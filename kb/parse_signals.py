@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kb.model import NATIONS, Intent, Problem
-from kb.parse import LINE_KEY, LINES_KEY, ContentError, Fields, Parsed, _records, load_yaml
+from kb.parse import LINE_KEY, LINES_KEY, ContentError, Fields, Parsed, load_yaml, records_of
 from kb.urgency import NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
@@ -114,7 +114,7 @@ def parse_asks(text: str, path: str = "asks.yaml") -> Parsed:
 
 def parse_intents(text: str, path: str = "intents.yaml") -> Parsed:
     """What users want to do: each intent's patterns (which must compile) and the source sections serving it."""
-    records, problems = _records(text, path, "intents")
+    records, problems = records_of(text, path, "intents")
     intents = []
     for data in records:
         f = Fields(data, path, problems)

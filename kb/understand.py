@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from kb.index import OpenIndex
 from kb.retrieve import Analysed, analyse, correct, english_words
@@ -74,7 +73,6 @@ def place_nation(ix: OpenIndex, text: str) -> str | None:
     return places.nation(text)
 
 
-@lru_cache(maxsize=4)
 def compile_places(pairs: tuple[tuple[str, str], ...]) -> Places:
     """Patterns for place names; a name that is also an everyday English word ("Bath", "Hull") counts only when
     written with a capital, so "photos of her in the bath" names no place."""
