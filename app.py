@@ -706,7 +706,7 @@ def home() -> str:
         # A task that leads to a tool keeps a link to the guidance it is built on.
         guide = {"href": article.url, "title": article.title} if article and href != article.url else None
         tasks.append({"label": task.label, "href": href, "summary": summary, "guide": guide})
-    tools = cast(Tools | None, content.tools)
+    tools = content.tools
     return render_template("home.html", articles=articles, tasks=tasks, roles=ROLES, audience=audience,
                            tools=tools)
 
@@ -899,7 +899,7 @@ def report_a_mistake() -> str:
 def _tools() -> Tools:
     """The tools of the current index's content (tools.yaml), or a 503 with the emergency contacts."""
     ix = _open()
-    tools = cast(Tools | None, ix.content.tools if ix else None)
+    tools = ix.content.tools if ix else None
     if tools is None:
         abort(503, "The tools are not available right now.")
     return tools

@@ -134,7 +134,7 @@ def load_content(root: Path | str) -> Content:
             parsed = parser(text, shown[path])
             problems += parsed.problems
             signals[name] = parsed.value
-    content = replace(content, cues=signals.get("urgency.yaml"),
+    content = replace(content, cues=signals.get("urgency.yaml"),  # type: ignore[arg-type]
                       places=signals.get("places.yaml", ()),  # type: ignore[arg-type]
                       asks=signals.get("asks.yaml", {}),  # type: ignore[arg-type]
                       intents=signals.get("intents.yaml", ()))  # type: ignore[arg-type]

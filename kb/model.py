@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the types of Content's fields: these modules build on this one
+    from kb.tools import Tools
+    from kb.urgency import Cues
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 NATION_NAMES = {
@@ -300,8 +304,8 @@ class Content:
     changes: tuple[Change, ...]
     digest: str
     routes: tuple[NationRoute, ...] = ()
-    tools: Any = None  # kb.tools.Tools: the decision aid, record sheet and policy checklist (tools.yaml)
-    cues: Any = None  # kb.urgency.Cues: the urgency cue families (urgency.yaml)
+    tools: Tools | None = None  # the decision aid, record sheet and policy checklist (tools.yaml)
+    cues: Cues | None = None  # the urgency cue families (urgency.yaml)
     places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
