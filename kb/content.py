@@ -9,19 +9,19 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kb import parse, parse_signals
+from kb import parse, parse_article, parse_data, parse_signals
 from kb.model import CURRENT_STATUSES, Article, Content, Intent, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
 DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
-    "legislation.yaml": parse.parse_legislation,
-    "references.yaml": parse.parse_references,
-    "contacts.yaml": parse.parse_contacts,
-    "glossary.yaml": parse.parse_glossary,
-    "sources.yaml": parse.parse_sources,
-    "changes.yaml": parse.parse_changes,
-    "routes.yaml": parse.parse_routes,
+    "legislation.yaml": parse_data.parse_legislation,
+    "references.yaml": parse_data.parse_references,
+    "contacts.yaml": parse_data.parse_contacts,
+    "glossary.yaml": parse_data.parse_glossary,
+    "sources.yaml": parse_data.parse_sources,
+    "changes.yaml": parse_data.parse_changes,
+    "routes.yaml": parse_data.parse_routes,
 }
 
 OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
@@ -94,7 +94,7 @@ def load_content(root: Path | str) -> Content:
         if text is None:
             continue
         texts[shown[path]] = text
-        parsed = parse.parse_article(text, shown[path], headings)
+        parsed = parse_article.parse_article(text, shown[path], headings)
         problems += parsed.problems
         if parsed.value is not None:
             articles.append(parsed.value)

@@ -228,7 +228,8 @@ def _lock(root: Path) -> Iterator[None]:
 def code_version() -> str:
     """A hash of the code that shapes an index, so a code change makes the old index stale."""
     h = hashlib.sha256()
-    shaping = ("model.py", "parse.py", "index.py", "retrieve.py", "understand.py", "rank.py", "learn.py", "urgency.py")
+    shaping = ("model.py", "parse.py", "parse_article.py", "parse_data.py", "index.py", "retrieve.py", "understand.py",
+               "rank.py", "learn.py", "urgency.py")
     for name in shaping:
         h.update(Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()[:12]

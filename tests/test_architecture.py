@@ -71,8 +71,15 @@ def test_only_kb_index_and_kb_retrieve_import_whoosh() -> None:
     assert "kb/index.py" in importers
 
 
-def test_parsing_never_touches_the_disk() -> None:
-    path = ROOT / "kb" / "parse.py"
+PARSERS = sorted([*(ROOT / "kb").glob("parse*.py"), ROOT / "kb" / "tools" / "parse.py"])
+
+
+def test_the_parsers_are_found() -> None:
+    assert {"kb/parse.py", "kb/parse_article.py", "kb/parse_data.py", "kb/tools/parse.py"} <= {rel(p) for p in PARSERS}
+
+
+@pytest.mark.parametrize("path", PARSERS, ids=rel)
+def test_parsing_never_touches_the_disk(path: Path) -> None:
     assert not {"os", "pathlib", "io", "shutil", "glob", "tempfile"} & imported_modules(path)
     assert "open" not in called_names(path)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.model import SOURCE_DOCUMENT, Problem, Provenance
-from kb.parse import ContentError, Fields, Parsed, load_yaml
+from kb.parse import ContentError, Fields, Parsed, duplicates, load_yaml, resolve_heading
 from kb.tools.model import (
     ARTICLE_LINK,
     FIELD_KINDS,
@@ -36,6 +36,8 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 class _Map(Fields):
     """The parser's field reader, for the nested mappings of tools.yaml (problems point at the field)."""
 
+    fold_space = True
+
     def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "",
                  headings: Sequence[str] = ()) -> None:
         if not isinstance(data, dict):
@@ -43,17 +45,6 @@ class _Map(Fields):
             data = {}
         super().__init__(data, path, problems, line)
         self.headings = headings
-
-    def text(self, key: str, required: bool = True) -> str:
-        value = self.data.get(key)
-        if value is None or value == "":
-            if required:
-                self.problem(f"missing '{key}'")
-            return ""
-        if isinstance(value, bool | dict | list):
-            self.problem(f"'{key}' must be text, not {type(value).__name__}", key=key)
-            return ""
-        return " ".join(str(value).split())
 
     def slug(self, key: str = "id") -> str:
         value = self.text(key)
@@ -85,10 +76,7 @@ class _Map(Fields):
 
     def heading(self, value: str) -> str:
         """A source heading, or the one heading that starts with these whole words (as articles allow)."""
-        if not self.headings or value in self.headings:
-            return value
-        found = [h for h in self.headings if h.startswith(value + " ")]
-        return found[0] if len(found) == 1 else value
+        return resolve_heading(value, self.headings) or value
 
     def provenance(self, key: str = "source") -> Provenance:
         return Provenance(document=SOURCE_DOCUMENT, section=self.heading(self.text(key)))
@@ -166,7 +154,7 @@ def _record_sheet(m: _Map) -> RecordSheet:
         groups.append(FieldGroup(id=g.slug(), heading=g.text("heading"),
                                  intro=g.text("intro", required=False), link=g.link(),
                                  provenance=g.provenance(), fields=fields, line=g.line))
-    _unique([(f.id, f.line) for g in groups for f in g.fields], m, "field id")
+    m.problems += duplicates([(f.id, f.line) for g in groups for f in g.fields], m.path, "field id")
     return RecordSheet(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
                        privacy=m.text("privacy"), warning=m.text("warning"),
                        warning_link=m.link("warning_link"), groups=tuple(groups))
@@ -179,7 +167,7 @@ def _policy_checklist(m: _Map) -> PolicyChecklist:
                              line=p.line) for p in pl.children("points", "points"))
         lists.append(PointList(id=pl.slug(), heading=pl.text("heading"), question=pl.text("question"),
                                link=pl.link(), provenance=pl.provenance(), points=points, line=pl.line))
-    _unique([(p.id, p.line) for pl in lists for p in pl.points], m, "point id")
+    m.problems += duplicates([(p.id, p.line) for pl in lists for p in pl.points], m.path, "point id")
     return PolicyChecklist(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
                            lists=tuple(lists))
 
@@ -196,14 +184,6 @@ def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
             m.problem("'sources' must list at least one source heading", key="sources")
         links.append(ToolLink(tool=tool, title=m.text("title"), sources=sources, line=m.line))
     return tuple(links)
-
-
-def _unique(values: Sequence[tuple[str, int]], m: _Map, what: str) -> None:
-    seen: set[str] = set()
-    for value, line in values:
-        if value and value in seen:
-            m.problems.append(Problem(m.path, line, f"duplicate {what} '{value}'"))
-        seen.add(value)
 
 
 def parse_tools(text: str, path: str = TOOLS_FILE, headings: Sequence[str] = ()) -> Parsed:

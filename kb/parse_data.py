@@ -1,0 +1,222 @@
+"""Parse the data files (legislation, references, contacts, glossary, sources, changes, routes) into frozen
+values: pure functions, text in, values and path:line problems out."""
+
+from __future__ import annotations
+
+from kb.model import (
+    LAW_GROUPS,
+    NATIONS,
+    REFERENCE_KINDS,
+    STATUSES,
+    TOPICS,
+    Change,
+    Contact,
+    GlossaryEntry,
+    LawItem,
+    NationRoute,
+    Problem,
+    Provenance,
+    Reference,
+    SourceDocument,
+    VerifiedUrl,
+)
+from kb.parse import SLUG, Fields, Parsed, duplicates, records_of
+
+
+def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
+    """Legislation items from legislation.yaml."""
+    records, problems = records_of(text, path, "legislation items")
+    items = [_law_item(Fields(data, path, problems)) for data in records]
+    problems += duplicates([(i.id, i.line) for i in items], path, "legislation id")
+    return Parsed(tuple(items), tuple(problems))
+
+
+def _law_item(f: Fields) -> LawItem:
+    """One legislation item; its problems go to the file's list."""
+    law_id = f.text("id")
+    if law_id and not SLUG.match(law_id):
+        f.problem(f"id '{law_id}' must be lower-case words joined by hyphens", key="id")
+    prov = f.data.get("provenance") or {}
+    if not isinstance(prov, dict) or not (prov.get("source") or prov.get("document")):
+        f.problem("'provenance' must name a source heading or a document", key="provenance")
+        prov = {}
+    note, note_url = f.text("note", required=False), f.url("note_url")
+    if note and not note_url:
+        f.problem("a 'note' needs its 'note_url'", key="note")
+    correction, correction_url = f.text("correction", required=False), f.url("correction_url")
+    if correction and not correction_url:
+        f.problem("a 'correction' needs its 'correction_url'", key="correction")
+    return LawItem(
+        id=law_id,
+        title=f.text("title"),
+        provision=f.text("provision"),
+        group=f.choice("group", tuple(LAW_GROUPS)),
+        nations=f.items("nations", NATIONS, required=True),
+        summary=f.text("summary"),
+        status=f.choice("status", STATUSES),
+        url=f.url("url", f"legislation '{law_id}'"),
+        provenance=Provenance(
+            document=str(prov.get("document") or "nspcc-sexting-2020"),
+            section=str(prov.get("source") or ""),
+            url=str(prov.get("url") or ""),
+        ),
+        topics=f.items("topics", TOPICS),
+        keywords=f.items("keywords"),
+        in_force_from=f.date("in_force_from"),
+        in_force_note=f.text("in_force_note", required=False),
+        amended_by=f.items("amended_by"),
+        replaced_by=f.items("replaced_by"),
+        note=note,
+        note_url=note_url,
+        correction=correction,
+        correction_url=correction_url,
+        url_label=f.text("url_label", required=False),
+        line=f.line,
+        field_lines=tuple(f.lines.items()),
+    )
+
+
+def parse_references(text: str, path: str = "references.yaml") -> Parsed:
+    """References and resources from references.yaml."""
+    records, problems = records_of(text, path, "references")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        ref_id = f.text("id")
+        note, note_url = f.text("note", required=False), f.url("note_url")
+        items.append(
+            Reference(
+                id=ref_id,
+                author=f.text("author"),
+                year=f.text("year", required=False),
+                title=f.text("title"),
+                kind=f.choice("kind", REFERENCE_KINDS),
+                url=f.url("url", f"reference '{ref_id}'"),
+                publisher=f.text("publisher", required=False),
+                format=f.text("format", required=False),
+                accessed=f.text("accessed", required=False),
+                nations=f.items("nations", NATIONS),
+                replacements=f.items("replaced_by"),
+                note=note,
+                note_url=note_url,
+                section=f.text("section", required=False),
+                line=f.line,
+                field_lines=tuple(f.lines.items()),
+            )
+        )
+    problems += duplicates([(i.id, i.line) for i in items], path, "reference id")
+    return Parsed(tuple(items), tuple(problems))
+
+
+def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
+    """Contacts from contacts.yaml, in display order."""
+    records, problems = records_of(text, path, "contacts")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        items.append(
+            Contact(
+                id=f.text("id"),
+                name=f.text("name"),
+                phone=f.text("phone", required=False),
+                when=f.text("when"),
+                url=f.url("url"),
+                email=f.text("email", required=False),
+                audience=f.text("audience", required=False) or "everyone",
+                source=f.text("source", required=False),
+                line=f.line,
+            )
+        )
+    problems += duplicates([(i.id, i.line) for i in items], path, "contact id")
+    if items and items[0].phone != "999":
+        problems.append(Problem(path, items[0].line, "the first contact must be the emergency number 999"))
+    return Parsed(tuple(items), tuple(problems))
+
+
+def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
+    """Glossary entries from glossary.yaml."""
+    records, problems = records_of(text, path, "glossary entries")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        items.append(
+            GlossaryEntry(
+                term=f.text("term"),
+                also=f.items("also"),
+                means=f.items("means"),
+                definition=f.text("definition"),
+                source=f.text("source", required=False),
+                url=f.url("url"),
+                core=f.flag("core"),
+                line=f.line,
+            )
+        )
+    problems += duplicates([(i.term.lower(), i.line) for i in items], path, "glossary term")
+    return Parsed(tuple(items), tuple(problems))
+
+
+def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
+    """Source documents from sources.yaml."""
+    records, problems = records_of(text, path, "source documents")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        doc_id = f.text("id")
+        items.append(
+            SourceDocument(
+                id=doc_id,
+                title=f.text("title"),
+                publisher=f.text("publisher", required=False),
+                updated=f.date("updated"),
+                url=f.url("url", f"source document '{doc_id}'"),
+                verified=_verified(f),
+            )
+        )
+    problems += duplicates([(i.id, 1) for i in items], path, "source id")
+    problems += duplicates([(v.url, v.line) for i in items for v in i.verified], path, "verified url")
+    return Parsed(tuple(items), tuple(problems))
+
+
+def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
+    """A source document's `verified` list: each address with where its check is recorded."""
+    value = f.data.get("verified")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        f.problem("'verified' must be a list of {url, where}", key="verified")
+        return ()
+    out = []
+    for item in value:
+        if not isinstance(item, dict):
+            f.problem("each 'verified' entry must be a mapping with 'url' and 'where'", key="verified")
+            continue
+        entry = Fields(item, f.path, f.problems, f.line_of("verified"))
+        url = entry.url("url")
+        if not url:
+            entry.problem("a 'verified' entry needs its https:// 'url'")
+        out.append(VerifiedUrl(url=url, where=entry.text("where"), line=entry.line))
+    return tuple(out)
+
+
+def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
+    """The content change log from changes.yaml."""
+    records, problems = records_of(text, path, "changes")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        items.append(Change(date=f.date("date", required=True), summary=f.text("summary")))
+    return Parsed(tuple(items), tuple(problems))
+
+
+def parse_routes(text: str, path: str = "routes.yaml") -> Parsed:
+    """Each nation's own referral arrangements, from routes.yaml; every one cites an official https source."""
+    records, problems = records_of(text, path, "nation routes")
+    items = []
+    for data in records:
+        f = Fields(data, path, problems)
+        url = f.url("url")
+        if not url:
+            f.problem("a nation's route must cite its official source ('url')")
+        items.append(NationRoute(nation=f.choice("nation", NATIONS), title=f.text("title"), text=f.text("text"),
+                                 document=f.text("document"), url=url, line=f.line))
+    return Parsed(tuple(items), tuple(problems))
