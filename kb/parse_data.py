@@ -3,6 +3,9 @@ values: pure functions, text in, values and path:line problems out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from kb.model import (
     LAW_GROUPS,
     NATIONS,
@@ -22,11 +25,18 @@ from kb.model import (
 )
 from kb.parse import SLUG, Fields, Parsed, duplicates, records_of
 
+T = TypeVar("T")
+
+
+def _each(text: str, path: str, what: str, make: Callable[[Fields], T]) -> tuple[list[T], list[Problem]]:
+    """One value per mapping of a YAML list file, and every problem found on the way (in file order)."""
+    records, problems = records_of(text, path, what)
+    return [make(Fields(data, path, problems)) for data in records], problems
+
 
 def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
     """Legislation items from legislation.yaml."""
-    records, problems = records_of(text, path, "legislation items")
-    items = [_law_item(Fields(data, path, problems)) for data in records]
+    items, problems = _each(text, path, "legislation items", _law_item)
     problems += duplicates([(i.id, i.line) for i in items], path, "legislation id")
     return Parsed(tuple(items), tuple(problems))
 
@@ -78,103 +88,76 @@ def _law_item(f: Fields) -> LawItem:
 
 def parse_references(text: str, path: str = "references.yaml") -> Parsed:
     """References and resources from references.yaml."""
-    records, problems = records_of(text, path, "references")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        ref_id = f.text("id")
-        note, note_url = f.text("note", required=False), f.url("note_url")
-        items.append(
-            Reference(
-                id=ref_id,
-                author=f.text("author"),
-                year=f.text("year", required=False),
-                title=f.text("title"),
-                kind=f.choice("kind", REFERENCE_KINDS),
-                url=f.url("url", f"reference '{ref_id}'"),
-                publisher=f.text("publisher", required=False),
-                format=f.text("format", required=False),
-                accessed=f.text("accessed", required=False),
-                nations=f.items("nations", NATIONS),
-                replacements=f.items("replaced_by"),
-                note=note,
-                note_url=note_url,
-                section=f.text("section", required=False),
-                line=f.line,
-                field_lines=tuple(f.lines.items()),
-            )
-        )
+    items, problems = _each(text, path, "references", _reference)
     problems += duplicates([(i.id, i.line) for i in items], path, "reference id")
     return Parsed(tuple(items), tuple(problems))
 
 
+def _reference(f: Fields) -> Reference:
+    ref_id = f.text("id")
+    note, note_url = f.text("note", required=False), f.url("note_url")
+    return Reference(
+        id=ref_id,
+        author=f.text("author"),
+        year=f.text("year", required=False),
+        title=f.text("title"),
+        kind=f.choice("kind", REFERENCE_KINDS),
+        url=f.url("url", f"reference '{ref_id}'"),
+        publisher=f.text("publisher", required=False),
+        format=f.text("format", required=False),
+        accessed=f.text("accessed", required=False),
+        nations=f.items("nations", NATIONS),
+        replacements=f.items("replaced_by"),
+        note=note,
+        note_url=note_url,
+        section=f.text("section", required=False),
+        line=f.line,
+        field_lines=tuple(f.lines.items()),
+    )
+
+
 def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
     """Contacts from contacts.yaml, in display order."""
-    records, problems = records_of(text, path, "contacts")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        items.append(
-            Contact(
-                id=f.text("id"),
-                name=f.text("name"),
-                phone=f.text("phone", required=False),
-                when=f.text("when"),
-                url=f.url("url"),
-                email=f.text("email", required=False),
-                audience=f.text("audience", required=False) or "everyone",
-                source=f.text("source", required=False),
-                line=f.line,
-            )
-        )
+    items, problems = _each(text, path, "contacts", _contact)
     problems += duplicates([(i.id, i.line) for i in items], path, "contact id")
     if items and items[0].phone != "999":
         problems.append(Problem(path, items[0].line, "the first contact must be the emergency number 999"))
     return Parsed(tuple(items), tuple(problems))
 
 
+def _contact(f: Fields) -> Contact:
+    return Contact(id=f.text("id"), name=f.text("name"), phone=f.text("phone", required=False), when=f.text("when"),
+                   url=f.url("url"), email=f.text("email", required=False),
+                   audience=f.text("audience", required=False) or "everyone",
+                   source=f.text("source", required=False), line=f.line)
+
+
 def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
     """Glossary entries from glossary.yaml."""
-    records, problems = records_of(text, path, "glossary entries")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        items.append(
-            GlossaryEntry(
-                term=f.text("term"),
-                also=f.items("also"),
-                means=f.items("means"),
-                definition=f.text("definition"),
-                source=f.text("source", required=False),
-                url=f.url("url"),
-                core=f.flag("core"),
-                line=f.line,
-            )
-        )
+    items, problems = _each(text, path, "glossary entries", _glossary_entry)
     problems += duplicates([(i.term.lower(), i.line) for i in items], path, "glossary term")
     return Parsed(tuple(items), tuple(problems))
 
 
+def _glossary_entry(f: Fields) -> GlossaryEntry:
+    return GlossaryEntry(term=f.text("term"), also=f.items("also"), means=f.items("means"),
+                         definition=f.text("definition"), source=f.text("source", required=False), url=f.url("url"),
+                         core=f.flag("core"), line=f.line)
+
+
 def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:
     """Source documents from sources.yaml."""
-    records, problems = records_of(text, path, "source documents")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        doc_id = f.text("id")
-        items.append(
-            SourceDocument(
-                id=doc_id,
-                title=f.text("title"),
-                publisher=f.text("publisher", required=False),
-                updated=f.date("updated"),
-                url=f.url("url", f"source document '{doc_id}'"),
-                verified=_verified(f),
-            )
-        )
+    items, problems = _each(text, path, "source documents", _source_document)
     problems += duplicates([(i.id, 1) for i in items], path, "source id")
     problems += duplicates([(v.url, v.line) for i in items for v in i.verified], path, "verified url")
     return Parsed(tuple(items), tuple(problems))
+
+
+def _source_document(f: Fields) -> SourceDocument:
+    doc_id = f.text("id")
+    return SourceDocument(id=doc_id, title=f.text("title"), publisher=f.text("publisher", required=False),
+                          updated=f.date("updated"), url=f.url("url", f"source document '{doc_id}'"),
+                          verified=_verified(f))
 
 
 def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
@@ -200,23 +183,20 @@ def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
 
 def parse_changes(text: str, path: str = "changes.yaml") -> Parsed:
     """The content change log from changes.yaml."""
-    records, problems = records_of(text, path, "changes")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        items.append(Change(date=f.date("date", required=True), summary=f.text("summary")))
+    items, problems = _each(text, path, "changes", lambda f: Change(date=f.date("date", required=True),
+                                                                      summary=f.text("summary")))
     return Parsed(tuple(items), tuple(problems))
 
 
 def parse_routes(text: str, path: str = "routes.yaml") -> Parsed:
     """Each nation's own referral arrangements, from routes.yaml; every one cites an official https source."""
-    records, problems = records_of(text, path, "nation routes")
-    items = []
-    for data in records:
-        f = Fields(data, path, problems)
-        url = f.url("url")
-        if not url:
-            f.problem("a nation's route must cite its official source ('url')")
-        items.append(NationRoute(nation=f.choice("nation", NATIONS), title=f.text("title"), text=f.text("text"),
-                                 document=f.text("document"), url=url, line=f.line))
+    items, problems = _each(text, path, "nation routes", _route)
     return Parsed(tuple(items), tuple(problems))
+
+
+def _route(f: Fields) -> NationRoute:
+    url = f.url("url")
+    if not url:
+        f.problem("a nation's route must cite its official source ('url')")
+    return NationRoute(nation=f.choice("nation", NATIONS), title=f.text("title"), text=f.text("text"),
+                       document=f.text("document"), url=url, line=f.line)
