@@ -37,11 +37,11 @@ from werkzeug.exceptions import HTTPException, InternalServerError, TooManyReque
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
+from kb import IndexHolder, OpenIndex
 from kb import config as kb_config
 from kb.answer import Answer, answer, law_dict, reference_dict
 from kb.cache import ResultCache
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex
 from kb.learn import build, up_to_date
 from kb.model import (
     LAW_GROUPS,

@@ -5,7 +5,8 @@
 
 from kb.answer import Answer, answer
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex, build_index, is_current
+from kb.index import OpenIndex, build_index, is_current
+from kb.index_holder import IndexHolder
 from kb.search import Hit, SearchResult, search
 
 __all__ = [

@@ -11,7 +11,8 @@ import click
 from kb import config, learn
 from kb.answer import answer as answer_question
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex, damage
+from kb.index import OpenIndex, damage
+from kb.index_holder import IndexHolder
 from kb.model import NATIONS, TOPICS
 from kb.search import TYPES, search
 

@@ -15,7 +15,8 @@ from whoosh import query as Q
 from whoosh import scoring
 
 from kb.budget import BUDGET
-from kb.index import KINDS, OpenIndex, analyzer, plain_analyzer
+from kb.index import OpenIndex
+from kb.index_schema import KINDS, analyzer, plain_analyzer
 from kb.model import GlossaryEntry, Provenance
 
 MAX_QUERY_CHARS = 500
