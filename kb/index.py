@@ -131,24 +131,7 @@ def _write(target: Path, content: Content) -> dict[str, int]:
     writers = {kind: index.create_in(str(target), schema(), indexname=kind).writer() for kind in KINDS}
     counts = dict.fromkeys(KINDS, 0)
     for doc in documents(content):
-        writers[doc.type].add_document(
-            id=doc.id,
-            type=doc.type,
-            title=doc.title,
-            heading=doc.heading,
-            body=doc.body,
-            keywords=doc.keywords,
-            spell=" ".join([doc.title, doc.heading, doc.body, doc.keywords]),
-            topics=",".join(doc.topics),
-            nations=",".join(doc.nations),
-            place=",".join(doc.place),
-            url=doc.url,
-            source_document=doc.source_document,
-            source_section=doc.source_section,
-            source_url=doc.source_url,
-            slug=doc.slug,
-            anchor=doc.anchor,
-        )
+        writers[doc.type].add_document(**doc.fields())
         counts[doc.type] += 1
     for writer in writers.values():
         writer.commit()

@@ -15,6 +15,9 @@ from kb.model import Content
 
 KINDS = ("section", "legislation", "reference", "glossary")
 LIST_MARK = re.compile(r"^- ", re.M)  # list bullets in plain text: not for snippets
+# The fields a Document gives the index as they are.
+TEXTS = ("id", "type", "title", "heading", "body", "keywords", "url", "source_document", "source_section",
+         "source_url", "slug", "anchor")
 # Words are letters and digits; an apostrophe splits them ("she's" -> "she", "s"), and single letters drop out.
 TOKEN = r"[^\W_]+"
 # Common words that say nothing about the topic. Kept on purpose: "not", "no", "under", "over", "before",
@@ -109,6 +112,12 @@ class Document:
     slug: str = ""
     anchor: str = ""
     place: tuple[str, ...] = ()
+
+    def fields(self) -> dict[str, str]:
+        """The document as the schema takes it: lists joined by commas, and all its words again for spelling."""
+        joined = {name: ",".join(getattr(self, name)) for name in ("topics", "nations", "place")}
+        spell = " ".join([self.title, self.heading, self.body, self.keywords])
+        return {**{name: getattr(self, name) for name in TEXTS}, **joined, "spell": spell}
 
 
 def documents(content: Content) -> Iterator[Document]:
