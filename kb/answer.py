@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from kb.analysis import Analysed
 from kb.index import OpenIndex
 from kb.learn import GENERIC, Ranking, rank
 from kb.model import LAW_GROUPS, NATIONS, Article, Contact, Content, LawItem, Reference, Section
-from kb.retrieve import Analysed, Hit, run
+from kb.retrieve import Hit, run
 from kb.signals import NATION_WORDS
 from kb.understand import understand
 

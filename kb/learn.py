@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.analysis import Analysed, stems
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
@@ -31,7 +32,8 @@ from kb.rank import (
     score,
 )
 from kb.rank import fit as fit_ranking
-from kb.retrieve import Analysed, section_scores, stems, vocabulary
+from kb.retrieve import section_scores
+from kb.spelling import vocabulary
 from kb.understand import Query, understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess
 from kb.urgency import fit as fit_urgency

@@ -9,12 +9,14 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kb.analysis import MAX_QUERY_CHARS, normalise
 from kb.budget import BUDGET
 from kb.cache import ResultCache
 from kb.index import OpenIndex
 from kb.learn import Ranked, Ranking, engine, rank
 from kb.model import NATIONS, TOPICS, Article, Section
-from kb.retrieve import MAX_QUERY_CHARS, TYPES, Hit, lead, make_snippet, normalise, run
+from kb.retrieve import TYPES, Hit, run
+from kb.snippets import lead, make_snippet
 from kb.understand import Query, understand
 from kb.urgency import assess
 

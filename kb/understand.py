@@ -7,9 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
-from kb.retrieve import Analysed, analyse, correct, english_words
 from kb.signals import nation_in
+from kb.spelling import correct, english_words
 
 EXPANSION_TERM_WEIGHT = 0.5  # a glossary meaning says less about the question than the user's own words
 
