@@ -59,7 +59,8 @@ def code_version() -> str:
     """A hash of the code that shapes an index, so a code change makes the old index stale."""
     h = hashlib.sha256()
     shaping = ("model.py", "parse.py", "parse_article.py", "parse_data.py", "index.py", "index_schema.py",
-               "analysis.py", "spelling.py", "retrieve.py", "understand.py", "rank.py", "learn.py", "urgency.py")
+               "analysis.py", "spelling.py", "retrieve.py", "understand.py", "rank.py", "rank_fit.py", "learn.py",
+               "urgency.py")
     for name in shaping:
         h.update(Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()[:12]

@@ -20,7 +20,6 @@ from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
 from kb.rank import (
     Candidate,
-    Example,
     Labelled,
     Memory,
     Model,
@@ -31,7 +30,8 @@ from kb.rank import (
     scope_features,
     score,
 )
-from kb.rank import fit as fit_ranking
+from kb.rank_fit import Example
+from kb.rank_fit import fit as fit_ranking
 from kb.retrieve import section_scores
 from kb.spelling import vocabulary
 from kb.understand import Query, understand
