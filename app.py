@@ -39,7 +39,7 @@ from werkzeug.sansio.utils import host_is_trusted
 
 from kb import IndexHolder, OpenIndex
 from kb import config as kb_config
-from kb.answer import Answer, answer, law_dict, reference_dict
+from kb.answering import Answer, answer, law_dict, reference_dict
 from kb.cache import ResultCache
 from kb.content import load_content
 from kb.learn import build, up_to_date
@@ -59,7 +59,7 @@ from kb.model import (
     SourceDocument,
 )
 from kb.ratelimit import Rate, SharedLimiter
-from kb.search import SearchResult, normalise, search, validate
+from kb.searching import SearchResult, normalise, search, validate
 from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 
 log = logging.getLogger("app")

@@ -16,7 +16,7 @@ from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
 from kb.retrieve import build_query
-from kb.search import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
+from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
 from kb.spelling import correct, vocabulary
 
 IMAGE_SECTION = "What to do with a sexting image"
