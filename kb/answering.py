@@ -3,25 +3,20 @@ where to go next and whom to call. Every answer is extracted from content and ci
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from kb.analysis import Analysed
+from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
 from kb.index import OpenIndex
 from kb.learn import GENERIC, Ranking, rank
-from kb.model import LAW_GROUPS, NATIONS, Article, Contact, Content, LawItem, Reference, Section
+from kb.model import Article, Contact, Content, LawItem, Reference, Section
+from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
 from kb.retrieve import Hit, run
 from kb.signals import NATION_WORDS
-from kb.understand import understand
+from kb.understand import Query, understand
 
-MAX_LAWS = 3
-LAW_SCORE_RATIO = 0.6
 # Below this probability that the guidance answers, the answer page also offers other sections.
 UNSURE = 0.8
 ALTERNATIVE = 0.3  # the least probability of answering for another section to be offered
@@ -41,12 +36,6 @@ IMAGE_HANDLING = re.compile(
     r"|evidence|phone|phones)\b",
     re.I,
 )
-LAW_INTENT = re.compile(
-    r"\b(?:law|laws|legal|illegal|legislation|offen[cs]e|crime|criminal|act|section|prosecut\w*|arrest\w*|"
-    r"police record|charged|convict\w*|court|statute|against the law|breaking the law|allowed)\b",
-    re.I,
-)
-FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same|is it the same|and what about)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -153,152 +142,6 @@ def contact_dict(contact: Contact) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- context token
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a conversation carries to its next question: the topic (section), the nation, and the law's subjects."""
-
-    section: str | None = None
-    nation: str | None = None
-    law_groups: tuple[str, ...] = ()
-
-
-def encode_context(section_id: str | None, nation: str | None, law_groups: tuple[str, ...] = ()) -> str:
-    """An opaque token carrying the topic, nation and law subjects to the next question."""
-    data = {"s": section_id or "", "n": nation or "", "l": list(law_groups)}
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_context(token: str | None) -> Context:
-    """The context in a token; an empty Context for anything malformed."""
-    if not token or len(token) > 400:
-        return Context()
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return Context()
-    if not isinstance(data, dict):
-        return Context()
-    section, nation, groups = data.get("s"), data.get("n"), data.get("l")
-    groups = groups if isinstance(groups, list) else []
-    return Context(
-        section=section if isinstance(section, str) and section else None,
-        nation=nation if isinstance(nation, str) and nation in NATIONS else None,
-        law_groups=tuple(g for g in groups if isinstance(g, str) and g in LAW_GROUPS),
-    )
-
-
-# ---------------------------------------------------------------- the law, resources, follow-ups
-
-
-def laws_for(content: Content, ids: tuple[str, ...], nation: str | None) -> tuple[LawItem, ...]:
-    """Current law for these ids in a nation; for another nation's item, that nation's law on the same matter."""
-    chosen: list[LawItem] = []
-    for law_id in ids:
-        item = content.law(law_id)
-        if item is None:
-            continue
-        item = _current_version(content, item)
-        if item is None:
-            continue
-        if nation is None or nation in item.nations:
-            chosen.append(item)
-        else:
-            chosen.extend(
-                other for other in content.legislation
-                if other.group == item.group and other.current and nation in other.nations
-            )
-    return tuple(dict.fromkeys(chosen))
-
-
-def _current_version(content: Content, item: LawItem) -> LawItem | None:
-    """The item itself when it is law today, else what replaced it (following the chain)."""
-    seen = set()
-    while not item.current:
-        if item.id in seen or not item.replaced_by:
-            return None
-        seen.add(item.id)
-        nxt = content.law(item.replaced_by[0])
-        if nxt is None:
-            return None
-        item = nxt
-    return item
-
-
-def choose_laws(
-    content: Content, section: Section, analysed: Analysed, question: str, nation: str | None, law_hits: tuple[Hit, ...]
-) -> tuple[LawItem, ...]:
-    """The few current items that apply to the question's topic where the user works."""
-    wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and section.provenance.section in LAW_SECTIONS)
-    if not wants_law:
-        return ()
-    # Only law the question points to clearly: near the best match's score, not the tail of weak matches.
-    best = law_hits[0].score if law_hits else 0.0
-    ranked = [h.anchor for h in law_hits if h.score >= LAW_SCORE_RATIO * best]
-    ids = tuple(dict.fromkeys(list(section.laws) + ranked)) if section.laws else tuple(ranked)
-    items = laws_for(content, ids, nation)
-    if ranked:
-        # Put the items the question itself points to first, then the section's own.
-        order = {law_id: i for i, law_id in enumerate(ranked)}
-        items = tuple(sorted(items, key=lambda it: order.get(it.id, len(order))))
-    limit = MAX_LAWS if nation else MAX_LAWS * 2
-    return items[:limit]
-
-
-def replacement_notes(content: Content, law_hits: tuple[Hit, ...]) -> tuple[str, ...]:
-    """When a question points at law that is no longer current, say so and name what replaced it."""
-    notes = []
-    for hit in law_hits[:2]:
-        item = content.law(hit.anchor)
-        if item is None or item.current:
-            continue
-        current = _current_version(content, item)
-        replaced = f"; it was replaced by {current.title}, {current.provision}" if current else ""
-        status = item.status if item.status not in ("in force", "amended") else "no longer the law to apply"
-        notes.append(f"{item.title}, {item.provision} is {status}{replaced}. The law shown is the law today.")
-    return tuple(notes)
-
-
-LAW_SECTIONS = frozenset({
-    "Key legislation", "Sharing indecent images of children", "Causing distress", "Sexual communication",
-    "Investigating indecent images",
-})
-
-
-def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
-    """The references tied to a section, each current replacement first."""
-    out: list[Reference] = []
-    for ref_id in section.refs:
-        ref = content.reference(ref_id)
-        if ref is None:
-            continue
-        replacement = content.reference(ref.replaced_by) if ref.replaced_by else None
-        if replacement:
-            out.append(replacement)
-        out.append(ref)
-    return tuple(dict.fromkeys(out))[:5]
-
-
-def followups_for(
-    content: Content, article: Article | None, nation: str | None, context: str
-) -> tuple[tuple[str, str], ...]:
-    """Two to four next questions that lead on from this article."""
-    slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
-    out = []
-    for slug in slugs:
-        target = content.article(slug)
-        if target is None or target is article or not target.question:
-            continue
-        params = {"q": target.question, "context": context}
-        if nation:
-            params["nation"] = nation
-        out.append((target.question, "/ask?" + urlencode(params)))
-    return tuple(out[:4])
-
-
 # ---------------------------------------------------------------- answer
 
 
@@ -318,6 +161,65 @@ def _image_handling_section(content: Content) -> tuple[Article, Section] | None:
     return None
 
 
+# ---------------------------------------------------------------- choosing the section that answers
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the strategies see it: what it says, how the model ranks the sections for it, and whether it
+    continues the conversation's topic (an explicit follow-up, or too bare to stand on its own)."""
+
+    content: Content
+    text: str
+    ranking: Ranking
+    before: Context
+    continues: bool
+
+
+Strategy = Callable[[Asked], tuple[Article, Section] | None]
+
+
+def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
+    """A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked."""
+    return asked.content.emergency_section() if asked.ranking.urgency.sure else None
+
+
+def image_handling(asked: Asked) -> tuple[Article, Section] | None:
+    """Viewing, keeping or passing on an image: the guidance on never doing so."""
+    return _image_handling_section(asked.content) if IMAGE_HANDLING.search(asked.text) else None
+
+
+def same_topic(asked: Asked) -> tuple[Article, Section] | None:
+    """A follow-up stays on the section the conversation is about."""
+    return _find(asked.content, asked.before.section) if asked.continues and asked.before.section else None
+
+
+def best_section(asked: Asked) -> tuple[Article, Section] | None:
+    """The section the model ranks first, when it judges that the guidance answers at all."""
+    top = asked.ranking.sections[0].facts if asked.ranking.sections else None
+    return (top.article, top.section) if top and asked.ranking.answerable else None
+
+
+def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
+    """Never "not covered" when a child may be in danger now."""
+    return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
+
+
+# The answer's choices, first that finds a section wins.
+STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
+                                    emergency_when_urgent)
+
+
+def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
+    """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
+    that stands on its own is answered on its own."""
+    meaningful = [s for s in query.analysed.stems
+                  if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+    explicit = bool(before.section and FOLLOW_UP.match(query.text))
+    bare = bool(before.section and len(meaningful) <= 1 and not ranking.answerable)
+    return explicit or bare
+
+
 def _others(ranking: Ranking, chosen: Section | None) -> tuple[tuple[str, str, str], ...]:
     """Two or three other sections that may answer (the model gives each a fair chance)."""
     return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
@@ -327,51 +229,42 @@ def _others(ranking: Ranking, chosen: Section | None) -> tuple[tuple[str, str, s
 
 def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str | None = None) -> Answer:
     """Answer a question from the guidance, or say plainly that it does not cover it."""
-    content: Content = ix.content
     query = understand(ix, question)
-    text = query.text
     before = decode_context(context)
     # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before.
     nation = query.nation or nation or before.nation
     ranking = rank(ix, query, nation)
+    asked = Asked(ix.content, query.text, ranking, before, _continues(before, query, ranking))
+    chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
+    if chosen is None:
+        return _declined(ix.content, question, query, ranking, nation)
+    return _answered(ix, question, asked, query, nation, chosen)
+
+
+def _declined(content: Content, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
+    """The reply when the guidance does not cover the question: the contacts, and the nearest sections."""
+    token = encode_context(None, nation)
+    return Answer(
+        question=question, answered=False, urgent=False, context=token, nation=nation, contacts=content.contacts,
+        followups=followups_for(content, None, nation, token), corrected=query.corrected,
+        confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
+        alternatives=_others(ranking, None),
+    )
+
+
+def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: str | None,
+              chosen: tuple[Article, Section]) -> Answer:
+    """The reply from the chosen section: with the law where the user works, what to read, what to ask next."""
+    content, ranking = ix.content, asked.ranking
     urgent = ranking.urgency.urgent
     law_hits: tuple[Hit, ...] = ()
-    if LAW_INTENT.search(text):
+    if LAW_INTENT.search(query.text):
         _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
-    top = ranking.sections[0].facts if ranking.sections else None
-    meaningful = [s for s in query.analysed.stems
-                  if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
-    # The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
-    # that stands on its own is answered on its own.
-    explicit = bool(before.section and FOLLOW_UP.match(text))
-    bare = bool(before.section and len(meaningful) <= 1 and not ranking.answerable)
-    strategies: tuple[Callable[[], tuple[Article, Section] | None], ...] = (
-        # A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked.
-        lambda: content.emergency_section() if ranking.urgency.sure else None,
-        lambda: _image_handling_section(content) if IMAGE_HANDLING.search(text) else None,
-        lambda: _find(content, before.section) if (explicit or bare) and before.section else None,
-        lambda: (top.article, top.section) if top and ranking.answerable else None,
-        # Never "not covered" when a child may be in danger now.
-        lambda: content.emergency_section() if urgent else None,
-    )
-    chosen = next((found for pick in strategies if (found := pick()) is not None), None)
-    follow_up = chosen is not None and before.section is not None and (explicit or bare) and not urgent
-    contacts = content.contacts
-    if chosen is None:
-        token = encode_context(None, nation)
-        return Answer(
-            question=question, answered=False, urgent=False, context=token, nation=nation, contacts=contacts,
-            followups=followups_for(content, None, nation, token), corrected=query.corrected,
-            confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
-            alternatives=_others(ranking, None),
-        )
     article, section = chosen
-    laws = choose_laws(content, section, query.analysed, text, nation, law_hits)
-    if follow_up and before.law_groups:
+    laws = choose_laws(content, section, query.analysed, query.text, nation, law_hits)
+    if asked.continues and asked.before.law_groups and not urgent:
         # The same subjects of law as the last answer, as they stand where the user now asks about.
-        laws = tuple(i for i in content.legislation
-                     if i.group in before.law_groups and i.current and (nation is None or nation in i.nations))
-        laws = laws[:MAX_LAWS] if nation else laws
+        laws = laws_of_groups(content, asked.before.law_groups, nation)
     token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
     unsure = ranking.in_scope < UNSURE and not urgent
     return Answer(
@@ -387,7 +280,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token),
-        contacts=contacts,
+        contacts=content.contacts,
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section) if unsure else (),

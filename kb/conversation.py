@@ -1,0 +1,49 @@
+"""What a conversation carries from one question to the next: an opaque token holding the topic (section), the
+nation and the law's subjects, and how a follow-up question reads ("and in Scotland?")."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+
+from kb.model import LAW_GROUPS, NATIONS
+
+FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same|is it the same|and what about)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a conversation carries to its next question: the topic (section), the nation, and the law's subjects."""
+
+    section: str | None = None
+    nation: str | None = None
+    law_groups: tuple[str, ...] = ()
+
+
+def encode_context(section_id: str | None, nation: str | None, law_groups: tuple[str, ...] = ()) -> str:
+    """An opaque token carrying the topic, nation and law subjects to the next question."""
+    data = {"s": section_id or "", "n": nation or "", "l": list(law_groups)}
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_context(token: str | None) -> Context:
+    """The context in a token; an empty Context for anything malformed."""
+    if not token or len(token) > 400:
+        return Context()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return Context()
+    if not isinstance(data, dict):
+        return Context()
+    section, nation, groups = data.get("s"), data.get("n"), data.get("l")
+    groups = groups if isinstance(groups, list) else []
+    return Context(
+        section=section if isinstance(section, str) and section else None,
+        nation=nation if isinstance(nation, str) and nation in NATIONS else None,
+        law_groups=tuple(g for g in groups if isinstance(g, str) and g in LAW_GROUPS),
+    )
