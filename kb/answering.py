@@ -142,25 +142,6 @@ def contact_dict(contact: Contact) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- answer
-
-
-def _find(content: Content, section_id: str) -> tuple[Article, Section] | None:
-    slug, _, anchor = section_id.partition("#")
-    article = content.article(slug)
-    section = next((s for s in article.sections if s.anchor == anchor), None) if article else None
-    return (article, section) if article and section else None
-
-
-def _image_handling_section(content: Content) -> tuple[Article, Section] | None:
-    """The first section restating the guidance on never viewing an image."""
-    for article in content.articles:
-        for section in article.sections:
-            if section.provenance.section == "What to do with a sexting image":
-                return article, section
-    return None
-
-
 # ---------------------------------------------------------------- choosing the section that answers
 
 
@@ -186,12 +167,12 @@ def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
 
 def image_handling(asked: Asked) -> tuple[Article, Section] | None:
     """Viewing, keeping or passing on an image: the guidance on never doing so."""
-    return _image_handling_section(asked.content) if IMAGE_HANDLING.search(asked.text) else None
+    return asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
 
 
 def same_topic(asked: Asked) -> tuple[Article, Section] | None:
     """A follow-up stays on the section the conversation is about."""
-    return _find(asked.content, asked.before.section) if asked.continues and asked.before.section else None
+    return asked.content.section(asked.before.section) if asked.continues and asked.before.section else None
 
 
 def best_section(asked: Asked) -> tuple[Article, Section] | None:

@@ -57,6 +57,49 @@ class Whole:
 Rule = Callable[[Whole], list[Problem]]
 
 
+# ---------------------------------------------------------------- roles: what the code relies on
+
+
+def role_source_is_listed(w: Whole) -> list[Problem]:
+    """The source document roles.yaml names is in sources.yaml."""
+    roles = w.content.roles
+    if not roles.source or roles.source in w.source_ids:
+        return []
+    return [Problem(w.files["roles.yaml"], roles.line_of("source"),
+                    f"source document '{roles.source}' is not in sources.yaml")]
+
+
+def role_sections_restate_their_source(w: Whole) -> list[Problem]:
+    """The emergency and image-handling sections exist and restate the source sections roles.yaml says."""
+    problems = []
+    roles = w.content.roles
+    for key, role in (("emergency", roles.emergency), ("image_handling", roles.image_handling)):
+        found = w.content.section(role.section) if role.section else None
+        restates = found[1].provenance.section if found else ""
+        if role.section and found is None:
+            problems.append(Problem(w.files["roles.yaml"], role.line,
+                                    f"{key} section '{role.section}' is not a section of any article"))
+        elif found and role.restates and restates != role.restates:
+            problems.append(Problem(w.files["roles.yaml"], role.line, f"{key} section '{role.section}' restates "
+                                                                      f"'{restates}', not '{role.restates}'"))
+    return problems
+
+
+def emergency_section_says_999(w: Whole) -> list[Problem]:
+    """The emergency section is the step that says to call 999."""
+    found = w.content.emergency_section()
+    if found is None or "999" in found[1].text:
+        return []
+    return [Problem(w.files["roles.yaml"], w.content.roles.emergency.line,
+                    f"emergency section '{w.content.roles.emergency.section}' does not mention 999")]
+
+
+def tasks_open_articles(w: Whole) -> list[Problem]:
+    """Each task on the home page that names an article names one that exists."""
+    return [Problem(w.files["roles.yaml"], task.line, f"task '{task.label}': article '{task.slug}' does not exist")
+            for task in w.content.roles.tasks if task.slug and w.content.article(task.slug) is None]
+
+
 # ---------------------------------------------------------------- articles
 
 
@@ -262,6 +305,10 @@ def verified_addresses_are_on_their_site(w: Whole) -> list[Problem]:
 
 
 RULES: tuple[Rule, ...] = (
+    role_source_is_listed,
+    role_sections_restate_their_source,
+    emergency_section_says_999,
+    tasks_open_articles,
     slugs_are_unique,
     article_sources_are_listed,
     front_matter_ids_resolve,

@@ -6,25 +6,33 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from kb import parse, parse_article, parse_data, parse_signals
 from kb.checks import Whole, check_whole
-from kb.model import Article, Content, Intent, Problem
+from kb.model import Article, Content, Intent, Problem, Roles
 from kb.tools import TOOLS_FILE, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")
-DATA_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
-    "legislation.yaml": parse_data.parse_legislation,
-    "references.yaml": parse_data.parse_references,
-    "contacts.yaml": parse_data.parse_contacts,
-    "glossary.yaml": parse_data.parse_glossary,
-    "sources.yaml": parse_data.parse_sources,
-    "changes.yaml": parse_data.parse_changes,
-    "routes.yaml": parse_data.parse_routes,
-}
+ROLES_FILE = "roles.yaml"
 
+
+def data_parsers(source: str) -> dict[str, Callable[[str, str], parse.Parsed]]:
+    """The parser of each data file, in reading order (law items drawn from the source document carry its id)."""
+    return {
+        "legislation.yaml": partial(parse_data.parse_legislation, source=source),
+        "references.yaml": parse_data.parse_references,
+        "contacts.yaml": parse_data.parse_contacts,
+        "glossary.yaml": parse_data.parse_glossary,
+        "sources.yaml": parse_data.parse_sources,
+        "changes.yaml": parse_data.parse_changes,
+        "routes.yaml": parse_data.parse_routes,
+    }
+
+
+DATA_FILES = tuple(data_parsers(""))
 OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
 # What reading a question relies on (optional: without them the site falls back to plain rules).
 SIGNAL_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
@@ -45,7 +53,7 @@ def content_files(root: Path) -> list[Path]:
     # A folder named like an article is not one (reading it would raise).
     folder = root / "articles"
     articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-    names = [*DATA_FILES, TOOLS_FILE, *SIGNAL_FILES]
+    names = [ROLES_FILE, *DATA_FILES, TOOLS_FILE, *SIGNAL_FILES]
     return articles + [root / name for name in names if (root / name).is_file()]
 
 
@@ -103,14 +111,14 @@ class _Reader:
         self.problems += parsed.problems
         return parsed.value
 
-    def articles(self, headings: tuple[str, ...]) -> tuple[Article, ...]:
+    def articles(self, headings: tuple[str, ...], source: str) -> tuple[Article, ...]:
         """Every article, in display order; a slug must match its file name."""
         articles: list[Article] = []
         for path in [p for p in content_files(self.root) if p.suffix == ".md"]:
             text = self.read(path)
             if text is None:
                 continue
-            parsed = parse_article.parse_article(text, self.shown(path), headings)
+            parsed = parse_article.parse_article(text, self.shown(path), headings, source=source)
             self.problems += parsed.problems
             article = parsed.value
             if article is not None:
@@ -127,8 +135,10 @@ def load_content(root: Path | str) -> Content:
     if not reader.root.is_dir():
         reader.problems.append(Problem(str(reader.root), 1, "content folder not found"))
     headings = source_headings()
-    articles = reader.articles(headings)
-    data = {name: reader.parse(name, parser, optional=name in OPTIONAL_FILES) for name, parser in DATA_FILES.items()}
+    roles = reader.parse(ROLES_FILE, lambda text, path: parse_data.parse_roles(text, path, headings), default=Roles())
+    articles = reader.articles(headings, roles.source)
+    data = {name: reader.parse(name, parser, optional=name in OPTIONAL_FILES)
+            for name, parser in data_parsers(roles.source).items()}
     content = Content(
         articles=articles,
         legislation=data["legislation.yaml"],
@@ -143,11 +153,13 @@ def load_content(root: Path | str) -> Content:
         places=reader.parse("places.yaml", SIGNAL_FILES["places.yaml"], optional=True),
         asks=reader.parse("asks.yaml", SIGNAL_FILES["asks.yaml"], optional=True, default={}),
         intents=reader.parse("intents.yaml", SIGNAL_FILES["intents.yaml"], optional=True),
+        roles=roles,
     )
     intents, found = resolve_intents(content.intents, headings, reader.shown(reader.root / "intents.yaml"))
-    tools = reader.parse(TOOLS_FILE, lambda text, path: parse_tools(text, path, headings), optional=True, default=None)
+    tools = reader.parse(TOOLS_FILE, lambda text, path: parse_tools(text, path, headings, source=roles.source),
+                         optional=True, default=None)
     content = replace(content, intents=intents, tools=tools)
-    files = {name: reader.shown(reader.root / name) for name in (*DATA_FILES, *SIGNAL_FILES, TOOLS_FILE)}
+    files = {name: reader.shown(reader.root / name) for name in (ROLES_FILE, *DATA_FILES, *SIGNAL_FILES, TOOLS_FILE)}
     problems = reader.problems + found + check_whole(Whole.of(content, headings, files, reader.texts))
     return replace(content, problems=tuple(problems))
 

@@ -185,8 +185,8 @@ def _references(content: Content) -> Iterator[Document]:
             topics=("resources",),
             nations=ref.nations,
             url=f"/references#{ref.id}",
-            source_document="nspcc-sexting-2020" if ref.kind in ("reference", "cited", "resource") else "references",
-            source_section="References and resources" if ref.kind in ("reference", "cited") else "",
+            source_document=content.roles.source if ref.kind in ("reference", "cited", "resource") else "references",
+            source_section=content.roles.references if ref.kind in ("reference", "cited") else "",
             source_url=ref.url,
             anchor=ref.id,
         )

@@ -36,6 +36,8 @@ LAW_GROUPS = {
 STATUSES = ("in force", "amended", "repealed", "not yet in force")
 CURRENT_STATUSES = ("in force", "amended")
 REFERENCE_KINDS = ("reference", "cited", "resource", "current-guidance", "training")
+# kb reads the source document's id from content (Content.roles.source); this copy is for the web layer until it
+# does too, and a test keeps the two equal.
 SOURCE_DOCUMENT = "nspcc-sexting-2020"
 
 
@@ -278,6 +280,44 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class SectionRole:
+    """An article section the code gives a role (roles.yaml), and the source section it must restate."""
+
+    section: str = ""  # slug#anchor
+    restates: str = ""  # a source heading
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Task:
+    """An entry point on the home page: what someone needs to do, and where the guidance says how."""
+
+    label: str
+    slug: str  # the article that answers it ("" when the task opens another page of the site)
+    question: str
+    href: str = ""  # another page of the site to open instead of the article (a tool, the law)
+    hint: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The parts of the content the code relies on, each named once in roles.yaml and checked by `kb check`."""
+
+    source: str = ""  # the id of the document the site restates (sources.yaml)
+    emergency: SectionRole = SectionRole()  # the 999 step: first for a child in danger now
+    image_handling: SectionRole = SectionRole()  # never look at, copy or share an image
+    law: tuple[str, ...] = ()  # source sections whose answers always carry the law that applies
+    references: str = ""  # the source section that lists the source's references
+    tasks: tuple[Task, ...] = ()  # the home page's entry points, in order
+    field_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of a top-level field of roles.yaml (1 when unknown)."""
+        return dict(self.field_lines).get(key, 1)
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something wrong (or worth a warning) in a content file, at a line."""
 
@@ -309,6 +349,7 @@ class Content:
     places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
+    roles: Roles = Roles()  # the parts of the content the code relies on (roles.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
     @property
@@ -328,11 +369,20 @@ class Content:
         """The reference with this id, if any."""
         return next((r for r in self.references if r.id == ref_id), None)
 
+    def section(self, section_id: str) -> tuple[Article, Section] | None:
+        """The article section with this id (slug#anchor), if any."""
+        slug, _, anchor = section_id.partition("#")
+        article = self.article(slug)
+        section = next((s for s in article.sections if s.anchor == anchor), None) if article else None
+        return (article, section) if article and section else None
+
     def emergency_section(self) -> tuple[Article, Section] | None:
-        """Where the guidance says to call 999 when a child is in immediate danger."""
-        found = [(a, s) for a in self.articles for s in a.sections
-                 if s.provenance.section == "When to make a child protection referral"]
-        return next(((a, s) for a, s in found if "999" in s.text), found[0] if found else None)
+        """Where the guidance says to call 999 when a child is in immediate danger (roles.yaml)."""
+        return self.section(self.roles.emergency.section)
+
+    def image_handling_section(self) -> tuple[Article, Section] | None:
+        """Where the guidance says never to look at, copy or share an image (roles.yaml)."""
+        return self.section(self.roles.image_handling.section)
 
     def source(self, doc_id: str) -> SourceDocument | None:
         """The source document with this id, if any."""

@@ -160,6 +160,22 @@ class Fields:
             self.problem(f"{what} has no verified URL yet", "warning", key=key)
         return value
 
+    def entries(self, key: str, what: str, required: bool = False, each: str = "a mapping of fields") -> list[Fields]:
+        """Each mapping listed under key, read as Fields of its own (problems at the key's line)."""
+        value = self.data.get(key)
+        if value is None and not required:
+            return []
+        if not isinstance(value, list) or (required and not value):
+            self.problem(f"'{key}' must be a list of {what}", key=key)
+            return []
+        out = []
+        for item in value:
+            if isinstance(item, dict):
+                out.append(Fields(item, self.path, self.problems, self.line_of(key)))
+            else:
+                self.problem(f"each of '{key}' must be {each}", key=key)
+        return out
+
     def date(self, key: str, required: bool = False) -> str:
         value = self.text(key, required=required)
         if value and not ISO_DATE.match(value):
@@ -185,6 +201,19 @@ def records_of(text: str, path: str, what: str) -> tuple[list[dict[str, Any]], l
         else:
             problems.append(Problem(path, 1, f"item {i + 1} is not a mapping of fields"))
     return records, problems
+
+
+def mapping_of(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A YAML file whose top level is a mapping, or a problem saying why not."""
+    try:
+        data = load_yaml(text)
+    except ContentError as exc:
+        return None, [Problem(path, exc.line, exc.message)]
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        return None, [Problem(path, 1, "expected a mapping at the top level")]
+    return data, []
 
 
 def duplicates(values: Sequence[tuple[str, int]], path: str, what: str) -> list[Problem]:

@@ -193,8 +193,9 @@ def _section_nations(head: Token, path: str, line: int, problems: list[Problem])
     return tuple(n for n in named if n in NATIONS)
 
 
-def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
-    """An Article from a markdown file's text; problems carry path:line."""
+def parse_article(text: str, path: str, headings: Sequence[str], *, source: str) -> Parsed:
+    """An Article from a markdown file's text; problems carry path:line. `source` is the id of the document that
+    sections with `source="<heading>"` restate."""
     opened = _front_matter(text, path)
     if isinstance(opened, Problem):
         return Parsed(None, (opened,))
@@ -208,7 +209,7 @@ def parse_article(text: str, path: str, headings: Sequence[str]) -> Parsed:
     if not isinstance(order_value, int) or isinstance(order_value, bool):
         f.problem("'order' must be a whole number", key="order")
         order_value = 100
-    reading = _Reading(path, headings, problems, f.items("references"), f.items("legislation"))
+    reading = _Reading(path, headings, source, problems, f.items("references"), f.items("legislation"))
     lead, sections = _body(tokens[1:], reading)
     article = Article(
         slug=slug,
@@ -253,11 +254,13 @@ def _front_matter(text: str, path: str) -> tuple[list[Token], dict[str, Any]] | 
 
 @dataclass
 class _Reading:
-    """What reading one article's body needs and gathers: its file, the source headings, the problems found, the
-    article's own reference and law ids (a section without its own inherits them) and its https:// links."""
+    """What reading one article's body needs and gathers: its file, the source's headings and document id, the
+    problems found, the article's own reference and law ids (a section without its own inherits them) and its
+    https:// links."""
 
     path: str
     headings: Sequence[str]
+    source: str
     problems: list[Problem]
     refs: tuple[str, ...]
     laws: tuple[str, ...]
@@ -326,7 +329,7 @@ def _provenance(head: Token, heading: str, line: int, reading: _Reading) -> Prov
         if full is None:
             reading.problem(line, f"provenance '{source}' is not a heading of the source (sections.txt)")
             full = source
-        return Provenance(document="nspcc-sexting-2020", section=full)
+        return Provenance(document=reading.source, section=full)
     if document:
         if not url.startswith("https://"):
             reading.problem(line, f"section '{heading}' names document '{document}' but no https:// url")

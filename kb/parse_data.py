@@ -1,9 +1,10 @@
-"""Parse the data files (legislation, references, contacts, glossary, sources, changes, routes) into frozen
-values: pure functions, text in, values and path:line problems out."""
+"""Parse the data files (roles, legislation, references, contacts, glossary, sources, changes, routes) into
+frozen values: pure functions, text in, values and path:line problems out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kb.model import (
@@ -20,12 +21,17 @@ from kb.model import (
     Problem,
     Provenance,
     Reference,
+    Roles,
+    SectionRole,
     SourceDocument,
+    Task,
     VerifiedUrl,
 )
-from kb.parse import SLUG, Fields, Parsed, duplicates, records_of
+from kb.parse import SLUG, Fields, Parsed, duplicates, mapping_of, records_of, resolve_heading
 
 T = TypeVar("T")
+SECTION_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*#[a-z0-9]+(?:-[a-z0-9]+)*$")
+SITE_PATH = re.compile(r"^/(?!/)\S*$")
 
 
 def _each(text: str, path: str, what: str, make: Callable[[Fields], T]) -> tuple[list[T], list[Problem]]:
@@ -34,14 +40,14 @@ def _each(text: str, path: str, what: str, make: Callable[[Fields], T]) -> tuple
     return [make(Fields(data, path, problems)) for data in records], problems
 
 
-def parse_legislation(text: str, path: str = "legislation.yaml") -> Parsed:
-    """Legislation items from legislation.yaml."""
-    items, problems = _each(text, path, "legislation items", _law_item)
+def parse_legislation(text: str, path: str = "legislation.yaml", *, source: str) -> Parsed:
+    """Legislation items from legislation.yaml; `source` is the document that `provenance: {source: ...}` means."""
+    items, problems = _each(text, path, "legislation items", lambda f: _law_item(f, source))
     problems += duplicates([(i.id, i.line) for i in items], path, "legislation id")
     return Parsed(tuple(items), tuple(problems))
 
 
-def _law_item(f: Fields) -> LawItem:
+def _law_item(f: Fields, source: str) -> LawItem:
     """One legislation item; its problems go to the file's list."""
     law_id = f.text("id")
     if law_id and not SLUG.match(law_id):
@@ -66,7 +72,7 @@ def _law_item(f: Fields) -> LawItem:
         status=f.choice("status", STATUSES),
         url=f.url("url", f"legislation '{law_id}'"),
         provenance=Provenance(
-            document=str(prov.get("document") or "nspcc-sexting-2020"),
+            document=str(prov.get("document") or source),
             section=str(prov.get("source") or ""),
             url=str(prov.get("url") or ""),
         ),
@@ -162,18 +168,8 @@ def _source_document(f: Fields) -> SourceDocument:
 
 def _verified(f: Fields) -> tuple[VerifiedUrl, ...]:
     """A source document's `verified` list: each address with where its check is recorded."""
-    value = f.data.get("verified")
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        f.problem("'verified' must be a list of {url, where}", key="verified")
-        return ()
     out = []
-    for item in value:
-        if not isinstance(item, dict):
-            f.problem("each 'verified' entry must be a mapping with 'url' and 'where'", key="verified")
-            continue
-        entry = Fields(item, f.path, f.problems, f.line_of("verified"))
+    for entry in f.entries("verified", "{url, where}", each="a mapping with 'url' and 'where'"):
         url = entry.url("url")
         if not url:
             entry.problem("a 'verified' entry needs its https:// 'url'")
@@ -200,3 +196,60 @@ def _route(f: Fields) -> NationRoute:
         f.problem("a nation's route must cite its official source ('url')")
     return NationRoute(nation=f.choice("nation", NATIONS), title=f.text("title"), text=f.text("text"),
                        document=f.text("document"), url=url, line=f.line)
+
+
+def parse_roles(text: str, path: str, headings: Sequence[str]) -> Parsed:
+    """The parts of the content the code relies on, from roles.yaml (source headings in full or by their leading
+    words, as articles name them)."""
+    data, problems = mapping_of(text, path)
+    if data is None:
+        return Parsed(Roles(), tuple(problems))
+    f = Fields(data, path, problems)
+    roles = Roles(
+        source=f.text("source"),
+        emergency=_section_role(f, "emergency", headings),
+        image_handling=_section_role(f, "image_handling", headings),
+        law=tuple(_heading(f, "law", value, headings) for value in f.items("law", required=True)),
+        references=_heading(f, "references", f.text("references"), headings),
+        tasks=_tasks(f),
+        field_lines=tuple(f.lines.items()),
+    )
+    return Parsed(roles, tuple(problems))
+
+
+def _heading(f: Fields, key: str, value: str, headings: Sequence[str]) -> str:
+    """The source heading a value names in full or by its leading words; a problem when it names none."""
+    full = resolve_heading(value, headings) if value else ""
+    if full is None:
+        f.problem(f"'{value}' is not a heading of the source (sections.txt)", key=key)
+    return full or value
+
+
+def _section_role(f: Fields, key: str, headings: Sequence[str]) -> SectionRole:
+    """An article section with a role, and the source section it must restate."""
+    value = f.data.get(key)
+    if not isinstance(value, dict):
+        f.problem(f"'{key}' must be a mapping with 'section' (<slug>#<anchor>) and 'restates'", key=key)
+        return SectionRole(line=f.line_of(key))
+    role = Fields(value, f.path, f.problems, f.line_of(key))
+    section = role.text("section")
+    if section and not SECTION_ID.match(section):
+        role.problem(f"'section' must name an article section as <slug>#<anchor>, not '{section}'", key="section")
+    restates = _heading(role, "restates", role.text("restates"), headings)
+    return SectionRole(section=section, restates=restates, line=role.line_of("section"))
+
+
+def _tasks(f: Fields) -> tuple[Task, ...]:
+    """The home page's tasks, in order: each opens the article that answers it, or another page of the site."""
+    tasks = []
+    for t in f.entries("tasks", "the home page's tasks", required=True):
+        slug, href = t.text("slug", required=False), t.text("href", required=False)
+        if slug and not SLUG.match(slug):
+            t.problem(f"slug '{slug}' must be lower-case words joined by hyphens", key="slug")
+        if href and not SITE_PATH.match(href):
+            t.problem(f"'href' must be a path on this site (/...), not '{href}'", key="href")
+        if not slug and not href:
+            t.problem("a task needs the article that answers it ('slug') or a page of the site ('href')")
+        tasks.append(Task(label=t.text("label"), slug=slug, question=t.text("question"), href=href,
+                          hint=t.text("hint", required=False), line=t.line_of("slug")))
+    return tuple(tasks)

@@ -58,7 +58,8 @@ def choose_laws(
     content: Content, section: Section, analysed: Analysed, question: str, nation: str | None, law_hits: tuple[Hit, ...]
 ) -> tuple[LawItem, ...]:
     """The few current items that apply to the question's topic where the user works."""
-    wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and section.provenance.section in LAW_SECTIONS)
+    law_section = section.provenance.section in content.roles.law  # a section about the law itself
+    wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and law_section)
     if not wants_law:
         return ()
     # Only law the question points to clearly: near the best match's score, not the tail of weak matches.
@@ -88,10 +89,6 @@ def replacement_notes(content: Content, law_hits: tuple[Hit, ...]) -> tuple[str,
     return tuple(notes)
 
 
-LAW_SECTIONS = frozenset({
-    "Key legislation", "Sharing indecent images of children", "Causing distress", "Sexual communication",
-    "Investigating indecent images",
-})
 
 
 def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kb.model import Article, LawItem, Provenance, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADINGS = parse.parse_headings((ROOT / "kb" / "source_sections.txt").read_text(encoding="utf-8"))
+SOURCE = "nspcc-sexting-2020"  # the document roles.yaml names
 
 FRONT = """\
 ---
@@ -33,7 +35,7 @@ FRONT_LINES = FRONT.count("\n")
 
 def article(body: str, front: str = FRONT) -> parse.Parsed:
     """Parse one article from text (no disk)."""
-    return parse_article.parse_article(front + body, "articles/image.md", HEADINGS)
+    return parse_article.parse_article(front + body, "articles/image.md", HEADINGS, source=SOURCE)
 
 
 def messages(parsed: parse.Parsed) -> list[str]:
@@ -269,7 +271,8 @@ def test_article_without_sections_is_a_problem() -> None:
 
 
 def test_missing_front_matter_is_reported_at_line_1() -> None:
-    parsed = parse_article.parse_article('{#only source="Overview"}\n## Only\n\nText.\n', "a.md", HEADINGS)
+    parsed = parse_article.parse_article('{#only source="Overview"}\n## Only\n\nText.\n', "a.md", HEADINGS,
+                                         source=SOURCE)
     assert parsed.value is None
     assert messages(parsed) == ["1: missing front matter (a block between '---' lines at the top)"]
 
@@ -310,7 +313,7 @@ def test_missing_required_front_matter_is_a_problem() -> None:
 @settings(deadline=None, max_examples=200)
 @given(st.text(max_size=600))
 def test_parse_article_never_raises(text: str) -> None:
-    parsed = parse_article.parse_article(text, "a.md", HEADINGS)
+    parsed = parse_article.parse_article(text, "a.md", HEADINGS, source=SOURCE)
     assert all(p.line >= 1 for p in parsed.problems)
 
 
@@ -355,7 +358,7 @@ LAW = """\
 
 
 def test_legislation_items_are_read_with_their_lines() -> None:
-    parsed = parse_data.parse_legislation(LAW)
+    parsed = parse_data.parse_legislation(LAW, source=SOURCE)
     assert parsed.problems == ()
     first, second = parsed.value
     assert isinstance(first, LawItem)
@@ -386,18 +389,18 @@ def test_legislation_items_are_read_with_their_lines() -> None:
 def test_legislation_problems_are_reported_at_their_line(old: str, new: str, key: str, message: str) -> None:
     text = LAW.replace(old, new, 1)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if n > 11 and row.strip().startswith(key))
-    parsed = parse_data.parse_legislation(text)
+    parsed = parse_data.parse_legislation(text, source=SOURCE)
     assert any(p.line == line and p.message.startswith(message) for p in parsed.problems), parsed.problems
 
 
 def test_duplicate_legislation_id_is_a_problem() -> None:
-    parsed = parse_data.parse_legislation(LAW.replace("id: cjca-2015-s33", "id: pca-1978-s1"))
+    parsed = parse_data.parse_legislation(LAW.replace("id: cjca-2015-s33", "id: pca-1978-s1"), source=SOURCE)
     assert [(p.line, p.message) for p in parsed.problems] == [(12, "duplicate legislation id 'pca-1978-s1'")]
 
 
 def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     text = LAW.replace("summary: Our words.\n  status: repealed", "summary: Our: words.\n  status: repealed")
-    parsed = parse_data.parse_legislation(text)
+    parsed = parse_data.parse_legislation(text, source=SOURCE)
     assert [(p.line, p.message.split(":")[0]) for p in parsed.problems] == [(17, "bad YAML")]
 
 
@@ -466,8 +469,9 @@ def test_headings_are_one_a_line() -> None:
 @settings(deadline=None, max_examples=200)
 @given(st.text(max_size=400))
 def test_data_parsers_never_raise(text: str) -> None:
-    parsers = (parse_data.parse_legislation, parse_data.parse_references, parse_data.parse_contacts,
-               parse_data.parse_glossary, parse_data.parse_sources, parse_data.parse_changes)
+    parsers = (partial(parse_data.parse_legislation, source=SOURCE), parse_data.parse_references,
+               parse_data.parse_contacts, parse_data.parse_glossary, parse_data.parse_sources, parse_data.parse_changes,
+               partial(parse_data.parse_roles, headings=HEADINGS))
     for parser in parsers:
         parsed = parser(text, "x.yaml")
         assert all(p.line >= 1 for p in parsed.problems)

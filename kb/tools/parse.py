@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kb.model import SOURCE_DOCUMENT, Problem, Provenance
+from kb.model import Problem, Provenance
 from kb.parse import ContentError, Fields, Parsed, duplicates, load_yaml, resolve_heading
 from kb.tools.model import (
     ARTICLE_LINK,
@@ -39,12 +39,13 @@ class _Map(Fields):
     fold_space = True
 
     def __init__(self, data: Any, path: str, problems: list[Problem], line: int = 1, what: str = "",
-                 headings: Sequence[str] = ()) -> None:
+                 headings: Sequence[str] = (), source: str = "") -> None:
         if not isinstance(data, dict):
             problems.append(Problem(path, line, f"{what or 'this'} must be a mapping of fields"))
             data = {}
         super().__init__(data, path, problems, line)
         self.headings = headings
+        self.source = source  # the id of the document the tools' `source` headings belong to
 
     def slug(self, key: str = "id") -> str:
         value = self.text(key)
@@ -79,17 +80,18 @@ class _Map(Fields):
         return resolve_heading(value, self.headings) or value
 
     def provenance(self, key: str = "source") -> Provenance:
-        return Provenance(document=SOURCE_DOCUMENT, section=self.heading(self.text(key)))
+        return Provenance(document=self.source, section=self.heading(self.text(key)))
 
     def child(self, key: str, what: str) -> _Map:
-        return _Map(self.data.get(key), self.path, self.problems, self.line_of(key), what, self.headings)
+        return _Map(self.data.get(key), self.path, self.problems, self.line_of(key), what, self.headings, self.source)
 
     def children(self, key: str, what: str) -> list[_Map]:
         value = self.data.get(key)
         if not isinstance(value, list) or not value:
             self.problem(f"'{key}' must be a list of {what}", key=key)
             return []
-        return [_Map(item, self.path, self.problems, self.line_of(key), what, self.headings) for item in value]
+        return [_Map(item, self.path, self.problems, self.line_of(key), what, self.headings, self.source)
+                for item in value]
 
 
 def _question(m: _Map) -> Question:
@@ -186,14 +188,15 @@ def _tool_links(root: _Map) -> tuple[ToolLink, ...]:
     return tuple(links)
 
 
-def parse_tools(text: str, path: str = TOOLS_FILE, headings: Sequence[str] = ()) -> Parsed:
-    """The tools in tools.yaml's text (None when it has errors); headings resolve leading-word sources."""
+def parse_tools(text: str, path: str = TOOLS_FILE, headings: Sequence[str] = (), *, source: str) -> Parsed:
+    """The tools in tools.yaml's text (None when it has errors); headings resolve leading-word sources of the
+    document `source`."""
     try:
         data = load_yaml(text)
     except ContentError as exc:
         return Parsed(None, (Problem(path, exc.line, exc.message),))
     problems: list[Problem] = []
-    root = _Map(data, path, problems, what="tools.yaml", headings=headings)
+    root = _Map(data, path, problems, what="tools.yaml", headings=headings, source=source)
     if not root.data:
         return Parsed(None, tuple(problems) or (Problem(path, 1, "tools.yaml is empty"),))
     tools = Tools(
