@@ -8,13 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kb.budget import BUDGET
 from kb.index_schema import analyzer, plain_analyzer
 from kb.model import GlossaryEntry
+from kb.tuning import DEFAULT, Tuning
 
 MAX_QUERY_CHARS = 500
-EXPANSION_WEIGHT = 0.1
-IDIOM_WEIGHT = 0.6
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -95,10 +93,10 @@ def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], 
     return {k: (tuple(dict.fromkeys(v)), core) for k, (v, core) in table.items()}
 
 
-def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
+def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = (), tuning: Tuning = DEFAULT) -> Analysed:
     """Split a query into ideas: glossary phrases (longest first) with their meanings, and single words."""
     text, message = normalise(text)
-    query_words = words(text)[: BUDGET.words]
+    query_words = words(text)[: tuning.budget.words]
     table = _phrase_table(glossary)
     longest = max((len(k) for k in table), default=0)
     groups: list[Group] = []
@@ -114,7 +112,7 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
                 ))
                 # A phrase of several words is an idiom whose sense its own stems lose ("what to do with an
                 # image" keeps only "image"), so its meanings count more than a single word's synonyms.
-                weight = EXPANSION_WEIGHT if size == 1 else IDIOM_WEIGHT
+                weight = tuning.expansion_weight if size == 1 else tuning.idiom_weight
                 groups.append(Group(own or (meanings[0] if meanings else ()), meanings, core, weight))
                 i += size
                 break
@@ -128,7 +126,7 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = ()) -> Analysed:
     for group in groups:
         if group.stems and group.stems not in merged:
             searched += len(group.stems)
-            if searched > BUDGET.stems:
+            if searched > tuning.budget.stems:
                 break  # the query's cost is bounded: later ideas are not searched
             merged[group.stems] = group
     query_stems = tuple(dict.fromkeys(s for g in merged.values() for s in g.stems))

@@ -18,8 +18,6 @@ from kb.signals import NATION_WORDS
 from kb.understand import Query, understand
 
 # Below this probability that the guidance answers, the answer page also offers other sections.
-UNSURE = 0.8
-ALTERNATIVE = 0.3  # the least probability of answering for another section to be offered
 
 # Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
 IMAGE_HANDLING = re.compile(
@@ -201,11 +199,11 @@ def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
     return explicit or bare
 
 
-def _others(ranking: Ranking, chosen: Section | None) -> tuple[tuple[str, str, str], ...]:
+def _others(ranking: Ranking, chosen: Section | None, least: float) -> tuple[tuple[str, str, str], ...]:
     """Two or three other sections that may answer (the model gives each a fair chance)."""
     return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
                  for r in ranking.sections[:4]
-                 if r.facts.section is not chosen and r.probability >= ALTERNATIVE)[:3]
+                 if r.facts.section is not chosen and r.probability >= least)[:3]
 
 
 def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str | None = None) -> Answer:
@@ -218,18 +216,19 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     asked = Asked(ix.content, query.text, ranking, before, _continues(before, query, ranking))
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
-        return _declined(ix.content, question, query, ranking, nation)
+        return _declined(ix, question, query, ranking, nation)
     return _answered(ix, question, asked, query, nation, chosen)
 
 
-def _declined(content: Content, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
+def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
     """The reply when the guidance does not cover the question: the contacts, and the nearest sections."""
+    content = ix.content
     token = encode_context(None, nation)
     return Answer(
         question=question, answered=False, urgent=False, context=token, nation=nation, contacts=content.contacts,
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
-        alternatives=_others(ranking, None),
+        alternatives=_others(ranking, None, ix.tuning.alternative),
     )
 
 
@@ -241,13 +240,14 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
     law_hits: tuple[Hit, ...] = ()
     if LAW_INTENT.search(query.text):
         _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
+    tuning = ix.tuning
     article, section = chosen
-    laws = choose_laws(content, section, query.analysed, query.text, nation, law_hits)
+    laws = choose_laws(content, section, query.text, nation, law_hits, tuning)
     if asked.continues and asked.before.law_groups and not urgent:
         # The same subjects of law as the last answer, as they stand where the user now asks about.
-        laws = laws_of_groups(content, asked.before.law_groups, nation)
+        laws = laws_of_groups(content, asked.before.law_groups, nation, tuning.max_laws)
     token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
-    unsure = ranking.in_scope < UNSURE and not urgent
+    unsure = ranking.in_scope < tuning.unsure and not urgent
     return Answer(
         question=question,
         answered=True,
@@ -264,7 +264,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
         contacts=content.contacts,
         corrected=query.corrected,
         confidence=ranking.in_scope,
-        alternatives=_others(ranking, section) if unsure else (),
+        alternatives=_others(ranking, section, tuning.alternative) if unsure else (),
         message=query.message,
         maybe_urgent=ranking.urgency.maybe and not urgent,
     )

@@ -23,12 +23,14 @@ from whoosh import query as Q
 
 from kb.index_schema import KINDS, documents, schema
 from kb.model import Content
+from kb.tuning import DEFAULT, Tuning
 
 CURRENT = "current"
 BUILDS = "builds"
 META = "meta.json"
 SNAPSHOT = "content.pickle"
 LEARNED = "model.json"
+TUNING = "tuning.json"
 
 
 class BuildStep:
@@ -60,17 +62,18 @@ def code_version() -> str:
     h = hashlib.sha256()
     shaping = ("model.py", "parse.py", "parse_article.py", "parse_data.py", "index.py", "index_schema.py",
                "analysis.py", "spelling.py", "retrieve.py", "understand.py", "rank.py", "rank_fit.py", "learn.py",
-               "urgency.py")
+               "urgency.py", "tuning.py", "budget.py")
     for name in shaping:
         h.update(Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()[:12]
 
 
-def is_current(root: Path | str, content_digest: str, training: str = "") -> bool:
-    """True when the index under root was built from this content and training data by this code."""
+def is_current(root: Path | str, content_digest: str, training: str = "", tuning: Tuning = DEFAULT) -> bool:
+    """True when the index under root was built from this content and training data, with this tuning, by this
+    code."""
     meta = current_meta(Path(root))
     return bool(meta and meta.get("content") == content_digest and meta.get("code") == code_version()
-                and meta.get("training", "") == training)
+                and meta.get("training", "") == training and meta.get("tuning") == tuning.digest())
 
 
 def current_meta(root: Path) -> dict[str, Any] | None:
@@ -85,18 +88,19 @@ Learner = Callable[["OpenIndex"], dict[str, Any]]
 
 
 def build_index(content: Content, root: Path | str, force: bool = False, learn: Learner | None = None,
-                training: str = "") -> dict[str, Any]:
-    """Write a new index beside the old one and swap it in; a no-op when content and training are unchanged.
+                training: str = "", tuning: Tuning = DEFAULT) -> dict[str, Any]:
+    """Write a new index beside the old one and swap it in; a no-op when content, training and tuning are unchanged.
 
     `learn` fits the learned ranking on the freshly written index (its result is stored with it as model.json);
-    `training` is a digest of the data it learns from, so new training data makes the index stale."""
+    `training` is a digest of the data it learns from, so new training data makes the index stale; `tuning` is
+    stored with the index (tuning.json), which learns and is served with it."""
     root = Path(root)
     if content.errors:
         raise ValueError("content has errors; fix them before building")
     with _lock(root):
         BuildStep.reach("locked")
         # A current build is kept only when it is whole: a damaged one is rebuilt without --force.
-        if is_current(root, content.digest, training) and not force and damage(root) is None:
+        if is_current(root, content.digest, training, tuning) and not force and damage(root) is None:
             return current_meta(root) or {}
         builds = root / BUILDS
         builds.mkdir(exist_ok=True)
@@ -106,6 +110,7 @@ def build_index(content: Content, root: Path | str, force: bool = False, learn: 
         BuildStep.reach("writing")
         counts = _write(target, content)
         (target / SNAPSHOT).write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+        (target / TUNING).write_text(json.dumps(tuning.as_dict()), encoding="utf-8")
         learned = learn(open_unchecked(target, str(Path(BUILDS) / target.name))) if learn is not None else {}
         (target / LEARNED).write_text(json.dumps(learned), encoding="utf-8")
         meta = {
@@ -114,6 +119,7 @@ def build_index(content: Content, root: Path | str, force: bool = False, learn: 
             "sections": counts["section"],
             "code": code_version(),
             "training": training,
+            "tuning": tuning.digest(),
             "documents": counts,
             # What every file the site loads holds, so that a damaged build is found and never served.
             "files": {path.name: [path.stat().st_size, _file_digest(path)] for path in _loaded_files(target)},
@@ -197,7 +203,13 @@ class OpenIndex:
     content: Content
     meta: dict[str, Any]
     learned: dict[str, Any] = field(default_factory=dict)
+    tuning: Tuning = DEFAULT
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
+
+    def tuned(self, tuning: Tuning) -> OpenIndex:
+        """The same build served with another tuning (and a memo of its own: what is worked out depends on it).
+        The learned model stays the one fitted with the build's tuning: to fit under another, build with it."""
+        return OpenIndex(self.path, self.indexes, self.content, self.meta, self.learned, tuning)
 
 
 def open_unchecked(folder: Path, path: str) -> OpenIndex:
@@ -206,9 +218,14 @@ def open_unchecked(folder: Path, path: str) -> OpenIndex:
     content = pickle.loads((folder / SNAPSHOT).read_bytes())  # noqa: S301 - our own build artifact
     meta_file = folder / META
     meta = dict(json.loads(meta_file.read_text(encoding="utf-8"))) if meta_file.exists() else {}
-    learned_file = folder / LEARNED
-    learned = dict(json.loads(learned_file.read_text(encoding="utf-8"))) if learned_file.exists() else {}
-    return OpenIndex(path=path, indexes=indexes, content=content, meta=meta, learned=learned)
+    learned = _json(folder / LEARNED)
+    return OpenIndex(path=path, indexes=indexes, content=content, meta=meta, learned=learned,
+                     tuning=Tuning.from_dict(_json(folder / TUNING)))
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """A JSON object stored with a build ({} when the build has none)."""
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else {}
 
 
 class Damaged(Exception):
@@ -268,11 +285,11 @@ def open_build(root: Path, target: str) -> OpenIndex:
     except Exception as exc:  # noqa: BLE001 - a damaged index must not take the site down
         raise Damaged(f"it cannot be opened ({type(exc).__name__})") from None
     try:
-        learned_file = folder / LEARNED
-        learned = dict(json.loads(learned_file.read_text(encoding="utf-8"))) if learned_file.exists() else {}
-    except (OSError, ValueError) as exc:
-        raise Damaged(f"its learned model cannot be read ({type(exc).__name__})") from None
-    opened = OpenIndex(path=target, indexes=indexes, content=content, meta=meta, learned=learned)
+        learned = _json(folder / LEARNED)
+        tuning = Tuning.from_dict(_json(folder / TUNING))
+    except (OSError, ValueError, TypeError) as exc:
+        raise Damaged(f"its learned model or tuning cannot be read ({type(exc).__name__})") from None
+    opened = OpenIndex(path=target, indexes=indexes, content=content, meta=meta, learned=learned, tuning=tuning)
     reason = probe(opened)
     if reason:
         raise Damaged(reason)

@@ -34,6 +34,7 @@ from kb.rank_fit import Example
 from kb.rank_fit import fit as fit_ranking
 from kb.retrieve import section_scores
 from kb.spelling import vocabulary
+from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess
 from kb.urgency import fit as fit_urgency
@@ -211,7 +212,8 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     # Ties (an untrained model on sections no word matched) keep the BM25F order, then the content's order.
     order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25, i))
-    ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order))
+    ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
+                       head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
@@ -272,17 +274,20 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
-    model = fit_ranking(examples, memory)
-    urgency = fit_urgency(eng.cues, urgent_rows, memory) if eng.cues.families else UrgencyModel()
+    tuning = ix.tuning
+    model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
+    urgency = (fit_urgency(eng.cues, urgent_rows, memory, miss=tuning.urgent_miss, sure=tuning.urgent_sure)
+               if eng.cues.families else UrgencyModel())
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict()}
 
 
 def build(content: Content, root: Path | str, force: bool = False,
-          bank: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """Build the index with its learned ranking fitted on the bank (by default the train fold in kb.config)."""
+          bank: Sequence[Mapping[str, Any]] | None = None, tuning: Tuning = DEFAULT) -> dict[str, Any]:
+    """Build the index with its learned ranking fitted on the bank (by default the train fold in kb.config), with
+    this tuning."""
     bank = training_bank() if bank is None else bank
     return build_index(content, root, force=force, learn=learner(bank) if bank else None,
-                       training=bank_digest(bank))
+                       training=bank_digest(bank), tuning=tuning)
 
 
 def up_to_date(root: Path | str, content: Content) -> bool:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from kb.analysis import Analysed
 from kb.model import Article, Content, LawItem, Reference, Section
 from kb.retrieve import Hit
+from kb.tuning import Tuning
 
-MAX_LAWS = 3
-LAW_SCORE_RATIO = 0.6
 # A question about the law itself: the answer then carries the law that applies.
 LAW_INTENT = re.compile(
     r"\b(?:law|laws|legal|illegal|legislation|offen[cs]e|crime|criminal|act|section|prosecut\w*|arrest\w*|"
@@ -54,9 +52,8 @@ def _current_version(content: Content, item: LawItem) -> LawItem | None:
     return item
 
 
-def choose_laws(
-    content: Content, section: Section, analysed: Analysed, question: str, nation: str | None, law_hits: tuple[Hit, ...]
-) -> tuple[LawItem, ...]:
+def choose_laws(content: Content, section: Section, question: str, nation: str | None, law_hits: tuple[Hit, ...],
+                tuning: Tuning) -> tuple[LawItem, ...]:
     """The few current items that apply to the question's topic where the user works."""
     law_section = section.provenance.section in content.roles.law  # a section about the law itself
     wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and law_section)
@@ -64,14 +61,14 @@ def choose_laws(
         return ()
     # Only law the question points to clearly: near the best match's score, not the tail of weak matches.
     best = law_hits[0].score if law_hits else 0.0
-    ranked = [h.anchor for h in law_hits if h.score >= LAW_SCORE_RATIO * best]
+    ranked = [h.anchor for h in law_hits if h.score >= tuning.law_score_ratio * best]
     ids = tuple(dict.fromkeys(list(section.laws) + ranked)) if section.laws else tuple(ranked)
     items = laws_for(content, ids, nation)
     if ranked:
         # Put the items the question itself points to first, then the section's own.
         order = {law_id: i for i, law_id in enumerate(ranked)}
         items = tuple(sorted(items, key=lambda it: order.get(it.id, len(order))))
-    limit = MAX_LAWS if nation else MAX_LAWS * 2
+    limit = tuning.max_laws if nation else tuning.max_laws * 2
     return items[:limit]
 
 
@@ -122,8 +119,8 @@ def followups_for(
     return tuple(out[:4])
 
 
-def laws_of_groups(content: Content, groups: tuple[str, ...], nation: str | None) -> tuple[LawItem, ...]:
+def laws_of_groups(content: Content, groups: tuple[str, ...], nation: str | None, limit: int) -> tuple[LawItem, ...]:
     """Today's law on the same subjects as an earlier answer, as it stands in the nation now asked about."""
     laws = tuple(i for i in content.legislation
                  if i.group in groups and i.current and (nation is None or nation in i.nations))
-    return laws[:MAX_LAWS] if nation else laws
+    return laws[:limit] if nation else laws

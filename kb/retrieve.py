@@ -12,23 +12,13 @@ from whoosh import query as Q
 from whoosh import scoring
 
 from kb.analysis import Analysed, stems
-from kb.budget import BUDGET
 from kb.index import OpenIndex
 from kb.index_schema import KINDS
 from kb.model import Provenance
 from kb.snippets import lead, make_snippet
+from kb.tuning import DEFAULT, Tuning
 
 TYPES = ("section", "legislation", "reference", "glossary", "all")
-# Field weights and BM25F parameters chosen by measurement (bench/search_quality.py on the dev set and on
-# bench/questions.jsonl together, a coordinate search over each).
-FIELD_BOOSTS = {"heading": 1.6, "title": 1.5, "body": 1.0, "keywords": 3.5}
-PHRASE_BOOST = 1.5
-TIEBREAK = 0.1
-MAX_MEANINGS = 2  # the glossary lists meanings best first; more cost time and, measured, no accuracy
-HISTORY_FACTOR = 0.5
-ELSEWHERE_FACTOR = 0.5
-NATION_BOOST = 1.0
-WEIGHTING = scoring.BM25F(B=0.75, K1=0.8)
 
 
 @dataclass(frozen=True)
@@ -68,46 +58,51 @@ class _Or(Q.Or):  # type: ignore[misc]  # whoosh ships no types
     matcher_type = Q.Or.DEFAULT_MATCHER
 
 
-def _match(phrase: tuple[str, ...], weight: float) -> Q.Query:
+def _match(phrase: tuple[str, ...], weight: float, boosts: dict[str, float]) -> Q.Query:
     """A stem phrase in any field: one word is a term, more must stand together (or be keywords)."""
     if len(phrase) == 1:
-        return _Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in FIELD_BOOSTS.items()])
+        return _Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in boosts.items()])
     return _Or([
-        Q.Phrase("body", list(phrase), boost=weight * FIELD_BOOSTS["body"]),
-        Q.Phrase("heading", list(phrase), boost=weight * FIELD_BOOSTS["heading"]),
-        Q.Phrase("keywords", list(phrase), boost=weight * FIELD_BOOSTS["keywords"]),
+        Q.Phrase("body", list(phrase), boost=weight * boosts["body"]),
+        Q.Phrase("heading", list(phrase), boost=weight * boosts["heading"]),
+        Q.Phrase("keywords", list(phrase), boost=weight * boosts["keywords"]),
     ])
 
 
-def build_query(analysed: Analysed, place: str | None = None) -> Q.Query | None:
+def weighting(tuning: Tuning) -> Any:
+    """BM25F with the tuned parameters."""
+    return scoring.BM25F(B=tuning.bm25_b, K1=tuning.bm25_k1)
+
+
+def build_query(analysed: Analysed, place: str | None = None, tuning: Tuning = DEFAULT) -> Q.Query | None:
     """A Whoosh query made in code from analysed words: no user text is ever parsed as syntax.
 
     Each idea counts once: the user's own words, plus the single best-matching glossary meaning for them (a
     disjunction-max), so a word with many meanings cannot outweigh the rest of the question.
     """
     clauses: list[Q.Query] = []
-    meanings = BUDGET.meanings
+    boosts, meanings = tuning.boosts, tuning.budget.meanings
     for group in analysed.groups:
-        own = _Or([_match((s,), 1.0) for s in group.stems]) if group.stems else None
-        used = group.meanings[: min(MAX_MEANINGS, meanings)]
+        own = _Or([_match((s,), 1.0, boosts) for s in group.stems]) if group.stems else None
+        used = group.meanings[: min(tuning.max_meanings, meanings)]
         meanings -= len(used)
-        alternatives = [_match(m, group.weight) for m in used]
+        alternatives = [_match(m, group.weight, boosts) for m in used]
         best = (alternatives[0] if len(alternatives) == 1
-                else Q.DisjunctionMax(alternatives, tiebreak=TIEBREAK) if alternatives else None)
+                else Q.DisjunctionMax(alternatives, tiebreak=tuning.tiebreak) if alternatives else None)
         parts = [q for q in (own, best) if q is not None]
         if parts:
             clauses.append(parts[0] if len(parts) == 1 else _Or(parts))
     ordered = stems(analysed.text)
     pairs = [(first, second) for first, second in zip(ordered, ordered[1:], strict=False) if first != second]
-    for first, second in pairs[: BUDGET.pairs]:
-        clauses.append(Q.Phrase("body", [first, second], boost=PHRASE_BOOST))
+    for first, second in pairs[: tuning.budget.pairs]:
+        clauses.append(Q.Phrase("body", [first, second], boost=tuning.phrase_boost))
         # Names of acts and provisions stand in titles ("Criminal Justice Act 1988, section 160").
-        clauses.append(Q.Phrase("title", [first, second], boost=PHRASE_BOOST))
+        clauses.append(Q.Phrase("title", [first, second], boost=tuning.phrase_boost))
     if not clauses:
         return None
     query = _Or(clauses)
     # The nation only lifts what the question already matches: it never makes a match by itself.
-    return Q.AndMaybe(query, Q.Term("place", place, boost=NATION_BOOST)) if place else query
+    return Q.AndMaybe(query, Q.Term("place", place, boost=tuning.nation_boost)) if place else query
 
 
 def _filters(nation: str | None, topic: str | None, kind: str) -> Q.Query | None:
@@ -137,7 +132,8 @@ def run(
 
     `place` is a nation the question is about: sections specifically about it rank higher (a soft lift,
     unlike the `nation` filter)."""
-    q = build_query(analysed, place)
+    tuning = ix.tuning
+    q = build_query(analysed, place, tuning)
     if q is None:
         return 0, (), {}
     total = 0
@@ -145,16 +141,16 @@ def run(
     wanted = frozenset(analysed.stems) | frozenset(analysed.expansions)
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
-        with ix.indexes[name].searcher(weighting=WEIGHTING) as searcher:
+        with ix.indexes[name].searcher(weighting=weighting(tuning)) as searcher:
             # The index is small: scoring every match costs less than Whoosh counting them again for a total.
             results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None)
             total += len(results)
-            hits.extend(_hit(r, wanted if snippets else None) for r in results[:limit])
+            hits.extend(_hit(r, wanted if snippets else None, tuning) for r in results[:limit])
             if facets:
                 for fields in searcher.search(q, limit=None):
                     for facet, counter in counts.items():
                         counter.update(_split(fields.get(facet, "")))
-    hits = [_elsewhere(_as_history(ix, h), place) for h in hits]
+    hits = [_elsewhere(_as_history(ix, h), place, tuning) for h in hits]
     # Law that is no longer the law to apply comes after the law of today (it is listed as history).
     ranked = tuple(sorted(hits, key=lambda h: (_is_history(ix, h), -h.score))[:limit])
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
@@ -163,17 +159,18 @@ def run(
 def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) -> dict[str, float]:
     """The BM25F score of every section the query matches, by section id (slug#anchor): what ranking needs,
     without loading any stored field (the stored bodies make full hits costly)."""
-    q = build_query(analysed, place)
+    q = build_query(analysed, place, ix.tuning)
     if q is None:
         return {}
-    with ix.indexes["section"].searcher(weighting=WEIGHTING) as searcher:
+    elsewhere = ix.tuning.elsewhere_factor
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
         ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher))
         places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher))
         results = searcher.search(q, limit=None)
         out = {}
         for score, docnum in results.top_n:
             # A section about other nations than the one asked about answers for somewhere else.
-            factor = ELSEWHERE_FACTOR if place and places[docnum] and place not in places[docnum] else 1.0
+            factor = elsewhere if place and places[docnum] and place not in places[docnum] else 1.0
             out[ids[docnum]] = float(score) * factor
         return out
 
@@ -189,10 +186,10 @@ def _section_places(searcher: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(_split(searcher.stored_fields(n).get("nations", "")) for n in range(searcher.doc_count_all()))
 
 
-def _elsewhere(hit: Hit, place: str | None) -> Hit:
+def _elsewhere(hit: Hit, place: str | None, tuning: Tuning) -> Hit:
     """A section about other nations than the one asked about scores lower: it answers for somewhere else."""
     if place and hit.type == "section" and hit.nations and place not in hit.nations:
-        return replace(hit, score=hit.score * ELSEWHERE_FACTOR)
+        return replace(hit, score=hit.score * tuning.elsewhere_factor)
     return hit
 
 
@@ -204,7 +201,7 @@ def _is_history(ix: OpenIndex, hit: Hit) -> bool:
 
 def _as_history(ix: OpenIndex, hit: Hit) -> Hit:
     """Law that is no longer the law to apply scores lower, so it never outranks today's law or the guidance."""
-    return replace(hit, score=hit.score * HISTORY_FACTOR) if _is_history(ix, hit) else hit
+    return replace(hit, score=hit.score * ix.tuning.history_factor) if _is_history(ix, hit) else hit
 
 
 def _allowed(ix: OpenIndex, searcher: Any, nation: str | None, topic: str | None, kind: str) -> set[int] | None:
@@ -218,10 +215,11 @@ def _allowed(ix: OpenIndex, searcher: Any, nation: str | None, topic: str | None
     return set(docs)  # Whoosh takes a plain set; a copy keeps the kept one safe
 
 
-def _hit(r: Any, wanted: frozenset[str] | None) -> Hit:
+def _hit(r: Any, wanted: frozenset[str] | None, tuning: Tuning) -> Hit:
     """A Hit from a Whoosh result, with its snippet (the passage that holds most of the wanted stems)."""
     body = r.get("body", "")
-    snippet = make_snippet(body, wanted) if wanted is not None else html.escape(lead(body), quote=True)
+    snippet = (make_snippet(body, wanted, tuning.snippet_chars) if wanted is not None
+               else html.escape(lead(body, tuning.lead_chars), quote=True))
     return Hit(
         type=r["type"],
         id=r["id"],

@@ -10,20 +10,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb.analysis import MAX_QUERY_CHARS, normalise
-from kb.budget import BUDGET
 from kb.cache import ResultCache
 from kb.index import OpenIndex
 from kb.learn import Ranked, Ranking, engine, rank
 from kb.model import NATIONS, TOPICS, Article, Section
 from kb.retrieve import TYPES, Hit, run
 from kb.snippets import lead, make_snippet
+from kb.tuning import Tuning
 from kb.understand import Query, understand
 from kb.urgency import assess
 
 __all__ = ["MAX_QUERY_CHARS", "TYPES", "Hit", "SearchCache", "SearchResult", "normalise", "search", "validate"]
 
-# A section the model gives at least this probability is a result even when none of its words matched.
-RELEVANT = 0.3
 
 
 @dataclass(frozen=True)
@@ -73,12 +71,12 @@ def search(
     query = query or understand(ix, text, spelling)
     place = nation or query.nation
     # type=all searches and snippets every kind of document: it returns fewer results than the others may.
-    limit = min(limit, BUDGET.all_limit) if kind == "all" else limit
+    limit = min(limit, ix.tuning.budget.all_limit) if kind == "all" else limit
     if kind == "section":
         # The nation the question names lifts sections about it; a nation filter only filters, so that it can
         # never add a result the unfiltered search did not have.
         ranking = rank(ix, query, query.nation)
-        total, hits, counts = _sections(ranking, query, nation, topic, limit, facets)
+        total, hits, counts = _sections(ranking, query, nation, topic, limit, facets, ix.tuning)
         urgency = ranking.urgency
     else:
         total, hits, counts = run(ix, query.analysed, nation, topic, kind, limit, facets, place=place)
@@ -99,13 +97,13 @@ def applies(article: Article, section: Section, nation: str | None, topic: str |
 
 
 def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | None, limit: int,
-              facets: bool) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
+              facets: bool, tuning: Tuning) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
     """The sections that match (by their words, or by the model's judgement), filtered, best first. Words that
     occur nowhere in the guidance ("football") find nothing; a question of common words only ("who do I tell")
     is left to the model, which reads what it wants to do."""
     if query.analysed.stems and not any(r.bm25 > 0 for r in ranking.sections):
         return 0, (), {}
-    matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= RELEVANT]
+    matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= tuning.relevant]
     kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]
     counts: dict[str, dict[str, int]] = {}
     if facets:
@@ -115,13 +113,14 @@ def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | N
             tally["topics"].update(r.facts.article.topics)
         counts = {name: dict(c.most_common()) for name, c in tally.items()}
     wanted = frozenset(query.analysed.stems) | frozenset(query.analysed.expansions)
-    return len(kept), tuple(_hit(r, wanted) for r in kept[:limit]), counts
+    return len(kept), tuple(_hit(r, wanted, tuning) for r in kept[:limit]), counts
 
 
-def _hit(ranked: Ranked, wanted: frozenset[str] | None) -> Hit:
+def _hit(ranked: Ranked, wanted: frozenset[str] | None, tuning: Tuning) -> Hit:
     """A search result for a ranked section."""
     article, section = ranked.facts.article, ranked.facts.section
-    snippet = make_snippet(section.text, wanted) if wanted else html.escape(lead(section.text), quote=True)
+    snippet = (make_snippet(section.text, wanted, tuning.snippet_chars) if wanted
+               else html.escape(lead(section.text, tuning.lead_chars), quote=True))
     return Hit(
         type="section",
         id=f"section:{ranked.facts.id}",
@@ -154,7 +153,7 @@ def _emergency_first(
         title=article.title,
         heading=section.heading,
         url=f"{article.url}#{section.anchor}",
-        snippet=html.escape(lead(section.text), quote=True),
+        snippet=html.escape(lead(section.text, ix.tuning.lead_chars), quote=True),
         score=(hits[0].score if hits else 0.0) + 1.0,
         source=section.provenance,
         nations=article.nations,

@@ -7,11 +7,10 @@ import re
 
 from kb.analysis import cached_stems
 
-SNIPPET_CHARS = 220
 _TOKEN = re.compile(r"[^\W_]+")
 
 
-def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS) -> str:
+def make_snippet(text: str, wanted: frozenset[str], chars: int) -> str:
     """HTML: the passage of text with the most words whose stems are wanted, those words in bare <mark>,
     everything else escaped."""
     text = " ".join(text.split())
@@ -37,7 +36,7 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS) 
     return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")
 
 
-def lead(text: str, chars: int = 200) -> str:
+def lead(text: str, chars: int) -> str:
     """The start of a text, cut at a word."""
     text = " ".join(text.split())
     return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.analysis import Analysed, words
-from kb.budget import BUDGET
 from kb.index import OpenIndex
 from kb.index_schema import KINDS
 from kb.model import GlossaryEntry
@@ -82,7 +81,7 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
         known = word in vocab.frequency or word in vocab.glossary or word in english_words()
         unknown = not known and len(word) >= 4 and not word.isdigit()
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
-        replacement = suggest(vocab, word) if unknown and looked_up < BUDGET.corrections else None
+        replacement = suggest(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None
         looked_up += unknown
         out.append(replacement or word)
         changed = changed or replacement is not None

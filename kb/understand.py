@@ -11,8 +11,7 @@ from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
 from kb.signals import nation_in
 from kb.spelling import correct, english_words
-
-EXPANSION_TERM_WEIGHT = 0.5  # a glossary meaning says less about the question than the user's own words
+from kb.tuning import DEFAULT, Tuning
 
 
 @dataclass(frozen=True)
@@ -38,19 +37,20 @@ class Query:
 
 def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
     """Take a question apart once, for every later step."""
-    glossary = ix.content.glossary
-    typed = analyse(text, glossary)
+    glossary, tuning = ix.content.glossary, ix.tuning
+    typed = analyse(text, glossary, tuning)
     corrected = correct(ix, typed, glossary) if spelling else None
-    analysed = replace(analyse(corrected, glossary), message=typed.message) if corrected else typed
+    analysed = replace(analyse(corrected, glossary, tuning), message=typed.message) if corrected else typed
     nation = nation_in(analysed.text) or place_nation(ix, typed.text)
-    return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation, terms=terms_of(analysed))
+    return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation,
+                 terms=terms_of(analysed, tuning))
 
 
-def terms_of(analysed: Analysed) -> dict[str, float]:
+def terms_of(analysed: Analysed, tuning: Tuning = DEFAULT) -> dict[str, float]:
     """The question's stems (weight 1) and the glossary meanings of its words (weight less than 1)."""
     out = dict.fromkeys(analysed.stems, 1.0)
     for stem in analysed.expansions:
-        out.setdefault(stem, EXPANSION_TERM_WEIGHT)
+        out.setdefault(stem, tuning.expansion_term_weight)
     return out
 
 
