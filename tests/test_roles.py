@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 
 import app
-from kb import IndexHolder, OpenIndex, answer
+from kb import OpenIndex, answer
 from kb.index_schema import documents
 from kb.model import SOURCE_DOCUMENT, Content, SectionRole
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_CODE = sorted((ROOT / "kb").rglob("*.py"))
 URGENT = "a 14 year old says she is going to kill herself tonight because her nudes were shared"
-
-
-@pytest.fixture(scope="module")
-def ix(index_dir: Path) -> OpenIndex:
-    """The session's index, opened."""
-    opened = IndexHolder(index_dir).get()
-    assert opened is not None
-    return opened
 
 
 def with_roles(ix: OpenIndex, **changes: SectionRole) -> OpenIndex:

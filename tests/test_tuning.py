@@ -7,8 +7,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pytest
-
 from kb import IndexHolder, OpenIndex, build_index, is_current, search
 from kb.budget import BUDGET
 from kb.index import CURRENT, TUNING
@@ -16,14 +14,6 @@ from kb.model import Content
 from kb.tuning import DEFAULT, Tuning
 
 QUESTION = "what do I do when a pupil shows me a nude on their phone"
-
-
-@pytest.fixture(scope="module")
-def ix(index_dir: Path) -> OpenIndex:
-    """The session's index, opened."""
-    opened = IndexHolder(index_dir).get()
-    assert opened is not None
-    return opened
 
 
 def test_an_index_is_served_with_the_tuning_it_was_built_with(ix: OpenIndex, index_dir: Path) -> None:
