@@ -1,5 +1,6 @@
-"""Each folder's rule, checked on the source: kb/ is a library without Flask; only the index and search
-modules (index, retrieve) know Whoosh; parsing never touches the disk; the pipeline is exported in one place."""
+"""Each folder's rule, checked on the source: kb/ is a library without Flask; only the index and retrieval
+modules know Whoosh; parsing never touches the disk; the pipeline is exported in one place; no module or function
+in kb/ grows past the size a reader takes in at once."""
 
 from __future__ import annotations
 
@@ -119,3 +120,56 @@ def test_no_name_kb_exports_hides_one_of_its_modules() -> None:
 def test_cli_is_the_kb_console_script() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'kb = "kb.cli:main"' in text
+
+
+# ---------------------------------------------------------------- size: what a reader takes in at once
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50
+
+
+def python_files(*paths: Path) -> list[Path]:
+    """The Python files of folders (every one below them) and of single files."""
+    return sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))})
+
+
+def long_modules(*paths: Path, limit: int = MAX_MODULE_LINES) -> list[str]:
+    """Each module over `limit` lines, as 'path: n lines'."""
+    counts = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in python_files(*paths)}
+    return [f"{path}: {n} lines" for path, n in counts.items() if n > limit]
+
+
+def long_functions(*paths: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Each function or method over `limit` lines (from its def to its last line), as 'path:line name: n lines'."""
+    found = []
+    for path in python_files(*paths):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > limit:
+                    found.append(f"{path}:{node.lineno} {node.name}: {n} lines")
+    return found
+
+
+def test_no_module_in_kb_is_over_400_lines() -> None:
+    assert long_modules(ROOT / "kb") == []
+
+
+def test_no_function_in_kb_is_over_50_lines() -> None:
+    assert long_functions(ROOT / "kb") == []
+
+
+def test_the_size_rules_find_what_is_too_long(tmp_path: Path) -> None:
+    def lines(n: int, indent: str) -> str:
+        return "".join(f"{indent}x{i} = {i}\n" for i in range(n))
+
+    # A function of exactly 50 lines fits; a method of 51 does not; a module of 401 lines does not.
+    (tmp_path / "short.py").write_text(f"def fits():\n{lines(48, '    ')}    return 0\n", encoding="utf-8")
+    (tmp_path / "pkg").mkdir()
+    long = tmp_path / "pkg" / "long.py"
+    long.write_text(f"class A:\n    async def grows(self):\n{lines(49, '        ')}        return 0\n"
+                    + "\n" * 349, encoding="utf-8")
+    assert long_functions(tmp_path) == [f"{long}:2 grows: 51 lines"]
+    assert long_modules(tmp_path) == [f"{long}: 401 lines"]
+    assert long_functions(tmp_path / "short.py") == [] and long_modules(tmp_path / "short.py") == []
