@@ -57,14 +57,19 @@ def _lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# The code that shapes an index: how content is read into the snapshot, what is indexed and how, what is learned,
+# and the tuning it is built with.
+SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data.py", "parse_signals.py",
+           "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
+           "retrieve.py", "understand.py", "rank.py", "rank_fit.py", "learn.py", "urgency.py", "tuning.py", "budget.py")
+
+
 def code_version() -> str:
     """A hash of the code that shapes an index, so a code change makes the old index stale."""
     h = hashlib.sha256()
-    shaping = ("model.py", "parse.py", "parse_article.py", "parse_data.py", "index.py", "index_schema.py",
-               "analysis.py", "spelling.py", "retrieve.py", "understand.py", "rank.py", "rank_fit.py", "learn.py",
-               "urgency.py", "tuning.py", "budget.py")
-    for name in shaping:
-        h.update(Path(__file__).with_name(name).read_bytes())
+    here = Path(__file__).parent
+    for name in SHAPING:
+        h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 
 
