@@ -61,8 +61,40 @@ def test_kb_never_imports_flask(path: Path) -> None:
     assert not {"flask", "werkzeug"} & imported_modules(path)
 
 
-def test_app_never_imports_whoosh() -> None:
-    assert "whoosh" not in imported_modules(ROOT / "app.py")
+WEB_FILES = [ROOT / "app.py", *sorted((ROOT / "web").rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", WEB_FILES, ids=rel)
+def test_the_web_layer_never_imports_whoosh(path: Path) -> None:
+    assert "whoosh" not in imported_modules(path)
+
+
+@pytest.mark.parametrize("path", KB_FILES, ids=rel)
+def test_kb_never_imports_the_web_layer(path: Path) -> None:
+    assert not {"web", "app"} & imported_modules(path)
+
+
+def test_app_py_only_puts_the_blueprints_together() -> None:
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    assert len(source.splitlines()) < 150
+    tree = ast.parse(source)
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == ["create_app"]
+    # No routes here: every page lives in a blueprint of web/.
+    assert not any(n.decorator_list for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
+
+
+def long_functions(path: Path, most: int) -> list[str]:
+    """The functions of a file longer than most lines, as name:lines."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{node.name}:{(node.end_lineno or node.lineno) - node.lineno + 1}" for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (node.end_lineno or node.lineno) - node.lineno + 1 > most]
+
+
+@pytest.mark.parametrize("path", WEB_FILES, ids=rel)
+def test_web_modules_and_functions_are_short(path: Path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
+    assert long_functions(path, 50) == []
 
 
 def test_only_kb_index_and_kb_retrieve_import_whoosh() -> None:

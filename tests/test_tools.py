@@ -386,10 +386,10 @@ def test_the_result_is_a_printable_summary_of_every_answer(tools: Tools, client:
     pairs = answers(tools, "no", ("no", "yes", "no", "no", "yes"))
     html = page(client, decide_url(*pairs))
     with app.test_request_context():
-        from app import _day, _today
+        from web.filters import day, today
 
-        today = _day(_today())
-    assert f"Answered on {today}" in html.main
+        answered = day(today())
+    assert f"Answered on {answered}" in html.main
     summary = html.main.split("Your answers", 1)[1]
     for (qid, answer), q in zip(pairs, tools.decide.questions, strict=True):
         assert q.id == qid

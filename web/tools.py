@@ -1,0 +1,120 @@
+"""The tools: the referral decision aid, the record sheet and the policy checklist (answers live in the address
+only; nothing typed is sent or kept)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import cast
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from kb.model import Contact
+from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
+from web import engine
+from web.filters import day, site_url, today
+from web.params import with_query
+
+bp = Blueprint("tools", __name__)
+
+
+def _tools() -> Tools:
+    """The tools of the current index's content (tools.yaml), or a 503 with the emergency contacts."""
+    ix = engine.current()
+    tools = cast(Tools | None, ix.content.tools if ix else None)
+    if tools is None:
+        abort(503, "The tools are not available right now.")
+    return tools
+
+
+def _contacts_by_id() -> dict[str, Contact]:
+    return {c.id: c for c in engine.contacts()}
+
+
+def _section_titles() -> dict[str, str]:
+    """The heading of each article section (and the title of each article) by its link, when indexed."""
+    ix = engine.current()
+    if ix is None:
+        return {}
+    titles = {a.url: a.title for a in ix.content.articles}
+    titles.update({f"{a.url}#{s.anchor}": s.heading for a in ix.content.articles for s in a.sections})
+    return titles
+
+
+def _invalid(message: str, restart: str, label: str) -> tuple[str, int]:
+    """A 400 for a tool's address that no run of the tool makes, with a way to start again."""
+    return render_template("decide_invalid.html", message=message, restart=restart, restart_label=label), 400
+
+
+@bp.get("/decide")
+def decide_page() -> str | tuple[str, int]:
+    """The referral decision aid: one question a page, the answers carried in the query string."""
+    aid = _tools().decide
+    try:
+        decision = decide(aid, request.args.to_dict(flat=False))
+    except BadState as exc:
+        return _invalid(str(exc), url_for("tools.decide_page"), "Start the questions again")
+    back = with_query("tools.decide_page", decision.query(-1)) if decision.answers else ""
+    if decision.question is not None:
+        number = len(decision.answers) + 1
+        return render_template("decide.html", aid=aid, decision=decision, q=decision.question, number=number,
+                               total=len(aid.questions), back=back, titles=_section_titles())
+    changes = [with_query("tools.decide_page", decision.query(i)) for i in range(len(decision.answers))]
+    return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
+                           back=back, changes=changes, contacts=_contacts_by_id(), titles=_section_titles(),
+                           routes=_routes(aid.routes, decision))
+
+
+def _routes(routes: Iterable[Step], decision: Decision) -> list[tuple[Step, bool]]:
+    """Each route to share a concern, and whether the answers point to it in particular."""
+    met = {q.id for q in decision.met}
+    return [(route, bool(met & set(route.when))) for route in routes]
+
+
+@bp.get("/record")
+def record() -> str:
+    """The incident record sheet: fields to fill in and print; nothing on it is ever sent here."""
+    return render_template("record.html", sheet=_tools().record, titles=_section_titles())
+
+
+def _ticked() -> list[str]:
+    return request.args.getlist("point")
+
+
+@bp.get("/policy")
+def policy() -> str | tuple[str, int]:
+    """The policy and procedures checklist: a GET form of what the guidance says they must cover."""
+    checklist = _tools().policy
+    try:
+        ticked = check_policy(checklist, _ticked())
+    except BadState as exc:
+        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
+    chosen = {p.id for check in ticked for p in check.covered}
+    return render_template("policy.html", checklist=checklist, chosen=chosen, titles=_section_titles())
+
+
+@bp.get("/policy/check")
+def policy_check() -> str | tuple[str, int]:
+    """What the ticked policy covers and what it is missing, to print or download."""
+    checklist = _tools().policy
+    try:
+        checks = check_policy(checklist, _ticked())
+    except BadState as exc:
+        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
+    pairs = [("point", p.id) for check in checks for p in check.covered]
+    return render_template("policy_check.html", checklist=checklist, checks=checks, covered=len(pairs),
+                           total=len(checklist.point_ids), change=with_query("tools.policy", pairs),
+                           download=with_query("tools.policy_download", pairs), titles=_section_titles())
+
+
+@bp.get("/policy/download")
+def policy_download() -> Response | tuple[str, int]:
+    """The checklist's result as a markdown file, made from the query string and stored nowhere."""
+    checklist = _tools().policy
+    try:
+        checks = check_policy(checklist, _ticked())
+    except BadState as exc:
+        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
+    now = today()
+    response = Response(policy_markdown(checklist, checks, day(now), site_url()), mimetype="text/markdown")
+    response.headers["Content-Disposition"] = f'attachment; filename="policy-checklist-{now.isoformat()}.md"'
+    return response
