@@ -3,12 +3,13 @@ only; nothing typed is sent or kept)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from kb.model import Contact
+from kb.model import NATION_NAMES, NATIONS, Contact, NationRoute
 from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
 from web import engine
 from web.filters import day, site_url, today
@@ -53,21 +54,54 @@ def decide_page() -> str | tuple[str, int]:
         decision = decide(aid, request.args.to_dict(flat=False))
     except BadState as exc:
         return _invalid(str(exc), url_for("tools.decide_page"), "Start the questions again")
-    back = with_query("tools.decide_page", decision.query(-1)) if decision.answers else ""
+    answered = len(decision.query())
+    back = with_query("tools.decide_page", decision.query(-1)) if answered else ""
     if decision.question is not None:
-        number = len(decision.answers) + 1
-        return render_template("decide.html", aid=aid, decision=decision, q=decision.question, number=number,
-                               total=len(aid.questions), back=back, titles=_section_titles())
-    changes = [with_query("tools.decide_page", decision.query(i)) for i in range(len(decision.answers))]
+        return render_template("decide.html", aid=aid, decision=decision, q=decision.question,
+                               number=answered + 1, total=len(aid.questions) + 1, back=back,
+                               choices=[(n, NATION_NAMES[n]) for n in NATIONS], titles=_section_titles())
+    changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
+    contacts = _contacts_for(decision.nation)
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
-                           back=back, changes=changes, contacts=_contacts_by_id(), titles=_section_titles(),
-                           routes=_routes(aid.routes, decision))
+                           back=back, changes=changes, contacts=contacts, titles=_section_titles(),
+                           routes=_routes(aid.routes, decision, contacts),
+                           nation_routes=_nation_routes(decision.nation))
 
 
-def _routes(routes: Iterable[Step], decision: Decision) -> list[tuple[Step, bool]]:
-    """Each route to share a concern, and whether the answers point to it in particular."""
+def _contacts_for(nation: str) -> dict[str, Contact]:
+    """The contacts by id that serve this nation (every contact when no nation was answered)."""
+    return {c.id: c for c in engine.contacts() if c.serves(nation)}
+
+
+def _nation_routes(nation: str) -> list[tuple[NationRoute, str]]:
+    """A nation's own arrangements from routes.yaml, each with its source's title (none without a nation)."""
+    ix = engine.current()
+    if ix is None or not nation:
+        return []
+    routes = [r for r in ix.content.routes if r.nation == nation]
+    return [(r, doc.title if (doc := ix.content.source(r.document)) else r.url) for r in routes]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route to share a concern as the result shows it, for the answered nation."""
+
+    step: Step
+    flagged: bool  # the answers point to this route in particular
+    text: str
+    contacts: tuple[Contact, ...]
+
+
+def _routes(routes: Iterable[Step], decision: Decision, contacts: Mapping[str, Contact]) -> list[Route]:
+    """Each route with the contacts that serve the nation. A route whose one contact is the nation's own (the
+    council's services, or Northern Ireland's Gateway teams) says what that contact's description says."""
     met = {q.id for q in decision.met}
-    return [(route, bool(met & set(route.when))) for route in routes]
+    views = []
+    for route in routes:
+        shown = tuple(contacts[c] for c in route.contacts if c in contacts)
+        own = len(shown) == 1 and decision.nation and len(shown[0].nations) < len(NATIONS)
+        views.append(Route(route, bool(met & set(route.when)), shown[0].when if own else route.text, shown))
+    return views
 
 
 @bp.get("/record")
