@@ -572,7 +572,8 @@ def test_record_sheet_has_a_labelled_field_for_what_the_guidance_says_to_record(
                 "Is it an image, a video or a message?", "Who sent it", "Who appears in it",
                 "Were any adults involved?",
                 "Is it on a device that belongs to your organisation, or on a personal device?",
-                "Actions taken", "Who was told, and when", "Date of the review", "Outcome of the review"]
+                "Actions taken", "Who was told, and when", "Date of the review", "Outcome of the review",
+                *RECORD_ADDED.values()]
     text_fields = [c["id"] for c in html.controls if c["tag"] == "textarea" or c.get("type") == "text"]
     assert all(html.labels.get(str(fid)) for fid in text_fields), "every text field has a label"
     for label in expected:
@@ -588,6 +589,39 @@ def test_record_sheet_warns_never_to_view_copy_print_share_or_attach_the_image(c
     warning = re.search(r'<div class="callout callout--warning[^"]*">(.*?)</div>', main, re.S)
     assert warning and main.index(warning.group(0)) < main.index("<textarea")
     assert "Never view, copy, print or share the image, and do not attach it" in " ".join(warning.group(1).split())
+
+
+# Fields a written record needs beyond the six things to find out (issue 13), by field id.
+RECORD_ADDED = {"happened-on": "When it happened, if known", "child-age": "Age of each child involved",
+                "recorded-by": "Who recorded this", "decision": "What was decided",
+                "decision-reason": "The reason for the decision, and who made it",
+                "parents-told": "Were the parents or carers told?", "parents-not-told-why": "If not, why not",
+                "reference": "Reference", "signature": "Signed"}
+
+
+def test_record_sheet_has_when_age_who_decision_parents_reference_and_signature(
+        tools: Tools, client: FlaskClient) -> None:
+    html = page(client, "/record")
+    fields = {f.id: f for g in tools.record.groups for f in g.fields}
+    for field_id, label in RECORD_ADDED.items():
+        field = fields[field_id]
+        assert field.label == label
+        control = "record_" + field_id.replace("-", "_")
+        if field.kind in ("radios", "checkboxes"):
+            assert f"{control}_1" in html.ids and label in html.main, field_id
+        else:
+            assert html.labels.get(control) == label, field_id
+    decision = [html.labels[f"record_decision_{i}"] for i in (1, 2, 3)]
+    assert decision == ["A child protection referral was made", "No referral was made", "Not decided yet"]
+    assert [html.labels[f"record_parents_told_{i}"] for i in (1, 2, 3)] == ["Yes", "No", "Not yet"]
+    # The signature is a line to sign on paper; it can be left blank on screen.
+    signature = next(c for c in html.controls if c.get("id") == "record_signature")
+    assert "record-field__signature" in str(signature.get("class"))
+    # Each new part names the source section it serves.
+    groups = {g.id: g.provenance.section for g in tools.record.groups}
+    assert groups["decision"] == REFERRAL
+    assert groups["parents"] == "Continued support for children and young people"
+    assert groups["about"] == groups["sign"] == "Recording and reviewing"
 
 
 # The guidance forbids viewing, copying, printing and sharing an image; it never forbids writing down what you

@@ -70,6 +70,9 @@ def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
     page.goto("/record")
     page.fill("#record_feeling", "Upset and worried")
     page.check("#record_adult_2")
+    page.fill("#record_decision_reason", "An adult was involved.")
+    page.check("#record_parents_told_2")
+    page.fill("#record_signature", "A. Teacher")
     assert_accessible(page)
 
 
@@ -200,6 +203,11 @@ def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, scree
 
 # ---------------------------------------------------------------- the record sheet
 
+NEW_TEXT_FIELDS = ("record_happened_on", "record_child_age", "record_recorded_by", "record_decision_reason",
+                   "record_parents_when", "record_parents_not_told_why", "record_reference", "record_signature",
+                   "record_signed_on")
+NEW_CHOICES = ("record_decision", "record_parents_told")
+
 
 def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_url: str) -> None:
     context = browser.new_context(base_url=base_url)
@@ -214,12 +222,18 @@ def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_ur
         page.goto("/record")
         marker = f"marker{uuid.uuid4().hex[:12]}"
         fields = page.locator("main textarea, main input[type=text]").all()
-        assert len(fields) >= 10
+        ids = [field.get_attribute("id") for field in fields]
+        # The fields added for issue 13 are among those filled in: when, age, who, the decision and its
+        # reason, the parents and why not, a reference and a signature.
+        assert set(NEW_TEXT_FIELDS) <= set(ids), set(NEW_TEXT_FIELDS) - set(ids)
+        assert len(fields) >= 20
         for i, field in enumerate(fields):
             field.fill(f"{marker} field {i}")
             field.press("Enter")
         for box in page.locator("main input[type=checkbox], main input[type=radio]").all():
             box.check()
+        for name in NEW_CHOICES:
+            assert page.locator(f"input[name={name}]:checked").count() == 1, name
         # Making the paper copy (a PDF here) is the browser's own work and sends nothing either.
         page.emulate_media(media="print")
         page.pdf()
@@ -248,6 +262,8 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
     page.fill("#record_actions", story)
     page.fill("#record_role", "Youth worker")
     page.check("#record_kind_2")
+    page.fill("#record_child_age", "14")
+    page.check("#record_decision_1")
     page.emulate_media(media="print")
     assert page.evaluate("matchMedia('print').matches")
     for selector in ("nav[aria-label=Main]", ".print-action", ".skip-link", ".footer nav", ".record-privacy"):
@@ -262,6 +278,10 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
     underline = page.evaluate("getComputedStyle(document.querySelector('#record_role')).borderBottomStyle")
     assert underline == "solid"
     assert page.input_value("#record_role") == "Youth worker" and page.is_checked("#record_kind_2")
+    assert page.input_value("#record_child_age") == "14" and page.is_checked("#record_decision_1")
+    signature = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#record_signature'));"
+                              " return [s.borderBottomStyle, parseFloat(s.height)]; })()")
+    assert signature[0] == "solid" and signature[1] >= 40, f"a line to sign on: {signature}"
     assert page.locator(".print-footer").is_visible()
     page.screenshot(path=screenshots / "tool-record-print.png", full_page=True)
     assert page.pdf()[:4] == b"%PDF"
@@ -292,3 +312,19 @@ def test_policy_checklist_without_javascript_checks_and_downloads(browser: Brows
         assert not page.is_checked("#point_why")
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- how they look on a phone and a desktop
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Path, width: int,
+                                                 assert_accessible: Callable[[Page], None]) -> None:
+    """The decision aid's question and refer result and the record sheet, for people to look at."""
+    page.set_viewport_size({"width": width, "height": 900})
+    for name in ("decide-first-question", "decide-criterion", "decide-refer", "record"):
+        visit(page, name)
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert size[0] <= size[1], f"{name} scrolls sideways at {width}px: {size}"
+        page.screenshot(path=screenshots / f"tool-{name}-{width}.png", full_page=True)
+    assert_accessible(page)
