@@ -199,6 +199,11 @@ def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
     return explicit or bare
 
 
+def contacts_for(content: Content, nation: str | None) -> tuple[Contact, ...]:
+    """A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams)."""
+    return tuple(c for c in content.contacts if c.serves(nation or ""))
+
+
 def _others(ranking: Ranking, chosen: Section | None, least: float) -> tuple[tuple[str, str, str], ...]:
     """Two or three other sections that may answer (the model gives each a fair chance)."""
     return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
@@ -225,7 +230,8 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     content = ix.content
     token = encode_context(None, nation)
     return Answer(
-        question=question, answered=False, urgent=False, context=token, nation=nation, contacts=content.contacts,
+        question=question, answered=False, urgent=False, context=token, nation=nation,
+        contacts=contacts_for(content, nation),
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
         alternatives=_others(ranking, None, ix.tuning.alternative),
@@ -261,7 +267,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token),
-        contacts=content.contacts,
+        contacts=contacts_for(content, nation),
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section, tuning.alternative) if unsure else (),

@@ -12,7 +12,8 @@ from typing import Any
 
 from kb import parse, parse_article, parse_data, parse_signals
 from kb.checks import Whole, check_whole
-from kb.model import Article, Content, Intent, Problem, Roles
+from kb.model import Article, Content, Intent, Problem
+from kb.roles import Roles
 from kb.tools import TOOLS_FILE, parse_tools
 
 HEADINGS_FILE = Path(__file__).with_name("source_sections.txt")

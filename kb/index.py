@@ -60,7 +60,7 @@ def _lock(root: Path) -> Iterator[None]:
 # The code that shapes an index: how content is read into the snapshot, what is indexed and how, what is learned,
 # and the tuning it is built with.
 SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data.py", "parse_signals.py",
-           "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
+           "roles.py", "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
            "retrieve.py", "understand.py", "rank.py", "rank_fit.py", "learn.py", "urgency.py", "tuning.py", "budget.py")
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kb.roles import Roles
+
 if TYPE_CHECKING:  # only for the types of Content's fields: these modules build on this one
     from kb.tools import Tools
     from kb.urgency import Cues
@@ -205,6 +207,21 @@ class Contact:
     audience: str = "everyone"
     source: str = ""
     line: int = 0
+    # What the link opens, in words ("Find the child's local council on GOV.UK"); "<name> website" when empty.
+    url_label: str = ""
+    # The nations the contact serves (every nation unless content says otherwise).
+    nations: tuple[str, ...] = NATIONS
+    # The page its details were checked against (listed as verified in sources.yaml).
+    source_url: str = ""
+
+    @property
+    def link_text(self) -> str:
+        """The words of the contact's link, saying what it opens."""
+        return self.url_label or f"{self.name} website"
+
+    def serves(self, nation: str) -> bool:
+        """Whether the contact is one for this nation (any contact serves when no nation is chosen)."""
+        return not nation or nation in self.nations
 
 
 @dataclass(frozen=True)
@@ -277,44 +294,6 @@ class Intent:
     def matches(self, text: str) -> bool:
         """True when the text says this."""
         return any(p.search(text) for p in self.patterns)
-
-
-@dataclass(frozen=True)
-class SectionRole:
-    """An article section the code gives a role (roles.yaml), and the source section it must restate."""
-
-    section: str = ""  # slug#anchor
-    restates: str = ""  # a source heading
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Task:
-    """An entry point on the home page: what someone needs to do, and where the guidance says how."""
-
-    label: str
-    slug: str  # the article that answers it ("" when the task opens another page of the site)
-    question: str
-    href: str = ""  # another page of the site to open instead of the article (a tool, the law)
-    hint: str = ""
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Roles:
-    """The parts of the content the code relies on, each named once in roles.yaml and checked by `kb check`."""
-
-    source: str = ""  # the id of the document the site restates (sources.yaml)
-    emergency: SectionRole = SectionRole()  # the 999 step: first for a child in danger now
-    image_handling: SectionRole = SectionRole()  # never look at, copy or share an image
-    law: tuple[str, ...] = ()  # source sections whose answers always carry the law that applies
-    references: str = ""  # the source section that lists the source's references
-    tasks: tuple[Task, ...] = ()  # the home page's entry points, in order
-    field_lines: tuple[tuple[str, int], ...] = ()
-
-    def line_of(self, key: str) -> int:
-        """The line of a top-level field of roles.yaml (1 when unknown)."""
-        return dict(self.field_lines).get(key, 1)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,11 @@ from kb.model import (
     Problem,
     Provenance,
     Reference,
-    Roles,
-    SectionRole,
     SourceDocument,
-    Task,
     VerifiedUrl,
 )
 from kb.parse import SLUG, Fields, Parsed, duplicates, mapping_of, records_of, resolve_heading
+from kb.roles import Roles, SectionRole, Task
 
 T = TypeVar("T")
 SECTION_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*#[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -132,10 +130,16 @@ def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
 
 
 def _contact(f: Fields) -> Contact:
-    return Contact(id=f.text("id"), name=f.text("name"), phone=f.text("phone", required=False), when=f.text("when"),
-                   url=f.url("url"), email=f.text("email", required=False),
-                   audience=f.text("audience", required=False) or "everyone",
-                   source=f.text("source", required=False), line=f.line)
+    contact = Contact(id=f.text("id"), name=f.text("name"), phone=f.text("phone", required=False),
+                      when=f.text("when"), url=f.url("url"), email=f.text("email", required=False),
+                      audience=f.text("audience", required=False) or "everyone",
+                      source=f.text("source", required=False), line=f.line,
+                      url_label=f.text("url_label", required=False), nations=f.items("nations", NATIONS) or NATIONS,
+                      source_url=f.url("source_url"))
+    if not (contact.url or contact.phone or contact.email):
+        f.problem(f"contact '{contact.id}' has no verified link, phone or email: say in 'when' how to reach it, "
+                  "and add its address once it is verified", "warning")
+    return contact
 
 
 def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:

@@ -23,7 +23,6 @@ from kb.urgency import assess
 __all__ = ["MAX_QUERY_CHARS", "TYPES", "Hit", "SearchCache", "SearchResult", "normalise", "search", "validate"]
 
 
-
 @dataclass(frozen=True)
 class SearchResult:
     """The answer to one search."""
@@ -104,6 +103,9 @@ def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | N
     if query.analysed.stems and not any(r.bm25 > 0 for r in ranking.sections):
         return 0, (), {}
     matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= tuning.relevant]
+    if not query.analysed.stems and not matching:
+        # Nothing but common words and no section the model is sure of: its best few guesses, never nothing.
+        matching = list(ranking.sections[:tuning.common_words_only])
     kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]
     counts: dict[str, dict[str, int]] = {}
     if facets:

@@ -40,6 +40,7 @@ class Tuning:
     expansion_term_weight: float = 0.5
     # Ranking and abstention.
     relevant: float = 0.3  # a section the model gives this probability is a result even when no word matched
+    common_words_only: int = 3  # the model's best guesses for a question of common words only, when none is sure
     distinct_head: int = 3  # the first results restate this many different source sections
     unsure: float = 0.8  # below this probability that the guidance answers, the answer also offers others
     alternative: float = 0.3  # the least probability of answering for another section to be offered

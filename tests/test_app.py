@@ -20,6 +20,7 @@ import app as app_module
 from kb import build_index, load_content
 from kb.model import NATIONS, Content
 from kb.ratelimit import Rate, SharedLimiter
+from web import engine as web_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
 LAW_QUESTION = "Which law makes it a crime to share a nude image of a child?"
@@ -236,8 +237,8 @@ def test_an_unexpected_error_is_a_plain_500_page_and_json(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(app_module, "search", boom)
-    monkeypatch.setattr(app_module, "answer", boom)
+    monkeypatch.setattr(web_engine, "search", boom)
+    monkeypatch.setattr(web_engine, "answer", boom)
     page = client.get("/search?q=anything")
     assert page.status_code == 500
     assert page.mimetype == "text/html"

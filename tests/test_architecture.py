@@ -1,6 +1,6 @@
-"""Each folder's rule, checked on the source: kb/ is a library without Flask; only the index and retrieval
-modules know Whoosh; parsing never touches the disk; the pipeline is exported in one place; no module or function
-in kb/ grows past the size a reader takes in at once."""
+"""Each folder's rule, checked on the source: kb/ is a library without Flask or the web layer; only the index and
+retrieval modules know Whoosh; parsing never touches the disk; the pipeline is exported in one place; no module or
+function in kb/ or web/ grows past the size a reader takes in at once."""
 
 from __future__ import annotations
 
@@ -63,8 +63,32 @@ def test_kb_never_imports_flask(path: Path) -> None:
     assert not {"flask", "werkzeug"} & imported_modules(path)
 
 
-def test_app_never_imports_whoosh() -> None:
-    assert "whoosh" not in imported_modules(ROOT / "app.py")
+WEB_FILES = [ROOT / "app.py", *sorted((ROOT / "web").rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", WEB_FILES, ids=rel)
+def test_the_web_layer_never_imports_whoosh(path: Path) -> None:
+    assert "whoosh" not in imported_modules(path)
+
+
+@pytest.mark.parametrize("path", KB_FILES, ids=rel)
+def test_kb_never_imports_the_web_layer(path: Path) -> None:
+    assert not {"web", "app"} & imported_modules(path)
+
+
+def test_app_py_only_puts_the_blueprints_together() -> None:
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    assert len(source.splitlines()) < 150
+    tree = ast.parse(source)
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == ["create_app"]
+    # No routes here: every page lives in a blueprint of web/.
+    assert not any(n.decorator_list for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
+
+
+@pytest.mark.parametrize("path", WEB_FILES, ids=rel)
+def test_web_modules_and_functions_are_short(path: Path) -> None:
+    assert long_modules(path) == []
+    assert long_functions(path) == []
 
 
 def test_only_kb_index_and_kb_retrieve_modules_import_whoosh() -> None:

@@ -22,8 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-import app as app_module
 from kb.config import train_file
+from web import engine as web_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
@@ -121,7 +121,7 @@ def test_errors_are_logged_with_a_request_id_never_the_query(
     def boom(ix: Any, text: str, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(f"cannot search for {text}")
 
-    monkeypatch.setattr(app_module, "search", boom)
+    monkeypatch.setattr(web_engine, "search", boom)
     with caplog.at_level(logging.INFO):
         response = client.get(f"/api/search?q={marker}")
     assert response.status_code == 500

@@ -11,7 +11,10 @@ TOOLS_FILE = "tools.yaml"
 TOOL_URLS = {"decide": "/decide", "record": "/record", "policy": "/policy"}
 YES, NO = "yes", "no"
 OUTCOMES = ("danger", "refer", "no-referral")
-FIELD_KINDS = ("text", "textarea", "radios", "checkboxes")
+FIELD_KINDS = ("text", "textarea", "radios", "checkboxes", "signature")
+# The decision aid's first question: where the child lives. Its answer is a nation slug in `nation=`, the
+# parameter every page of the site reads, so a nation chosen elsewhere is already answered here.
+NATION = "nation"
 ARTICLE_LINK = re.compile(r"^/articles/([a-z0-9-]+)(?:#([a-z0-9-]+))?$")
 
 
@@ -37,11 +40,16 @@ class Step:
     text: str
     link: str
     provenance: Provenance
-    contact: str = ""
+    contacts: tuple[str, ...] = ()
     tool: str = ""
     routes: bool = False
     when: tuple[str, ...] = ()
     line: int = 0
+
+    @property
+    def contact(self) -> str:
+        """The step's first contact id ("" when it names none)."""
+        return self.contacts[0] if self.contacts else ""
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class DecisionAid:
-    """The referral decision aid: immediate danger first, then the referral criteria."""
+    """The referral decision aid: the nation first, then immediate danger, then the referral criteria."""
 
     title: str
     summary: str
@@ -69,10 +77,13 @@ class DecisionAid:
     outcomes: tuple[Outcome, ...]
     routes: tuple[Step, ...]
     adult_note: str
+    nation: Question
+    # The guidance's other steps, listed on every outcome whatever the answers.
+    next_steps: tuple[Step, ...] = ()
 
     @property
     def questions(self) -> tuple[Question, ...]:
-        """Every question in the order asked."""
+        """Every yes/no question in the order asked (the nation question comes before them)."""
         return (self.danger, *self.criteria)
 
     def outcome(self, outcome_id: str) -> Outcome:

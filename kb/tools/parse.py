@@ -11,6 +11,7 @@ from kb.parse import ContentError, Fields, Parsed, duplicates, load_yaml, resolv
 from kb.tools.model import (
     ARTICLE_LINK,
     FIELD_KINDS,
+    NATION,
     OUTCOMES,
     TOOL_URLS,
     TOOLS_FILE,
@@ -28,8 +29,8 @@ from kb.tools.model import (
     Tools,
 )
 
-# Query parameters the decision aid uses itself, so no question may take their names.
-RESERVED = frozenset({"asked"})
+# Query parameters the decision aid uses itself, so no yes/no question may take their names.
+RESERVED = frozenset({"asked", NATION})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -107,12 +108,22 @@ def _step(m: _Map) -> Step:
     if tool and tool not in TOOL_URLS:
         m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", key="tool")
         tool = ""
+    contacts = m.words("contact") if isinstance(m.data.get("contact"), list) else (
+        (m.text("contact", required=False),) if m.data.get("contact") else ())
     return Step(heading=m.text("heading"), text=m.text("text"), link=m.link(), provenance=m.provenance(),
-                contact=m.text("contact", required=False), tool=tool, routes=m.flag("routes"),
-                when=m.words("when"), line=m.line)
+                contacts=contacts, tool=tool, routes=m.flag("routes"), when=m.words("when"), line=m.line)
+
+
+def _nation_question(m: _Map) -> Question:
+    """The first question (where the child lives), answered with a nation slug in `nation=`."""
+    if m.data.get("id", NATION) != NATION:
+        m.problem(f"the nation question's id must be '{NATION}', the parameter the whole site reads", key="id")
+    return Question(id=NATION, short=m.text("short"), question=m.text("question"), hint=m.text("hint"),
+                    means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line)
 
 
 def _decision_aid(m: _Map) -> DecisionAid:
+    nation = _nation_question(m.child("nation", "the nation question"))
     danger = _question(m.child("danger", "the immediate danger question"))
     criteria = tuple(_question(c) for c in m.children("criteria", "referral criteria"))
     outcomes = []
@@ -134,7 +145,8 @@ def _decision_aid(m: _Map) -> DecisionAid:
     return DecisionAid(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"), link=m.link(),
                        provenance=m.provenance(), danger=danger, criteria=criteria, outcomes=tuple(outcomes),
                        routes=tuple(_step(r) for r in m.children("routes", "routes")),
-                       adult_note=m.text("adult_note"))
+                       adult_note=m.text("adult_note"), nation=nation,
+                       next_steps=tuple(_step(s) for s in m.children("next_steps", "next steps")))
 
 
 def _field(m: _Map) -> Field:
