@@ -344,8 +344,12 @@ def run(
     facets: bool = False,
     snippets: bool = True,
     place: str | None = None,
+    offset: int = 0,
+    marked: frozenset[str] | None = None,
 ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered kind.
+    """Run an analysed query: total, `limit` hits from the `offset`-th, and (when asked) facet counts over the
+    unfiltered kind. Snippets are made for the hits returned only; they mark `marked` (default: every wanted
+    stem).
 
     `place` is a nation the question is about: sections specifically about it rank higher (a soft lift,
     unlike the `nation` filter)."""
@@ -353,7 +357,7 @@ def run(
     if q is None:
         return 0, (), {}
     total = 0
-    hits: list[Hit] = []
+    found: list[tuple[Hit, str]] = []
     wanted = frozenset(analysed.stems) | frozenset(analysed.expansions)
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
@@ -361,14 +365,18 @@ def run(
             # The index is small: scoring every match costs less than Whoosh counting them again for a total.
             results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None)
             total += len(results)
-            hits.extend(_hit(r, wanted if snippets else None) for r in results[:limit])
+            found.extend((_hit(r, None), r.get("body", "")) for r in results[:offset + limit])
             if facets:
                 for fields in searcher.search(q, limit=None):
                     for facet, counter in counts.items():
                         counter.update(_split(fields.get(facet, "")))
-    hits = [_elsewhere(_as_history(ix, h), place) for h in hits]
+    found = [(_elsewhere(_as_history(ix, h), place), body) for h, body in found]
     # Law that is no longer the law to apply comes after the law of today (it is listed as history).
-    ranked = tuple(sorted(hits, key=lambda h: (_is_history(ix, h), -h.score))[:limit])
+    found.sort(key=lambda pair: (_is_history(ix, pair[0]), -pair[0].score))
+    page = found[offset:offset + limit]
+    marks = wanted if marked is None else marked
+    ranked = tuple(replace(h, snippet=make_snippet(body, wanted, marked=marks)) if snippets else h
+                   for h, body in page)
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
 
 
@@ -458,12 +466,14 @@ SNIPPET_CHARS = 220
 _TOKEN = re.compile(r"[^\W_]+")
 
 
-def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS) -> str:
-    """HTML: the passage of text with the most words whose stems are wanted, those words in bare <mark>,
-    everything else escaped."""
+def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS,
+                 marked: frozenset[str] | None = None) -> str:
+    """HTML: the passage of text with the most words whose stems are wanted, the words whose stems are `marked`
+    (by default the wanted ones) in bare <mark>, everything else escaped."""
     text = " ".join(text.split())
-    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)
-             if (found := _stems(m.group())) and found[0] in wanted]
+    marked = wanted if marked is None else marked
+    stemmed = [(m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := _stems(m.group()))]
+    spans = [(s, e) for s, e, stem in stemmed if stem in wanted]
     if not spans:
         return html.escape(lead(text, chars), quote=True)
     # The window that starts a little before a match and holds the most matches.
@@ -475,8 +485,8 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS) 
     if end < len(text):
         end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
     out, at = [], start
-    for s, e in spans:
-        if s < start or e > end:
+    for s, e, stem in stemmed:
+        if s < start or e > end or stem not in marked:
             continue
         out += [html.escape(text[at:s], quote=True), "<mark>", html.escape(text[s:e], quote=True), "</mark>"]
         at = e
