@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import abort, request, url_for
 
 from kb.search import normalise, validate
+from web.nation import chosen_nation
 
 
 def param(name: str) -> str:
@@ -45,6 +46,21 @@ def spelling() -> bool:
     return request.args.get("spell", "") not in ("0", "false", "no", "off")
 
 
+def page_number() -> int:
+    """The page of results asked for (1 when none), or a 400 with a plain message."""
+    raw = request.args.get("page", "")
+    if not raw:
+        return 1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        abort(400, "page must be a whole number from 1.")
+    return int(raw)
+
+
 def with_query(endpoint: str, pairs: Iterable[tuple[str, str]]) -> str:
-    query = urlencode(list(pairs))
+    """An address with these query parameters, and the chosen nation (web/nation.py) unless they name one."""
+    pairs = list(pairs)
+    nation = chosen_nation()
+    if nation and all(key != "nation" for key, _ in pairs):
+        pairs.append(("nation", nation))
+    query = urlencode(pairs)
     return url_for(endpoint) + (f"?{query}" if query else "")
