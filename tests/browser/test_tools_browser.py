@@ -60,7 +60,7 @@ def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
         page: Page, assert_accessible: Callable[[Page], None]) -> None:
     page.goto("/decide?danger=no")
     page.click(".details__summary")
-    assert page.locator("details").get_attribute("open") is not None
+    assert page.locator("main details").get_attribute("open") is not None
     assert_accessible(page)
     page.goto("/record")
     page.fill("#record_feeling", "Upset and worried")
@@ -108,7 +108,7 @@ def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshot
         if number == 1:
             tab_to(page, ".details__summary")
             page.keyboard.press("Enter")
-            assert page.locator("details").get_attribute("open") is not None
+            assert page.locator("main details").get_attribute("open") is not None
         tab_to(page, ".question-form button[type=submit]")
         assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == FOCUS
         with page.expect_navigation():
