@@ -473,11 +473,16 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int = SNIPPET_CHARS,
     text = " ".join(text.split())
     marked = wanted if marked is None else marked
     stemmed = [(m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := _stems(m.group()))]
-    spans = [(s, e) for s, e, stem in stemmed if stem in wanted]
+    spans = [(s, e, stem in marked) for s, e, stem in stemmed if stem in wanted or stem in marked]
     if not spans:
         return html.escape(lead(text, chars), quote=True)
-    # The window that starts a little before a match and holds the most matches.
-    best = max(range(len(spans)), key=lambda i: (sum(1 for s, _ in spans[i:] if s < spans[i][0] + chars - 40), -i))
+
+    def window(i: int) -> tuple[int, int, int]:
+        inside = [own for s, _, own in spans[i:] if s < spans[i][0] + chars - 40]
+        return sum(inside), len(inside), -i
+
+    # The window that starts a little before a match and holds the most marked words, then the most matches.
+    best = max(range(len(spans)), key=window)
     start = max(0, spans[best][0] - 40)
     if start:
         start = text.find(" ", start) + 1 or start

@@ -289,6 +289,16 @@ def test_search_offset_returns_the_next_results(ix: OpenIndex) -> None:
         assert [h.id for h in paged] == [h.id for h in whole.hits[:10]], kind
 
 
+def test_the_api_pages_with_an_offset(client: FlaskClient) -> None:
+    whole = client.get("/api/search?q=nudes&limit=30").get_json()
+    rest = client.get("/api/search?q=nudes&limit=10&offset=20").get_json()
+    assert [r["url"] for r in rest["results"]] == [r["url"] for r in whole["results"][20:30]]
+    assert rest["total"] == whole["total"]
+    for bad in ("-1", "x", "1.5"):
+        response = client.get(f"/api/search?q=nudes&offset={bad}")
+        assert response.status_code == 400 and "offset" in response.get_json()["error"]
+
+
 def test_an_urgent_search_keeps_999_first_and_every_result_on_one_page_or_another(ix: OpenIndex) -> None:
     text = "a pupil says a man is coming to meet her tonight and she is scared"
     whole = search(ix, text, limit=50)

@@ -48,11 +48,20 @@ def spelling() -> bool:
 
 def page_number() -> int:
     """The page of results asked for (1 when none), or a 400 with a plain message."""
-    raw = request.args.get("page", "")
+    return _whole("page", 1, "page must be a whole number from 1.")
+
+
+def offset() -> int:
+    """How many results to skip (0 when none), or a 400 with a plain message."""
+    return _whole("offset", 0, "offset must be a whole number from 0.")
+
+
+def _whole(name: str, least: int, message: str) -> int:
+    raw = request.args.get(name, "")
     if not raw:
-        return 1
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        abort(400, "page must be a whole number from 1.")
+        return least
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < least:
+        abort(400, message)
     return int(raw)
 
 
