@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from flask import abort, request, url_for
 
 from kb.search import normalise, validate
-from web.nation import chosen_nation
 
 
 def param(name: str) -> str:
@@ -66,10 +65,7 @@ def _whole(name: str, least: int, message: str) -> int:
 
 
 def with_query(endpoint: str, pairs: Iterable[tuple[str, str]]) -> str:
-    """An address with these query parameters, and the chosen nation (web/nation.py) unless they name one."""
-    pairs = list(pairs)
-    nation = chosen_nation()
-    if nation and all(key != "nation" for key, _ in pairs):
-        pairs.append(("nation", nation))
-    query = urlencode(pairs)
+    """An address with exactly these query parameters (the decision aid's answers name the nation themselves;
+    templates add the chosen nation to others with `keep_nation`)."""
+    query = urlencode(list(pairs))
     return url_for(endpoint) + (f"?{query}" if query else "")
