@@ -127,8 +127,12 @@ def run(
     facets: bool = False,
     snippets: bool = True,
     place: str | None = None,
+    offset: int = 0,
+    marked: frozenset[str] | None = None,
 ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """Run an analysed query: total, hits and (when asked) facet counts over the unfiltered kind.
+    """Run an analysed query: total, `limit` hits from the `offset`-th, and (when asked) facet counts over the
+    unfiltered kind. Snippets are made for the hits returned only; they mark `marked` (default: every wanted
+    stem).
 
     `place` is a nation the question is about: sections specifically about it rank higher (a soft lift,
     unlike the `nation` filter)."""
@@ -137,7 +141,7 @@ def run(
     if q is None:
         return 0, (), {}
     total = 0
-    hits: list[Hit] = []
+    found: list[tuple[Hit, str]] = []
     wanted = frozenset(analysed.stems) | frozenset(analysed.expansions)
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
@@ -145,14 +149,17 @@ def run(
             # The index is small: scoring every match costs less than Whoosh counting them again for a total.
             results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None)
             total += len(results)
-            hits.extend(_hit(r, wanted if snippets else None, tuning) for r in results[:limit])
+            found.extend((_hit(r, None, tuning), r.get("body", "")) for r in results[:offset + limit])
             if facets:
                 for fields in searcher.search(q, limit=None):
                     for facet, counter in counts.items():
                         counter.update(_split(fields.get(facet, "")))
-    hits = [_elsewhere(_as_history(ix, h), place, tuning) for h in hits]
+    found = [(_elsewhere(_as_history(ix, h), place, tuning), body) for h, body in found]
     # Law that is no longer the law to apply comes after the law of today (it is listed as history).
-    ranked = tuple(sorted(hits, key=lambda h: (_is_history(ix, h), -h.score))[:limit])
+    found.sort(key=lambda pair: (_is_history(ix, pair[0]), -pair[0].score))
+    marks = wanted if marked is None else marked
+    ranked = tuple(replace(h, snippet=make_snippet(body, wanted, tuning.snippet_chars, marked=marks)) if snippets
+                   else h for h, body in found[offset:offset + limit])
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
 
 

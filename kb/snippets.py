@@ -10,16 +10,22 @@ from kb.analysis import cached_stems
 _TOKEN = re.compile(r"[^\W_]+")
 
 
-def make_snippet(text: str, wanted: frozenset[str], chars: int) -> str:
-    """HTML: the passage of text with the most words whose stems are wanted, those words in bare <mark>,
-    everything else escaped."""
+def make_snippet(text: str, wanted: frozenset[str], chars: int, marked: frozenset[str] | None = None) -> str:
+    """HTML: the passage of text with the most words whose stems are wanted, the words whose stems are `marked`
+    (by default the wanted ones) in bare <mark>, everything else escaped."""
     text = " ".join(text.split())
-    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)
-             if (found := cached_stems(m.group())) and found[0] in wanted]
+    marked = wanted if marked is None else marked
+    stemmed = [(m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := cached_stems(m.group()))]
+    spans = [(s, e, stem in marked) for s, e, stem in stemmed if stem in wanted or stem in marked]
     if not spans:
         return html.escape(lead(text, chars), quote=True)
-    # The window that starts a little before a match and holds the most matches.
-    best = max(range(len(spans)), key=lambda i: (sum(1 for s, _ in spans[i:] if s < spans[i][0] + chars - 40), -i))
+
+    def window(i: int) -> tuple[int, int, int]:
+        inside = [own for s, _, own in spans[i:] if s < spans[i][0] + chars - 40]
+        return sum(inside), len(inside), -i
+
+    # The window that starts a little before a match and holds the most marked words, then the most matches.
+    best = max(range(len(spans)), key=window)
     start = max(0, spans[best][0] - 40)
     if start:
         start = text.find(" ", start) + 1 or start
@@ -27,8 +33,8 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int) -> str:
     if end < len(text):
         end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
     out, at = [], start
-    for s, e in spans:
-        if s < start or e > end:
+    for s, e, stem in stemmed:
+        if s < start or e > end or stem not in marked:
             continue
         out += [html.escape(text[at:s], quote=True), "<mark>", html.escape(text[s:e], quote=True), "</mark>"]
         at = e

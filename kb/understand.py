@@ -46,6 +46,13 @@ def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
                  terms=terms_of(analysed, tuning))
 
 
+def intended(ix: OpenIndex, query: Query) -> frozenset[str]:
+    """The source sections that serve what the question wants to do (its intents, content/intents.yaml), read
+    from the words as typed and as corrected."""
+    return frozenset(h for i in ix.content.intents if i.matches(query.typed) or i.matches(query.text)
+                     for h in i.sections)
+
+
 def terms_of(analysed: Analysed, tuning: Tuning = DEFAULT) -> dict[str, float]:
     """The question's stems (weight 1) and the glossary meanings of its words (weight less than 1)."""
     out = dict.fromkeys(analysed.stems, 1.0)

@@ -85,7 +85,10 @@ class _Parser(HTMLParser):
             self.html.forms.append(a)
             self._in_form = True
         if tag in ("input", "textarea", "select", "button"):
-            self.html.controls.append({"tag": tag, "in_form": "yes" if self._in_form else "no", **a})
+            # Which form a control belongs to (its action): the header's search form carries the nation too.
+            action = self.html.forms[-1].get("action") if self._in_form and self.html.forms else None
+            self.html.controls.append({"tag": tag, "in_form": "yes" if self._in_form else "no",
+                                       "form_action": action, **a})
         if tag == "main":
             self._in_main = True
         if tag in ("a", "label") or re.fullmatch(r"h[1-6]", tag):
@@ -439,7 +442,8 @@ def test_questions_come_one_a_page_in_order_with_the_answers_so_far(tools: Tools
         radios = [c for c in html.controls if c.get("type") == "radio"]
         values = list(NATIONS) if q is tools.decide.nation else ["yes", "no"]
         assert [(r["name"], r["value"]) for r in radios] == [(q.id, v) for v in values]
-        hidden = [(c["name"], c["value"]) for c in html.controls if c.get("type") == "hidden"]
+        hidden = [(c["name"], c["value"]) for c in html.controls
+                  if c.get("type") == "hidden" and c.get("form_action") == "/decide"]
         assert hidden == [*pairs, ("asked", q.id)]
         if pairs:
             assert (decide_url(*pairs[:-1]), "Back to the previous question") in html.links
@@ -453,7 +457,8 @@ def test_decision_aid_works_without_javascript(tools: Tools, client: FlaskClient
         html = page(client, url)
         form = next(f for f in html.forms if f.get("action") == "/decide")
         assert form.get("method") == "get"
-        fields = [(str(c["name"]), str(c["value"])) for c in html.controls if c.get("type") == "hidden"]
+        fields = [(str(c["name"]), str(c["value"])) for c in html.controls
+                  if c.get("type") == "hidden" and c.get("form_action") == "/decide"]
         radio = next(c for c in html.controls if c.get("type") == "radio")
         url = f"/decide?{urlencode([*fields, (str(radio['name']), next(choices))])}"
     html = page(client, url)
