@@ -9,7 +9,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,18 +16,9 @@ from flask.testing import FlaskClient
 
 from kb import search
 from kb.analysis import stems
-from kb.index import IndexHolder, OpenIndex
+from kb.index import OpenIndex
 from kb.learn import GENERIC, engine
 from kb.model import NATIONS, Content
-
-
-@pytest.fixture(scope="module")
-def ix(index_dir: Path) -> OpenIndex:
-    """The session's index, opened."""
-    opened = IndexHolder(index_dir).get()
-    assert opened is not None
-    return opened
-
 
 # ---------------------------------------------------------------- reading a page
 
