@@ -15,9 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from kb import search
+from kb import IndexHolder, OpenIndex, search
 from kb.analysis import stems
-from kb.index import IndexHolder, OpenIndex
 from kb.learn import GENERIC, engine
 from kb.model import NATIONS, Content
 
