@@ -9,16 +9,25 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 
-from kb import search
+from kb import IndexHolder, OpenIndex, search
 from kb.analysis import stems
-from kb.index import OpenIndex
 from kb.learn import GENERIC, engine
 from kb.model import NATIONS, Content
+
+
+@pytest.fixture(scope="module")
+def ix(index_dir: Path) -> OpenIndex:
+    """The session's index, opened."""
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
+
 
 # ---------------------------------------------------------------- reading a page
 
