@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from kb.conversation import FIRST_STEPS, Step, next_questions
 from kb.index import OpenIndex
 from kb.learn import GENERIC, Ranking, rank
 from kb.model import LAW_GROUPS, NATIONS, Article, Contact, Content, LawItem, Reference, Section
@@ -70,6 +71,13 @@ class Answer:
     message: str = ""
     notes: tuple[str, ...] = field(default=())
     maybe_urgent: bool = False
+    intents: tuple[str, ...] = ()  # what the question asks to do (intents.yaml), as the question reads
+    steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
+
+    @property
+    def guided(self) -> bool:
+        """True when the answer leads with the first steps (and the facts that change the route)."""
+        return bool(self.steps)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON form."""
@@ -98,6 +106,7 @@ class Answer:
             "tools": [{"title": t, "url": u} for t, u in self.tools],
             "maybe_urgent": self.maybe_urgent,
             "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
+            "steps": [{"text": s.text, "url": s.link, "source": s.provenance.as_dict()} for s in self.steps],
         }
 
 
@@ -282,20 +291,25 @@ def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
 
 
 def followups_for(
-    content: Content, article: Article | None, nation: str | None, context: str
+    content: Content, article: Article | None, nation: str | None, context: str, section: Section | None = None,
+    intents: tuple[str, ...] = (),
 ) -> tuple[tuple[str, str], ...]:
-    """Two to four next questions that lead on from this article."""
-    slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
+    """Up to four next questions: what people ask after what this question asked and what its section serves
+    (conversation.yaml), else the questions of the articles that lead on from this one."""
+    chosen: tuple[str, ...] = ()
+    if content.conversation and section is not None:
+        chosen = next_questions(content.conversation, content.intents, intents, section.provenance.section)
+    if len(chosen) < 2:
+        slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
+        targets = [t for slug in slugs if (t := content.article(slug)) and t is not article and t.question]
+        chosen = tuple(dict.fromkeys([*chosen, *(t.question for t in targets)]))
     out = []
-    for slug in slugs:
-        target = content.article(slug)
-        if target is None or target is article or not target.question:
-            continue
-        params = {"q": target.question, "context": context}
+    for question in chosen[:4]:
+        params = {"q": question, "context": context}
         if nation:
             params["nation"] = nation
-        out.append((target.question, "/ask?" + urlencode(params)))
-    return tuple(out[:4])
+        out.append((question, "/ask?" + urlencode(params)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- answer
@@ -344,6 +358,10 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     # that stands on its own is answered on its own.
     explicit = bool(before.section and FOLLOW_UP.match(text))
     bare = bool(before.section and len(meaningful) <= 1 and not ranking.answerable)
+    intents = tuple(i.name for i in content.intents if i.matches(query.typed) or i.matches(text))
+    first = content.conversation.first_steps if content.conversation else None
+    # "What do I do?" is answered with the guidance's first steps, unless a child is sure to be in danger now.
+    guided = first is not None and FIRST_STEPS in intents and not ranking.urgency.sure
     strategies: tuple[Callable[[], tuple[Article, Section] | None], ...] = (
         # A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked.
         lambda: content.emergency_section() if ranking.urgency.sure else None,
@@ -352,6 +370,8 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
         lambda: (top.article, top.section) if top and ranking.answerable else None,
         # Never "not covered" when a child may be in danger now.
         lambda: content.emergency_section() if urgent else None,
+        # A bare "what do I do?" has no topic to rank: the first steps are its answer.
+        lambda: _find(content, first.section) if first and guided and len(meaningful) <= 1 else None,
     )
     chosen = next((found for pick in strategies if (found := pick()) is not None), None)
     follow_up = chosen is not None and before.section is not None and (explicit or bare) and not urgent
@@ -362,7 +382,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
             question=question, answered=False, urgent=False, context=token, nation=nation, contacts=contacts,
             followups=followups_for(content, None, nation, token), corrected=query.corrected,
             confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
-            alternatives=_others(ranking, None),
+            alternatives=_others(ranking, None), intents=intents,
         )
     article, section = chosen
     laws = choose_laws(content, section, query.analysed, text, nation, law_hits)
@@ -385,11 +405,13 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
         notes=replacement_notes(content, law_hits),
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
-        followups=followups_for(content, article, nation, token),
+        followups=followups_for(content, article, nation, token, section, intents),
         contacts=contacts,
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section) if unsure else (),
         message=query.message,
         maybe_urgent=ranking.urgency.maybe and not urgent,
+        intents=intents,
+        steps=first.steps if first and guided else (),
     )

@@ -7,9 +7,11 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from kb import parse, parse_signals
+from kb.conversation import CONVERSATION_FILE, Conversation, check_conversation, parse_conversation
 from kb.model import CURRENT_STATUSES, Article, Content, Intent, Problem
 from kb.tools import TOOLS_FILE, check_tools, parse_tools
 
@@ -51,7 +53,7 @@ def content_files(root: Path) -> list[Path]:
     # A folder named like an article is not one (reading it would raise).
     folder = root / "articles"
     articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-    names = [*DATA_FILES, TOOLS_FILE, *SIGNAL_FILES]
+    names = [*DATA_FILES, TOOLS_FILE, *SIGNAL_FILES, CONVERSATION_FILE]
     return articles + [root / name for name in names if (root / name).is_file()]
 
 
@@ -153,8 +155,26 @@ def load_content(root: Path | str) -> Content:
         tools = parsed.value
         if tools is not None:
             problems += check_tools(tools, content, headings, _shown(root, tools_path))
+    content = replace(content, tools=tools)
+    conversation = _conversation(root, content, headings, texts, problems)
     problems += check_urls(texts, content, _shown(root, root / "sources.yaml"))
-    return Content(**{**content.__dict__, "problems": tuple(problems), "tools": tools})
+    return Content(**{**content.__dict__, "problems": tuple(problems), "conversation": conversation})
+
+
+def _conversation(root: Path, content: Content, headings: tuple[str, ...], texts: dict[str, str],
+                  problems: list[Problem]) -> Conversation | None:
+    """The conversation of /ask (optional: without it /ask answers one question at a time)."""
+    path = root / CONVERSATION_FILE
+    if not path.is_file():
+        return None
+    shown = _shown(root, path)
+    text = _read(path, shown, problems) or ""
+    texts[shown] = text
+    parsed = parse_conversation(text, shown, headings)
+    problems += parsed.problems
+    if parsed.value is not None:
+        problems += check_conversation(parsed.value, content, shown)
+    return cast(Conversation | None, parsed.value)
 
 
 def _shown(root: Path, path: Path) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only for the type of Content's field: that module builds on this one
+    from kb.conversation import Conversation
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 NATION_NAMES = {
@@ -305,6 +308,7 @@ class Content:
     places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
+    conversation: Conversation | None = None  # starters, first steps and follow-ups of /ask (conversation.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
     @property
