@@ -375,7 +375,8 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     )
     chosen = next((found for pick in strategies if (found := pick()) is not None), None)
     follow_up = chosen is not None and before.section is not None and (explicit or bare) and not urgent
-    contacts = content.contacts
+    # A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams).
+    contacts = tuple(c for c in content.contacts if c.serves(nation or ""))
     if chosen is None:
         token = encode_context(None, nation)
         return Answer(

@@ -202,6 +202,21 @@ class Contact:
     audience: str = "everyone"
     source: str = ""
     line: int = 0
+    # What the link opens, in words ("Find the child's local council on GOV.UK"); "<name> website" when empty.
+    url_label: str = ""
+    # The nations the contact serves (every nation unless content says otherwise).
+    nations: tuple[str, ...] = NATIONS
+    # The page its details were checked against (listed as verified in sources.yaml).
+    source_url: str = ""
+
+    @property
+    def link_text(self) -> str:
+        """The words of the contact's link, saying what it opens."""
+        return self.url_label or f"{self.name} website"
+
+    def serves(self, nation: str) -> bool:
+        """Whether the contact is one for this nation (any contact serves when no nation is chosen)."""
+        return not nation or nation in self.nations
 
 
 @dataclass(frozen=True)

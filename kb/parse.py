@@ -329,8 +329,14 @@ def parse_contacts(text: str, path: str = "contacts.yaml") -> Parsed:
                 audience=f.text("audience", required=False) or "everyone",
                 source=f.text("source", required=False),
                 line=f.line,
+                url_label=f.text("url_label", required=False),
+                nations=f.items("nations", NATIONS) or NATIONS,
+                source_url=f.url("source_url"),
             )
         )
+        if not (items[-1].url or items[-1].phone or items[-1].email):
+            f.problem(f"contact '{items[-1].id}' has no verified link, phone or email: say in 'when' how to reach "
+                      "it, and add its address once it is verified", "warning")
     problems += _unique([(i.id, i.line) for i in items], path, "contact id")
     if items and items[0].phone != "999":
         problems.append(Problem(path, items[0].line, "the first contact must be the emergency number 999"))

@@ -22,6 +22,8 @@ __all__ = ["MAX_QUERY_CHARS", "TYPES", "Hit", "SearchCache", "SearchResult", "no
 
 # A section the model gives at least this probability is a result even when none of its words matched.
 RELEVANT = 0.3
+# How many of the model's best guesses a question of common words only gets when it is sure of none.
+COMMON_WORDS_ONLY = 3
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | N
     if query.analysed.stems and not any(r.bm25 > 0 for r in ranking.sections):
         return 0, (), {}
     matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= RELEVANT]
+    if not query.analysed.stems and not matching:
+        # Nothing but common words and no section the model is sure of: its best few guesses, never nothing.
+        matching = list(ranking.sections[:COMMON_WORDS_ONLY])
     kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]
     counts: dict[str, dict[str, int]] = {}
     if facets:

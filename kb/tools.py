@@ -7,16 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kb.model import SOURCE_DOCUMENT, Content, Problem, Provenance
+from kb.model import NATIONS, SOURCE_DOCUMENT, Content, Problem, Provenance
 from kb.parse import ContentError, Fields, Parsed, load_yaml
 
 TOOLS_FILE = "tools.yaml"
 TOOL_URLS = {"decide": "/decide", "record": "/record", "policy": "/policy"}
 YES, NO = "yes", "no"
 OUTCOMES = ("danger", "refer", "no-referral")
-FIELD_KINDS = ("text", "textarea", "radios", "checkboxes")
-# Query parameters the decision aid uses itself, so no question may take their names.
-RESERVED = frozenset({"asked"})
+FIELD_KINDS = ("text", "textarea", "radios", "checkboxes", "signature")
+# The decision aid's first question: where the child lives. Its answer is a nation slug in `nation=`, the
+# parameter every page of the site reads, so a nation chosen elsewhere is already answered here.
+NATION = "nation"
+# Query parameters the decision aid uses itself, so no yes/no question may take their names.
+RESERVED = frozenset({"asked", NATION})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ARTICLE_LINK = re.compile(r"^/articles/([a-z0-9-]+)(?:#([a-z0-9-]+))?$")
 
@@ -46,11 +49,16 @@ class Step:
     text: str
     link: str
     provenance: Provenance
-    contact: str = ""
+    contacts: tuple[str, ...] = ()
     tool: str = ""
     routes: bool = False
     when: tuple[str, ...] = ()
     line: int = 0
+
+    @property
+    def contact(self) -> str:
+        """The step's first contact id ("" when it names none)."""
+        return self.contacts[0] if self.contacts else ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class DecisionAid:
-    """The referral decision aid: immediate danger first, then the referral criteria."""
+    """The referral decision aid: the nation first, then immediate danger, then the referral criteria."""
 
     title: str
     summary: str
@@ -78,10 +86,13 @@ class DecisionAid:
     outcomes: tuple[Outcome, ...]
     routes: tuple[Step, ...]
     adult_note: str
+    nation: Question
+    # The guidance's other steps, listed on every outcome whatever the answers.
+    next_steps: tuple[Step, ...] = ()
 
     @property
     def questions(self) -> tuple[Question, ...]:
-        """Every question in the order asked."""
+        """Every yes/no question in the order asked (the nation question comes before them)."""
         return (self.danger, *self.criteria)
 
     def outcome(self, outcome_id: str) -> Outcome:
@@ -283,12 +294,22 @@ def _step(m: _Map) -> Step:
     if tool and tool not in TOOL_URLS:
         m.problem(f"unknown tool '{tool}' (expected one of: {', '.join(TOOL_URLS)})", key="tool")
         tool = ""
+    contacts = m.words("contact") if isinstance(m.data.get("contact"), list) else (
+        (m.text("contact", required=False),) if m.data.get("contact") else ())
     return Step(heading=m.text("heading"), text=m.text("text"), link=m.link(), provenance=m.provenance(),
-                contact=m.text("contact", required=False), tool=tool, routes=m.flag("routes"),
-                when=m.words("when"), line=m.line)
+                contacts=contacts, tool=tool, routes=m.flag("routes"), when=m.words("when"), line=m.line)
+
+
+def _nation_question(m: _Map) -> Question:
+    """The first question (where the child lives), answered with a nation slug in `nation=`."""
+    if m.data.get("id", NATION) != NATION:
+        m.problem(f"the nation question's id must be '{NATION}', the parameter the whole site reads", key="id")
+    return Question(id=NATION, short=m.text("short"), question=m.text("question"), hint=m.text("hint"),
+                    means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line)
 
 
 def _decision_aid(m: _Map) -> DecisionAid:
+    nation = _nation_question(m.child("nation", "the nation question"))
     danger = _question(m.child("danger", "the immediate danger question"))
     criteria = tuple(_question(c) for c in m.children("criteria", "referral criteria"))
     outcomes = []
@@ -310,7 +331,8 @@ def _decision_aid(m: _Map) -> DecisionAid:
     return DecisionAid(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"), link=m.link(),
                        provenance=m.provenance(), danger=danger, criteria=criteria, outcomes=tuple(outcomes),
                        routes=tuple(_step(r) for r in m.children("routes", "routes")),
-                       adult_note=m.text("adult_note"))
+                       adult_note=m.text("adult_note"), nation=nation,
+                       next_steps=tuple(_step(s) for s in m.children("next_steps", "next steps")))
 
 
 def _field(m: _Map) -> Field:
@@ -418,14 +440,15 @@ def check_tools(tools: Tools, content: Content, headings: Sequence[str],
 
     source(aid.provenance, 1)
     link(aid.link, 1)
-    for q in aid.questions:
+    for q in (aid.nation, *aid.questions):
         source(q.provenance, q.line)
         link(q.link, q.line)
-    for step in [s for o in aid.outcomes for s in o.steps] + list(aid.routes):
+    for step in [s for o in aid.outcomes for s in o.steps] + list(aid.routes) + list(aid.next_steps):
         source(step.provenance, step.line)
         link(step.link, step.line)
-        if step.contact and step.contact not in contacts:
-            problems.append(Problem(path, step.line, f"contact id '{step.contact}' is not in contacts.yaml"))
+        for contact in step.contacts:
+            if contact not in contacts:
+                problems.append(Problem(path, step.line, f"contact id '{contact}' is not in contacts.yaml"))
         for criterion in step.when:
             if criterion not in criteria:
                 problems.append(Problem(path, step.line, f"'when' names unknown criterion '{criterion}'"))
@@ -457,45 +480,76 @@ class BadState(ValueError):
 
 @dataclass(frozen=True)
 class Decision:
-    """Where someone is in the decision aid: the next question to ask, or the outcome."""
+    """Where someone is in the decision aid: the next question to ask, or the outcome.
+
+    `answers` are the yes/no answers so far, in order; `nation` the nation answered first ("" before it is
+    answered, and on the 999 outcome when immediate danger was answered without one). `met` is the referral
+    criterion that decided "refer" (the aid stops at the first one met), else empty.
+    """
 
     answers: tuple[tuple[Question, bool], ...]
     question: Question | None
     outcome: Outcome | None
     met: tuple[Question, ...]
     unanswered: bool = False
+    nation: str = ""
 
     def query(self, upto: int | None = None) -> list[tuple[str, str]]:
-        """The query parameters that carry the first `upto` answers (all of them by default)."""
-        return [(q.id, YES if yes else NO) for q, yes in self.answers[:upto]]
+        """The query parameters of the first `upto` answers, the nation first (all of them by default)."""
+        pairs = [(NATION, self.nation)] if self.nation else []
+        pairs += [(q.id, YES if yes else NO) for q, yes in self.answers]
+        return pairs[:upto]
+
+
+def _one(params: Mapping[str, Sequence[str]], key: str, short: str) -> str | None:
+    """The single answer a query string gives to one question (None when it gives none)."""
+    values = list(params.get(key) or ())
+    if len(values) > 1:
+        raise BadState(f"The question '{short}' is answered more than once.")
+    return values[0] if values else None
+
+
+def _given(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> tuple[str, dict[str, bool]]:
+    """The nation and the yes/no answers a query string holds; BadState when any of them is garbled."""
+    nation = _one(params, NATION, aid.nation.short) or ""
+    if nation and nation not in NATIONS:
+        raise BadState(f"The answer to '{aid.nation.short}' must be one of the four UK nations.")
+    given: dict[str, bool] = {}
+    for q in aid.questions:
+        value = _one(params, q.id, q.short)
+        if value is not None and value not in (YES, NO):
+            raise BadState(f"The answer to '{q.short}' must be yes or no.")
+        if value is not None:
+            given[q.id] = value == YES
+    return nation, given
 
 
 def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
-    """The next question or the outcome for the answers in a query string; BadState when they are garbled."""
-    given: dict[str, bool] = {}
-    for q in aid.questions:
-        values = list(params.get(q.id) or ())
-        if len(values) > 1:
-            raise BadState(f"The question '{q.short}' is answered more than once.")
-        if values and values[0] not in (YES, NO):
-            raise BadState(f"The answer to '{q.short}' must be yes or no.")
-        if values:
-            given[q.id] = values[0] == YES
-    # Immediate danger always wins: a yes to it means "call 999" whatever else the address holds.
+    """The next question or the outcome for the answers in a query string; BadState when they are garbled.
+
+    The nation is asked first, then immediate danger, then the five criteria in order. A yes to immediate
+    danger means "call 999" whatever else the address holds; the first criterion answered yes means "refer",
+    and answers after it are ignored (the aid never asks them); no yes at all means "no referral".
+    """
+    nation, given = _given(aid, params)
+    asked = list(params.get("asked") or ())[-1:]
     if given.get(aid.danger.id):
-        return Decision(((aid.danger, True),), None, aid.outcome("danger"), ())
+        return Decision(((aid.danger, True),), None, aid.outcome("danger"), (), nation=nation)
+    order = (aid.nation, *aid.questions)
     answers: list[tuple[Question, bool]] = []
-    for i, q in enumerate(aid.questions):
-        if q.id not in given:
-            later = next((other for other in aid.questions[i + 1:] if other.id in given), None)
+    for i, q in enumerate(order):
+        if (q is aid.nation and not nation) or (q is not aid.nation and q.id not in given):
+            later = next((other for other in order[i + 1:] if other.id in given), None)
             if later is not None:
                 raise BadState(f"'{later.short}' is answered before '{q.short}'.")
-            asked = list(params.get("asked") or ())
-            return Decision(tuple(answers), q, None, (), unanswered=asked[-1:] == [q.id])
+            return Decision(tuple(answers), q, None, (), unanswered=asked == [q.id], nation=nation)
+        if q is aid.nation:
+            continue
         answers.append((q, given[q.id]))
-    # Every criterion has been answered: the guidance says to refer when any one of them is met.
-    met = tuple(q for q, yes in answers if yes and q is not aid.danger)
-    return Decision(tuple(answers), None, aid.outcome("refer" if met else "no-referral"), met)
+        if given[q.id]:
+            # The guidance says to refer when any one criterion applies: one is enough, so stop asking.
+            return Decision(tuple(answers), None, aid.outcome("refer"), (q,), nation=nation)
+    return Decision(tuple(answers), None, aid.outcome("no-referral"), (), nation=nation)
 
 
 # ---------------------------------------------------------------- the policy checklist's logic

@@ -24,9 +24,11 @@ def kb(*args: str) -> Result:
 
 @pytest.fixture(scope="module")
 def cli_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real content built into a fresh index folder."""
+    """The real content built into a fresh index folder (without learning, as every build inside a test is)."""
     folder = tmp_path_factory.mktemp("cli") / "index"
-    result = kb("build", "--content", str(CONTENT), "--index", str(folder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KB_TRAIN", str(folder.parent / "no-training.jsonl"))
+        result = kb("build", "--content", str(CONTENT), "--index", str(folder))
     assert result.exit_code == 0, result.output
     return folder
 

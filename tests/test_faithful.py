@@ -139,8 +139,9 @@ LIMITS: list[dict[str, Any]] = yaml.safe_load(
 NO = "no"
 TOOL_PAGES = (
     "/decide?danger=yes",
-    "/decide?" + "&".join(f"{q}={NO}" for q in ("danger", "adult", "coerced", "content", "under-13", "harm")),
-    "/decide?danger=no&adult=yes&coerced=no&content=no&under-13=no&harm=no",
+    "/decide?nation=england&" + "&".join(f"{q}={NO}" for q in ("danger", "adult", "coerced", "content", "under-13",
+                                                                "harm")),
+    *[f"/decide?nation={n}&danger=no&adult=yes" for n in ("england", "wales", "scotland", "northern-ireland")],
     "/record", "/policy", "/glossary", *[f"/legislation/{n}" for n in ("england", "wales", "scotland",
                                                                         "northern-ireland")],
 )

@@ -102,8 +102,10 @@ def index(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
 @pytest.fixture(scope="module")
 def server(index: Path, content_path: Path) -> Iterator[Server]:
     """The production server with two workers."""
+    # The index was built without learning, and so is every rebuild here (KB_TRAIN names no file): the server
+    # must find it up to date rather than learn from the bank while it boots.
     env = {**os.environ, "KB_INDEX": str(index), "KB_CONTENT": str(content_path), "KB_RATE_LIMIT": f"{LIMIT}/60",
-           "KB_TRUSTED_PROXIES": "1", "KB_PROXY_ADDRESSES": PROXY}
+           "KB_TRUSTED_PROXIES": "1", "KB_PROXY_ADDRESSES": PROXY, "KB_TRAIN": str(index.parent / "no-training.jsonl")}
     port = free_port()
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"{CLIENT}:{port}",
                              "--workers", "2", "app:create_app()"],

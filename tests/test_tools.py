@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb.content import load_content, source_headings
-from kb.model import Content, Section
+from kb.model import NATION_NAMES, NATIONS, Content, Section
 from kb.tools import (
     TOOL_URLS,
     BadState,
@@ -37,6 +37,7 @@ from kb.tools import (
 )
 
 REFERRAL = "When to make a child protection referral"
+NATION_QUESTION = "Where in the UK does the child live?"
 REFER_TITLE = "Make a child protection referral"
 NO_REFERRAL_TITLE = "None of the five referral situations applies on your answers"
 DANGER_TITLE = "Call 999 now"
@@ -136,10 +137,15 @@ def decide_url(*pairs: tuple[str, str]) -> str:
     return "/decide" + (f"?{urlencode(pairs)}" if pairs else "")
 
 
-def answers(tools: Tools, danger: str, criteria: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Query pairs for an answer to immediate danger and then to each criterion in turn."""
-    return [(tools.decide.danger.id, danger)] + [(q.id, a) for q, a in zip(tools.decide.criteria, criteria,
-                                                                          strict=False)]
+def answers(tools: Tools, danger: str, criteria: tuple[str, ...], nation: str = "england") -> list[tuple[str, str]]:
+    """Query pairs for the nation, an answer to immediate danger and then to each criterion in turn."""
+    return [("nation", nation), (tools.decide.danger.id, danger)] + [
+        (q.id, a) for q, a in zip(tools.decide.criteria, criteria, strict=False)]
+
+
+def asked(criteria: tuple[str, ...]) -> tuple[str, ...]:
+    """The answers the aid asks for: every one up to and including the first yes, none after it."""
+    return criteria[:criteria.index("yes") + 1] if "yes" in criteria else criteria
 
 
 def section(content: Content, link: str) -> Section:
@@ -199,7 +205,7 @@ def test_check_finds_broken_links_unknown_headings_and_contacts(tools: Tools, co
     broken = dataclasses.replace(aid.criteria[0], link="/articles/when-to-refer#no-such-anchor")
     unsourced = dataclasses.replace(aid.criteria[1], provenance=dataclasses.replace(
         aid.criteria[1].provenance, section="A heading the source does not have"))
-    route = dataclasses.replace(aid.routes[1], contact="no-such-contact")
+    route = dataclasses.replace(aid.routes[1], contacts=("no-such-contact",))
     changed = dataclasses.replace(tools, decide=dataclasses.replace(
         aid, criteria=(broken, unsourced, *aid.criteria[2:]), routes=(aid.routes[0], route, *aid.routes[2:])))
     messages = [p.message for p in check_tools(changed, content, source_headings())]
@@ -237,26 +243,59 @@ def test_refer_if_and_only_if_a_criterion_is_met(tools: Tools, client: FlaskClie
     decision = decide(tools.decide, {k: [v] for k, v in pairs})
     assert decision.outcome is not None and decision.question is None
     assert decision.outcome.id == ("refer" if met else "no-referral")
-    assert list(decision.met) == met
+    # One criterion met is enough: the first decides, and the answers after it are not asked (nor kept).
+    assert list(decision.met) == met[:1]
+    assert decision.query() == answers(tools, "no", asked(criteria))
     html = page(client, decide_url(*pairs))
     assert h1(html) == (REFER_TITLE if met else NO_REFERRAL_TITLE)
     listed = [q.short for q in tools.decide.criteria if q.short in html.main.split("What to do now")[0]]
-    assert listed == [q.short for q in met]
+    assert listed == [q.short for q in met[:1]]
 
 
 @pytest.mark.parametrize("criteria", [(), *ALL_COMBINATIONS[:1], *ALL_COMBINATIONS[-1:], ("yes", "no"),
                                       ("no",)], ids=str)
-def test_immediate_danger_is_asked_first_and_gives_999(tools: Tools, client: FlaskClient,
-                                                       criteria: tuple[str, ...]) -> None:
-    first = page(client, "/decide")
-    assert h1(first) == tools.decide.danger.question
+def test_immediate_danger_is_asked_next_and_gives_999(tools: Tools, client: FlaskClient,
+                                                      criteria: tuple[str, ...]) -> None:
+    second = page(client, "/decide?nation=wales")
+    assert h1(second) == tools.decide.danger.question
     # A yes to immediate danger wins over anything else in the address (criteria answered or not).
-    pairs = answers(tools, "yes", criteria)
-    html = page(client, decide_url(*pairs))
-    assert h1(html) == DANGER_TITLE
-    assert ("tel:999", "Call 999") in html.links
-    steps = html.main.split("What to do now", 1)[1]
-    assert steps.index("Call 999") < steps.index("child protection lead") < steps.index("NSPCC Helpline")
+    for pairs in (answers(tools, "yes", criteria), answers(tools, "yes", criteria)[1:]):
+        html = page(client, decide_url(*pairs))
+        assert h1(html) == DANGER_TITLE
+        assert ("tel:999", "Call 999") in html.links
+        steps = html.main.split("What to do now", 1)[1]
+        assert steps.index("Call 999") < steps.index("child protection lead") < steps.index("NSPCC Helpline")
+
+
+def test_the_nation_is_asked_first(tools: Tools, client: FlaskClient) -> None:
+    html = page(client, "/decide")
+    assert h1(html) == NATION_QUESTION == tools.decide.nation.question
+    radios = [(c["name"], c["value"]) for c in html.controls if c.get("type") == "radio"]
+    assert radios == [("nation", n) for n in NATIONS]
+    assert [html.labels[f"answer_{n.replace('-', '_')}"] for n in NATIONS] == [NATION_NAMES[n] for n in NATIONS]
+    # The nation question says what to do if a child is in danger while it is being answered.
+    assert "If a child is in immediate danger, call 999 now" in html.main
+    assert "Question 1 of up to 7" in html.main
+    # A nation chosen elsewhere on the site (nation= in the address) is already answered.
+    assert h1(page(client, "/decide?nation=scotland")) == tools.decide.danger.question
+    missing = client.get("/decide?asked=nation")
+    assert missing.status_code == 200 and b"<title>Error: " in missing.data
+    assert ("#answer_england", "Select where the child lives") in parse(missing.data).links
+
+
+@pytest.mark.parametrize("first_yes", range(5))
+def test_the_aid_stops_asking_at_the_first_criterion_met(tools: Tools, client: FlaskClient,
+                                                          first_yes: int) -> None:
+    """A yes that already means "refer" ends the questions: the next page is the result, not another question."""
+    criteria = ("no",) * first_yes + ("yes",)
+    html = page(client, decide_url(*answers(tools, "no", criteria)))
+    assert h1(html) == REFER_TITLE
+    assert not [c for c in html.controls if c.get("type") == "radio"]
+    summary = html.main.split("Your answers", 1)[1]
+    assert tools.decide.criteria[first_yes].question in summary
+    assert all(q.question not in summary for q in tools.decide.criteria[first_yes + 1:])
+    if first_yes < 4:
+        assert "Later questions were not asked" in summary
 
 
 @pytest.mark.parametrize("criterion", range(5))
@@ -275,9 +314,12 @@ def test_refer_says_who_to_contact_and_how(tools: Tools, client: FlaskClient, co
     assert ("tel:08088005000", "0808 800 5000") in html.links
     assert ("mailto:help@nspcc.org.uk", "help@nspcc.org.uk") in html.links
     for text in ("Your organisation's child protection procedures", "NSPCC Helpline", local.name,
-                 "The police", contacts["ceop"].name.split(" (")[0], "local authority where the child lives",
+                 "The police", contacts["ceop"].name.split(" (")[0], "local council where the child lives",
                  "nominated child protection lead"):
         assert text in html.main, text
+    for contact in (helpline, local, contacts["ceop"]):
+        assert (contact.url, contact.link_text) in html.links, contact.id
+    assert ("tel:101", "101") in html.links
     # Grooming was answered yes: the CEOP route says why it may apply.
     assert "This may apply: you answered yes to" in html.main
     assert ("/articles/when-to-refer#share-concerns",
@@ -291,13 +333,60 @@ def test_no_criterion_met_leads_to_procedures(tools: Tools, client: FlaskClient,
     steps = [text for level, text in html.headings if level == 3]
     assert steps == ["Follow your child protection procedures with your nominated child protection lead",
                      "If you are still worried, share your concerns", "Never view, copy, print or share the image",
-                     "Support the child", "Record what happened and what you did",
-                     "Review how it was handled"]
+                     "Assess the risk, as your procedures set out",
+                     "Get the image taken down if it has been shared online", "Support the child",
+                     "Record what happened and what you did", "Review how it was handled"]
     outcome = tools.decide.outcome("no-referral")
     for step in outcome.steps:
         assert (step.link, f"Read more: {section(content, step.link).heading}") in html.links
         assert f"From the 2020 guidance: {step.provenance.section}" in html.main
     assert ("/record", "Use the incident record sheet") in html.links
+
+
+# The guidance's steps besides referring, by the words of their headings and the source section each restates.
+OTHER_STEPS = {"never view": "What to do with a sexting image", "risk": "Procedures",
+               "taken down": "Getting an explicit image removed from the internet",
+               "support": "Continued support for children and young people",
+               "record": "Recording and reviewing", "review": "Recording and reviewing"}
+OUTCOME_ANSWERS = {"danger": ("yes", ()), "refer": ("no", ("no", "no", "yes")), "no-referral": ("no", ("no",) * 5)}
+
+
+@pytest.mark.parametrize("outcome", OUTCOME_ANSWERS)
+def test_every_outcome_lists_the_guidance_other_steps(tools: Tools, client: FlaskClient, content: Content,
+                                                      outcome: str) -> None:
+    """Refer or not, the guidance's other steps follow: removal, risk, support, record and review, each cited."""
+    danger, criteria = OUTCOME_ANSWERS[outcome]
+    html = page(client, decide_url(*answers(tools, danger, criteria)))
+    assert h1(html) == {"danger": DANGER_TITLE, "refer": REFER_TITLE, "no-referral": NO_REFERRAL_TITLE}[outcome]
+    others = html.main.split("The guidance's other steps, whatever the answers", 1)[1].split("Your answers", 1)[0]
+    headings = [text for level, text in html.headings if level == 3]
+    for words, source in OTHER_STEPS.items():
+        step = next(s for s in tools.decide.next_steps if words in s.heading.lower())
+        assert step.heading in headings and step.heading in others, words
+        assert step.provenance.section == source
+        assert (step.link, f"Read more: {section(content, step.link).heading}") in html.links
+        assert f"From the 2020 guidance: {source}" in others
+    contacts = {c.id: c for c in content.contacts}
+    for contact_id in ("report-remove", "iwf", "childline"):
+        assert (contacts[contact_id].url, contacts[contact_id].link_text) in html.links, contact_id
+    assert ("/record", "Use the incident record sheet") in html.links
+
+
+@pytest.mark.parametrize("nation", NATIONS)
+def test_refer_names_whom_to_contact_in_the_nation(tools: Tools, client: FlaskClient, content: Content,
+                                                   nation: str) -> None:
+    html = page(client, decide_url(*answers(tools, "no", ("yes",), nation=nation)))
+    assert h1(html) == REFER_TITLE
+    assert f"The contacts for a child who lives in {NATION_NAMES[nation]}" in html.main
+    contacts = {c.id: c for c in content.contacts}
+    council, gateway = contacts["local-child-protection"], contacts["gateway-team-northern-ireland"]
+    here, elsewhere = (gateway, council) if nation == "northern-ireland" else (council, gateway)
+    assert (here.url, here.link_text) in html.links
+    assert here.url.startswith(("https://www.gov.uk/find-local-council", "https://www.nidirect.gov.uk/"))
+    assert elsewhere.url not in [href for href, _ in html.links]
+    assert ("tel:101", "101") in html.links
+    for route in content.routes:
+        assert (route.title in html.main) == (route.nation == nation), route.title
 
 
 NO_REFERRAL_CLAIM = re.compile(r"no (child protection )?referral is (needed|required|necessary)|"
@@ -338,26 +427,27 @@ def test_an_adult_involved_gives_no_route_the_sources_do_not_support(tools: Tool
 def test_questions_come_one_a_page_in_order_with_the_answers_so_far(tools: Tools,
                                                                     client: FlaskClient) -> None:
     pairs: list[tuple[str, str]] = []
-    for number, q in enumerate(tools.decide.questions, 1):
+    for number, q in enumerate((tools.decide.nation, *tools.decide.questions), 1):
         html = page(client, decide_url(*pairs))
         assert h1(html) == q.question
-        assert f"Question {number} of 6" in html.main
+        assert f"Question {number} of up to 7" in html.main
         assert "What this means" in html.main and q.means in html.main
         main_forms = [f for f in html.forms if f.get("action") == "/decide"]
         assert len(main_forms) == 1 and main_forms[0].get("method") == "get"
         radios = [c for c in html.controls if c.get("type") == "radio"]
-        assert [(r["name"], r["value"]) for r in radios] == [(q.id, "yes"), (q.id, "no")]
+        values = list(NATIONS) if q is tools.decide.nation else ["yes", "no"]
+        assert [(r["name"], r["value"]) for r in radios] == [(q.id, v) for v in values]
         hidden = [(c["name"], c["value"]) for c in html.controls if c.get("type") == "hidden"]
         assert hidden == [*pairs, ("asked", q.id)]
         if pairs:
             assert (decide_url(*pairs[:-1]), "Back to the previous question") in html.links
-        pairs.append((q.id, "no"))
+        pairs.append((q.id, "scotland" if q is tools.decide.nation else "no"))
 
 
 def test_decision_aid_works_without_javascript(tools: Tools, client: FlaskClient) -> None:
     """Submit each question page's own GET form, as a browser without JavaScript would."""
-    url, choices = "/decide", iter(["no", "no", "yes", "no", "no", "yes"])
-    for _ in range(len(tools.decide.questions)):
+    url, choices = "/decide", iter(["wales", "no", "no", "yes"])
+    for _ in range(4):
         html = page(client, url)
         form = next(f for f in html.forms if f.get("action") == "/decide")
         assert form.get("method") == "get"
@@ -367,12 +457,12 @@ def test_decision_aid_works_without_javascript(tools: Tools, client: FlaskClient
     html = page(client, url)
     assert h1(html) == REFER_TITLE
     met = html.main.split("What to do now")[0]
-    assert tools.decide.criteria[1].short in met and tools.decide.criteria[4].short in met
+    assert tools.decide.criteria[1].short in met and tools.decide.criteria[4].short not in met
     assert not [s for s in html.scripts if not s.get("src")] and html.inline_style == 0
 
 
 def test_a_question_sent_without_an_answer_says_what_to_do(tools: Tools, client: FlaskClient) -> None:
-    response = client.get(decide_url(("danger", "no"), ("asked", "adult")))
+    response = client.get(decide_url(("nation", "england"), ("danger", "no"), ("asked", "adult")))
     html = parse(response.data)
     assert response.status_code == 200
     assert h1(html) == tools.decide.criteria[0].question
@@ -383,15 +473,16 @@ def test_a_question_sent_without_an_answer_says_what_to_do(tools: Tools, client:
 
 def test_the_result_is_a_printable_summary_of_every_answer(tools: Tools, client: FlaskClient,
                                                            app: Flask) -> None:
-    pairs = answers(tools, "no", ("no", "yes", "no", "no", "yes"))
-    html = page(client, decide_url(*pairs))
+    pairs = answers(tools, "no", ("no", "yes"), nation="northern-ireland")
+    html = page(client, decide_url(*pairs, ("content", "no")))
     with app.test_request_context():
         from web.filters import day, today
 
         answered = day(today())
     assert f"Answered on {answered}" in html.main
     summary = html.main.split("Your answers", 1)[1]
-    for (qid, answer), q in zip(pairs, tools.decide.questions, strict=True):
+    assert f"{NATION_QUESTION} Northern Ireland Change" in summary
+    for (qid, answer), q in zip(pairs[1:], tools.decide.questions, strict=False):
         assert q.id == qid
         assert f"{q.question} {answer.capitalize()} Change" in summary
     changes = [href for href, text in html.links if text.startswith("Change your answer")]
@@ -401,7 +492,9 @@ def test_the_result_is_a_printable_summary_of_every_answer(tools: Tools, client:
 
 @pytest.mark.parametrize("query", [
     "danger=maybe", "danger=yes&danger=no", "adult=yes", "danger=no&coerced=yes", "danger=no&adult=",
-    "danger=no&adult=YES", "danger=no&adult=yes%00", "danger=%F0%9F%98%80",
+    "danger=no&adult=YES", "danger=no&adult=yes%00", "danger=%F0%9F%98%80", "nation=atlantis",
+    "nation=england&nation=wales", "nation=england&adult=yes", "danger=no", "nation=england&danger=no&adult=",
+    "nation=England",
 ])
 def test_a_garbled_address_is_a_400_with_a_way_to_start_again(client: FlaskClient, query: str) -> None:
     html = page(client, f"/decide?{query}", status=400)
@@ -411,14 +504,15 @@ def test_a_garbled_address_is_a_400_with_a_way_to_start_again(client: FlaskClien
 
 def test_unknown_parameters_are_ignored(tools: Tools, client: FlaskClient) -> None:
     html = page(client, "/decide?utm_source=x&step=9")
-    assert h1(html) == tools.decide.danger.question
+    assert h1(html) == tools.decide.nation.question
 
 
 @settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["danger", "adult", "coerced", "content", "under-13", "harm",
+@given(st.lists(st.tuples(st.sampled_from(["nation", "danger", "adult", "coerced", "content", "under-13", "harm",
                                            "asked", "x"]),
-                          st.one_of(st.sampled_from(["yes", "no", "", "adult"]), st.text(max_size=8))),
-                max_size=9))
+                          st.one_of(st.sampled_from(["yes", "no", "", "adult", "nation", *NATIONS]),
+                                    st.text(max_size=8))),
+                max_size=10))
 def test_no_address_makes_the_decision_aid_fail(client: FlaskClient, pairs: list[tuple[str, str]]) -> None:
     response = client.get("/decide?" + urlencode(pairs))
     assert response.status_code in (200, 400)
@@ -426,7 +520,8 @@ def test_no_address_makes_the_decision_aid_fail(client: FlaskClient, pairs: list
 
 
 def test_decide_raises_badstate_for_garbled_answers(tools: Tools) -> None:
-    for params in ({"danger": ["no", "no"]}, {"danger": ["perhaps"]}, {"danger": ["no"], "content": ["yes"]}):
+    for params in ({"danger": ["no", "no"]}, {"danger": ["perhaps"]}, {"danger": ["no"], "content": ["yes"]},
+                   {"danger": ["no"]}, {"nation": ["wales"], "adult": ["no"]}, {"nation": ["mars"]}):
         with pytest.raises(BadState):
             decide(tools.decide, params)
 
@@ -477,7 +572,8 @@ def test_record_sheet_has_a_labelled_field_for_what_the_guidance_says_to_record(
                 "Is it an image, a video or a message?", "Who sent it", "Who appears in it",
                 "Were any adults involved?",
                 "Is it on a device that belongs to your organisation, or on a personal device?",
-                "Actions taken", "Who was told, and when", "Date of the review", "Outcome of the review"]
+                "Actions taken", "Who was told, and when", "Date of the review", "Outcome of the review",
+                *RECORD_ADDED.values()]
     text_fields = [c["id"] for c in html.controls if c["tag"] == "textarea" or c.get("type") == "text"]
     assert all(html.labels.get(str(fid)) for fid in text_fields), "every text field has a label"
     for label in expected:
@@ -493,6 +589,39 @@ def test_record_sheet_warns_never_to_view_copy_print_share_or_attach_the_image(c
     warning = re.search(r'<div class="callout callout--warning[^"]*">(.*?)</div>', main, re.S)
     assert warning and main.index(warning.group(0)) < main.index("<textarea")
     assert "Never view, copy, print or share the image, and do not attach it" in " ".join(warning.group(1).split())
+
+
+# Fields a written record needs beyond the six things to find out (issue 13), by field id.
+RECORD_ADDED = {"happened-on": "When it happened, if known", "child-age": "Age of each child involved",
+                "recorded-by": "Who recorded this", "decision": "What was decided",
+                "decision-reason": "The reason for the decision, and who made it",
+                "parents-told": "Were the parents or carers told?", "parents-not-told-why": "If not, why not",
+                "reference": "Reference", "signature": "Signed"}
+
+
+def test_record_sheet_has_when_age_who_decision_parents_reference_and_signature(
+        tools: Tools, client: FlaskClient) -> None:
+    html = page(client, "/record")
+    fields = {f.id: f for g in tools.record.groups for f in g.fields}
+    for field_id, label in RECORD_ADDED.items():
+        field = fields[field_id]
+        assert field.label == label
+        control = "record_" + field_id.replace("-", "_")
+        if field.kind in ("radios", "checkboxes"):
+            assert f"{control}_1" in html.ids and label in html.main, field_id
+        else:
+            assert html.labels.get(control) == label, field_id
+    decision = [html.labels[f"record_decision_{i}"] for i in (1, 2, 3)]
+    assert decision == ["A child protection referral was made", "No referral was made", "Not decided yet"]
+    assert [html.labels[f"record_parents_told_{i}"] for i in (1, 2, 3)] == ["Yes", "No", "Not yet"]
+    # The signature is a line to sign on paper; it can be left blank on screen.
+    signature = next(c for c in html.controls if c.get("id") == "record_signature")
+    assert "record-field__signature" in str(signature.get("class"))
+    # Each new part names the source section it serves.
+    groups = {g.id: g.provenance.section for g in tools.record.groups}
+    assert groups["decision"] == REFERRAL
+    assert groups["parents"] == "Continued support for children and young people"
+    assert groups["about"] == groups["sign"] == "Recording and reviewing"
 
 
 # The guidance forbids viewing, copying, printing and sharing an image; it never forbids writing down what you
@@ -601,9 +730,9 @@ def test_an_unknown_policy_point_is_a_400(client: FlaskClient, url: str) -> None
 # ---------------------------------------------------------------- every tool page
 
 
-TOOL_PAGES = ["/decide", "/decide?danger=no", "/decide?danger=yes",
-              "/decide?danger=no&adult=yes&coerced=no&content=no&under-13=no&harm=no",
-              "/decide?danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no",
+TOOL_PAGES = ["/decide", "/decide?nation=england", "/decide?nation=england&danger=no", "/decide?danger=yes",
+              "/decide?nation=wales&danger=no&adult=yes",
+              "/decide?nation=northern-ireland&danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no",
               "/record", "/policy", "/policy/check?point=law"]
 
 
@@ -651,9 +780,10 @@ def test_every_link_on_the_tool_pages_lands(client: FlaskClient) -> None:
 
 
 def test_query_pairs_round_trip(tools: Tools) -> None:
-    pairs = answers(tools, "no", ("yes", "no", "yes"))
+    pairs = answers(tools, "no", ("no", "no", "no"), nation="scotland")
     decision = decide(tools.decide, {k: [v] for k, v in parse_qsl(urlencode(pairs))})
     assert decision.query() == pairs and decision.question == tools.decide.criteria[3]
+    assert decision.nation == "scotland" and decision.query(-1) == pairs[:-1]
 
 
 # ---------------------------------------------------------------- links from answers and the home page

@@ -172,7 +172,8 @@ def legislation_nation(nation: str) -> str:
     routes = [r for r in content.routes if r.nation == nation]
     return render_template("legislation_nation.html", nation=nation, groups=groups, changed=changed,
                            history=history, by_id={i.id: i for i in content.legislation}, routes=routes,
-                           refer_url=f"{refer[0].url}" if refer else "", contacts=content.contacts)
+                           refer_url=f"{refer[0].url}" if refer else "",
+                           contacts=[c for c in content.contacts if c.serves(nation)])
 
 
 @bp.get("/references")

@@ -3,13 +3,24 @@ only; nothing typed is sent or kept)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import cast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import NoReturn, cast
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from kb.model import Contact
-from kb.tools import BadState, Decision, Step, Tools, check_policy, decide, policy_markdown
+from kb.model import NATION_NAMES, NATIONS, Contact, NationRoute
+from kb.tools import (
+    BadState,
+    Decision,
+    PolicyCheck,
+    PolicyChecklist,
+    Step,
+    Tools,
+    check_policy,
+    decide,
+    policy_markdown,
+)
 from web import engine
 from web.filters import day, site_url, today
 from web.params import with_query
@@ -26,10 +37,6 @@ def _tools() -> Tools:
     return tools
 
 
-def _contacts_by_id() -> dict[str, Contact]:
-    return {c.id: c for c in engine.contacts()}
-
-
 def _section_titles() -> dict[str, str]:
     """The heading of each article section (and the title of each article) by its link, when indexed."""
     ix = engine.current()
@@ -40,34 +47,68 @@ def _section_titles() -> dict[str, str]:
     return titles
 
 
-def _invalid(message: str, restart: str, label: str) -> tuple[str, int]:
+def _invalid(message: str, restart: str, label: str) -> NoReturn:
     """A 400 for a tool's address that no run of the tool makes, with a way to start again."""
-    return render_template("decide_invalid.html", message=message, restart=restart, restart_label=label), 400
+    page = render_template("decide_invalid.html", message=message, restart=restart, restart_label=label)
+    abort(Response(page, status=400, mimetype="text/html"))
 
 
 @bp.get("/decide")
-def decide_page() -> str | tuple[str, int]:
+def decide_page() -> str:
     """The referral decision aid: one question a page, the answers carried in the query string."""
     aid = _tools().decide
     try:
         decision = decide(aid, request.args.to_dict(flat=False))
     except BadState as exc:
-        return _invalid(str(exc), url_for("tools.decide_page"), "Start the questions again")
-    back = with_query("tools.decide_page", decision.query(-1)) if decision.answers else ""
+        _invalid(str(exc), url_for("tools.decide_page"), "Start the questions again")
+    answered = len(decision.query())
+    back = with_query("tools.decide_page", decision.query(-1)) if answered else ""
     if decision.question is not None:
-        number = len(decision.answers) + 1
-        return render_template("decide.html", aid=aid, decision=decision, q=decision.question, number=number,
-                               total=len(aid.questions), back=back, titles=_section_titles())
-    changes = [with_query("tools.decide_page", decision.query(i)) for i in range(len(decision.answers))]
+        return render_template("decide.html", aid=aid, decision=decision, q=decision.question,
+                               number=answered + 1, total=len(aid.questions) + 1, back=back,
+                               choices=[(n, NATION_NAMES[n]) for n in NATIONS], titles=_section_titles())
+    changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
+    contacts = _contacts_for(decision.nation)
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
-                           back=back, changes=changes, contacts=_contacts_by_id(), titles=_section_titles(),
-                           routes=_routes(aid.routes, decision))
+                           back=back, changes=changes, contacts=contacts, titles=_section_titles(),
+                           routes=_routes(aid.routes, decision, contacts),
+                           nation_routes=_nation_routes(decision.nation))
 
 
-def _routes(routes: Iterable[Step], decision: Decision) -> list[tuple[Step, bool]]:
-    """Each route to share a concern, and whether the answers point to it in particular."""
+def _contacts_for(nation: str) -> dict[str, Contact]:
+    """The contacts by id that serve this nation (every contact when no nation was answered)."""
+    return {c.id: c for c in engine.contacts() if c.serves(nation)}
+
+
+def _nation_routes(nation: str) -> list[tuple[NationRoute, str]]:
+    """A nation's own arrangements from routes.yaml, each with its source's title (none without a nation)."""
+    ix = engine.current()
+    if ix is None or not nation:
+        return []
+    routes = [r for r in ix.content.routes if r.nation == nation]
+    return [(r, doc.title if (doc := ix.content.source(r.document)) else r.url) for r in routes]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route to share a concern as the result shows it, for the answered nation."""
+
+    step: Step
+    flagged: bool  # the answers point to this route in particular
+    text: str
+    contacts: tuple[Contact, ...]
+
+
+def _routes(routes: Iterable[Step], decision: Decision, contacts: Mapping[str, Contact]) -> list[Route]:
+    """Each route with the contacts that serve the nation. A route whose one contact is the nation's own (the
+    council's services, or Northern Ireland's Gateway teams) says what that contact's description says."""
     met = {q.id for q in decision.met}
-    return [(route, bool(met & set(route.when))) for route in routes]
+    views = []
+    for route in routes:
+        shown = tuple(contacts[c] for c in route.contacts if c in contacts)
+        own = len(shown) == 1 and decision.nation and len(shown[0].nations) < len(NATIONS)
+        views.append(Route(route, bool(met & set(route.when)), shown[0].when if own else route.text, shown))
+    return views
 
 
 @bp.get("/record")
@@ -76,30 +117,27 @@ def record() -> str:
     return render_template("record.html", sheet=_tools().record, titles=_section_titles())
 
 
-def _ticked() -> list[str]:
-    return request.args.getlist("point")
+def _checked() -> tuple[PolicyChecklist, tuple[PolicyCheck, ...]]:
+    """The checklist and what the ticked points in the address cover, or a 400 page for an address no run makes."""
+    checklist = _tools().policy
+    try:
+        return checklist, check_policy(checklist, request.args.getlist("point"))
+    except BadState as exc:
+        _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
 
 
 @bp.get("/policy")
-def policy() -> str | tuple[str, int]:
+def policy() -> str:
     """The policy and procedures checklist: a GET form of what the guidance says they must cover."""
-    checklist = _tools().policy
-    try:
-        ticked = check_policy(checklist, _ticked())
-    except BadState as exc:
-        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
-    chosen = {p.id for check in ticked for p in check.covered}
+    checklist, checks = _checked()
+    chosen = {p.id for check in checks for p in check.covered}
     return render_template("policy.html", checklist=checklist, chosen=chosen, titles=_section_titles())
 
 
 @bp.get("/policy/check")
-def policy_check() -> str | tuple[str, int]:
+def policy_check() -> str:
     """What the ticked policy covers and what it is missing, to print or download."""
-    checklist = _tools().policy
-    try:
-        checks = check_policy(checklist, _ticked())
-    except BadState as exc:
-        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
+    checklist, checks = _checked()
     pairs = [("point", p.id) for check in checks for p in check.covered]
     return render_template("policy_check.html", checklist=checklist, checks=checks, covered=len(pairs),
                            total=len(checklist.point_ids), change=with_query("tools.policy", pairs),
@@ -107,13 +145,9 @@ def policy_check() -> str | tuple[str, int]:
 
 
 @bp.get("/policy/download")
-def policy_download() -> Response | tuple[str, int]:
+def policy_download() -> Response:
     """The checklist's result as a markdown file, made from the query string and stored nowhere."""
-    checklist = _tools().policy
-    try:
-        checks = check_policy(checklist, _ticked())
-    except BadState as exc:
-        return _invalid(str(exc), url_for("tools.policy"), "Start the checklist again")
+    checklist, checks = _checked()
     now = today()
     response = Response(policy_markdown(checklist, checks, day(now), site_url()), mimetype="text/markdown")
     response.headers["Content-Disposition"] = f'attachment; filename="policy-checklist-{now.isoformat()}.md"'

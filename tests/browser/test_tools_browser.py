@@ -14,11 +14,15 @@ from playwright.sync_api import Browser, Page, Request
 ALL_NO = "danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no"
 PAGE_TYPES = {
     "decide-first-question": "/decide",
-    "decide-criterion": "/decide?danger=no",
-    "decide-no-answer": "/decide?danger=no&asked=adult",
+    "decide-nation-no-answer": "/decide?asked=nation",
+    "decide-danger": "/decide?nation=england",
+    "decide-criterion": "/decide?nation=england&danger=no",
+    "decide-no-answer": "/decide?nation=england&danger=no&asked=adult",
     "decide-999": "/decide?danger=yes",
-    "decide-refer": "/decide?danger=no&adult=yes&coerced=yes&content=no&under-13=no&harm=no",
-    "decide-no-referral": "/decide?" + ALL_NO,
+    "decide-999-with-nation": "/decide?nation=wales&danger=yes",
+    "decide-refer": "/decide?nation=scotland&danger=no&adult=no&coerced=yes",
+    "decide-refer-northern-ireland": "/decide?nation=northern-ireland&danger=no&adult=yes",
+    "decide-no-referral": "/decide?nation=wales&" + ALL_NO,
     "decide-bad-address": "/decide?danger=maybe",
     "record": "/record",
     "policy": "/policy?point=law&point=risk",
@@ -58,13 +62,17 @@ def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots:
 
 def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
         page: Page, assert_accessible: Callable[[Page], None]) -> None:
-    page.goto("/decide?danger=no")
-    page.click(".details__summary")
-    assert page.locator("details").get_attribute("open") is not None
-    assert_accessible(page)
+    for url in ("/decide", "/decide?nation=england&danger=no"):
+        page.goto(url)
+        page.click(".details__summary")
+        assert page.locator("details").get_attribute("open") is not None
+        assert_accessible(page)
     page.goto("/record")
     page.fill("#record_feeling", "Upset and worried")
     page.check("#record_adult_2")
+    page.fill("#record_decision_reason", "An adult was involved.")
+    page.check("#record_parents_told_2")
+    page.fill("#record_signature", "A. Teacher")
     assert_accessible(page)
 
 
@@ -82,7 +90,7 @@ def test_tool_pages_do_not_scroll_sideways_at_320_pixels(page: Page, name: str, 
     page.set_viewport_size({"width": 320, "height": 640})
     visit(page, name)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    if name in ("decide-criterion", "decide-refer", "record", "policy"):
+    if name in ("decide-first-question", "decide-criterion", "decide-refer", "record", "policy"):
         page.screenshot(path=screenshots / f"tool-{name}-320.png", full_page=True)
     assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
@@ -92,10 +100,20 @@ def test_tool_pages_do_not_scroll_sideways_at_320_pixels(page: Page, name: str, 
 
 def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshots: Path) -> None:
     page.goto("/decide")
-    # Yes to the grooming question only: Space picks "Yes", the arrow key moves to "No" and picks it.
-    choices = ["no", "no", "yes", "no", "no", "no"]
-    for number, choice in enumerate(choices, 1):
-        assert f"Question {number} of 6" in page.inner_text("legend")
+    # The nation first: the arrow keys move through the four nations and pick one.
+    assert "Question 1 of up to 7" in page.inner_text("legend")
+    tab_to(page, "#answer_england")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("#answer_scotland")
+    tab_to(page, ".question-form button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    # Then yes to the grooming question: Space picks "Yes", the arrow key moves to "No" and picks it. The aid
+    # stops there, since one situation is enough to refer.
+    choices = ["no", "no", "yes"]
+    for number, choice in enumerate(choices, 2):
+        assert f"Question {number} of up to 7" in page.inner_text("legend")
         tab_to(page, "#answer_yes")
         label_ring = page.evaluate("getComputedStyle(document.querySelector('label[for=answer_yes]'),"
                                    " '::before').boxShadow")
@@ -105,7 +123,7 @@ def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshot
         else:
             page.keyboard.press("ArrowRight")
         assert page.is_checked(f"#answer_{choice}")
-        if number == 1:
+        if number == 2:
             tab_to(page, ".details__summary")
             page.keyboard.press("Enter")
             assert page.locator("details").get_attribute("open") is not None
@@ -115,12 +133,13 @@ def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshot
             page.keyboard.press("Enter")
     assert page.inner_text("h1") == "Make a child protection referral"
     assert "A child may have been pressured, blackmailed or groomed" in page.inner_text(".met-list")
-    assert re.search(r"coerced=yes", page.url)
+    assert re.search(r"nation=scotland.*coerced=yes$", page.url)
+    assert "Scotland" in page.inner_text(".route-nation")
     page.screenshot(path=screenshots / "tool-decide-keyboard-result.png", full_page=True)
 
 
 def test_keyboard_answer_yes_to_immediate_danger_gives_999(page: Page) -> None:
-    page.goto("/decide")
+    page.goto("/decide?nation=northern-ireland")
     tab_to(page, "#answer_yes")
     page.keyboard.press("Space")
     tab_to(page, ".question-form button[type=submit]")
@@ -137,9 +156,12 @@ def test_decision_aid_works_without_javascript_and_back_goes_back(browser: Brows
         page.goto("/decide")
         # Continue with nothing chosen: the same question, with an error to fix.
         page.click(".question-form button[type=submit]")
-        page.wait_for_url("**/decide?asked=danger")
+        page.wait_for_url("**/decide?asked=nation")
         assert page.locator(".error-summary").is_visible()
         assert page.title().startswith("Error: ")
+        page.click("label:text-is('Wales')")
+        page.click(".question-form button[type=submit]")
+        page.wait_for_url("**/decide?asked=nation&nation=wales")
         for choice in ("No", "No", "No", "No", "No", "No"):
             page.click(f"label:text-is('{choice}')")
             page.click(".question-form button[type=submit]")
@@ -153,22 +175,26 @@ def test_decision_aid_works_without_javascript_and_back_goes_back(browser: Brows
         assert page.inner_text("h1") == "Make a child protection referral"
         page.click("a:has-text('Change your answer to: Is an adult involved in the incident?')")
         assert page.inner_text("h1") == "Is an adult involved in the incident?"
-        assert "adult=" not in page.url
+        assert "adult=" not in page.url and "nation=wales" in page.url
         page.click("a.back-link")
         assert page.inner_text("h1") == "Is a child in immediate danger?"
+        page.click("a.back-link")
+        assert page.inner_text("h1") == "Where in the UK does the child live?"
     finally:
         context.close()
 
 
 def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, screenshots: Path) -> None:
-    page.goto("/decide?danger=no&adult=yes&coerced=no&content=no&under-13=no&harm=no")
+    page.goto("/decide?nation=england&danger=no&adult=no&coerced=no&content=yes")
     assert page.locator("[data-print]").is_visible()
     page.emulate_media(media="print")
     for selector in ("nav[aria-label=Main]", ".back-link", ".answers-list__change", ".restart",
                      ".print-action"):
         assert all(not el.is_visible() for el in page.locator(selector).all()), selector
     answers = page.inner_text(".answers-list")
-    assert answers.count("Yes") == 1 and answers.count("No") == 5
+    assert "England" in answers and answers.count("Yes") == 1 and answers.count("No") == 3
+    # The guidance's other steps are on paper too.
+    assert page.locator(".next-steps").is_visible()
     assert re.search(r"Answered on \d{1,2} \w+ \d{4}", page.inner_text(".answers"))
     assert page.locator(".print-footer").is_visible()
     page.screenshot(path=screenshots / "tool-decide-print.png", full_page=True)
@@ -176,6 +202,11 @@ def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, scree
 
 
 # ---------------------------------------------------------------- the record sheet
+
+NEW_TEXT_FIELDS = ("record_happened_on", "record_child_age", "record_recorded_by", "record_decision_reason",
+                   "record_parents_when", "record_parents_not_told_why", "record_reference", "record_signature",
+                   "record_signed_on")
+NEW_CHOICES = ("record_decision", "record_parents_told")
 
 
 def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_url: str) -> None:
@@ -191,12 +222,18 @@ def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_ur
         page.goto("/record")
         marker = f"marker{uuid.uuid4().hex[:12]}"
         fields = page.locator("main textarea, main input[type=text]").all()
-        assert len(fields) >= 10
+        ids = [field.get_attribute("id") for field in fields]
+        # The fields added for issue 13 are among those filled in: when, age, who, the decision and its
+        # reason, the parents and why not, a reference and a signature.
+        assert set(NEW_TEXT_FIELDS) <= set(ids), set(NEW_TEXT_FIELDS) - set(ids)
+        assert len(fields) >= 20
         for i, field in enumerate(fields):
             field.fill(f"{marker} field {i}")
             field.press("Enter")
         for box in page.locator("main input[type=checkbox], main input[type=radio]").all():
             box.check()
+        for name in NEW_CHOICES:
+            assert page.locator(f"input[name={name}]:checked").count() == 1, name
         # Making the paper copy (a PDF here) is the browser's own work and sends nothing either.
         page.emulate_media(media="print")
         page.pdf()
@@ -225,6 +262,8 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
     page.fill("#record_actions", story)
     page.fill("#record_role", "Youth worker")
     page.check("#record_kind_2")
+    page.fill("#record_child_age", "14")
+    page.check("#record_decision_1")
     page.emulate_media(media="print")
     assert page.evaluate("matchMedia('print').matches")
     for selector in ("nav[aria-label=Main]", ".print-action", ".skip-link", ".footer nav", ".record-privacy"):
@@ -239,6 +278,10 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
     underline = page.evaluate("getComputedStyle(document.querySelector('#record_role')).borderBottomStyle")
     assert underline == "solid"
     assert page.input_value("#record_role") == "Youth worker" and page.is_checked("#record_kind_2")
+    assert page.input_value("#record_child_age") == "14" and page.is_checked("#record_decision_1")
+    signature = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#record_signature'));"
+                              " return [s.borderBottomStyle, parseFloat(s.height)]; })()")
+    assert signature[0] == "solid" and signature[1] >= 40, f"a line to sign on: {signature}"
     assert page.locator(".print-footer").is_visible()
     page.screenshot(path=screenshots / "tool-record-print.png", full_page=True)
     assert page.pdf()[:4] == b"%PDF"
@@ -269,3 +312,19 @@ def test_policy_checklist_without_javascript_checks_and_downloads(browser: Brows
         assert not page.is_checked("#point_why")
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- how they look on a phone and a desktop
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Path, width: int,
+                                                 assert_accessible: Callable[[Page], None]) -> None:
+    """The decision aid's question and refer result and the record sheet, for people to look at."""
+    page.set_viewport_size({"width": width, "height": 900})
+    for name in ("decide-first-question", "decide-criterion", "decide-refer", "record"):
+        visit(page, name)
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert size[0] <= size[1], f"{name} scrolls sideways at {width}px: {size}"
+        page.screenshot(path=screenshots / f"tool-{name}-{width}.png", full_page=True)
+    assert_accessible(page)
