@@ -12,6 +12,7 @@ from typing import Any
 from kb.model import AUDIENCES, NATION_NAMES, NATIONS, SOURCE_DOCUMENT, Content, Intent, Problem, Provenance
 from kb.parse import ContentError, Fields, Parsed, load_yaml, resolve_heading
 from kb.tools import BadState, Decision, DecisionAid, Question, decide
+from kb.tools import Step as AidStep
 
 CONVERSATION_FILE = "conversation.yaml"
 ROLES = tuple(a for a in AUDIENCES if a not in ("all", "prosecutors", "parents"))
@@ -38,13 +39,11 @@ class Starters:
 
 @dataclass(frozen=True)
 class Step:
-    """One line of the guidance's first steps, or a step a fact adds to the result, with where it comes from."""
+    """One line of the guidance's first steps, with the section that says it at length and its source."""
 
     text: str
     link: str
     provenance: Provenance
-    heading: str = ""
-    contacts: tuple[str, ...] = ()
     line: int = 0
 
 
@@ -92,9 +91,7 @@ class Conversation:
 
     starters: tuple[Starters, ...]
     first_steps: FirstSteps
-    shared: Fact
-    shared_step: Step
-    nation: Fact
+    shared: Fact  # asked after the decision aid's questions; its link is the aid's step it brings forward
     next: tuple[FollowUp, ...]
 
     def follow_up(self, intent: str) -> FollowUp | None:
@@ -145,10 +142,8 @@ class _Reader(Fields):
             return []
         return [_Reader(v, self.path, self.problems, self.line_of(key), self.headings) for v in value]
 
-    def step(self, with_heading: bool = False) -> Step:
-        contacts = self.words("contacts") if "contacts" in self.data else ()
+    def step(self) -> Step:
         return Step(text=" ".join(self.text("text").split()), link=self.link(), provenance=self.provenance(),
-                    heading=self.text("heading") if with_heading else "", contacts=contacts,
                     line=self.line_of("link"))
 
 
@@ -168,16 +163,12 @@ def parse_conversation(text: str, path: str = CONVERSATION_FILE, headings: Seque
     first = FirstSteps(title=steps.text("title"), intro=" ".join(steps.text("intro").split()),
                        section=steps.text("section"), steps=tuple(s.step() for s in steps.children("steps")))
     shared = root.child("shared")
-    nation = root.child("nation")
     follow = [FollowUp(f.text("intent"), f.text("ask"), f.text("answers", required=False), f.words("then"), f.line)
               for f in root.children("next")]
     conversation = Conversation(
         starters=tuple(starters), first_steps=first,
         shared=Fact(SHARED, shared.text("question"), shared.text("short"), shared.text("hint"), SHARED_OPTIONS,
                     shared.link()),
-        shared_step=shared.child("step").step(with_heading=True),
-        nation=Fact(NATION, nation.text("question"), nation.text("short"), nation.text("hint"),
-                    tuple((n, NATION_NAMES[n]) for n in NATIONS)),
         next=tuple(follow),
     )
     shared.provenance()
@@ -190,15 +181,11 @@ def check_conversation(conversation: Conversation, content: Content, path: str =
     """Cross-file checks: links land on sections, contacts and intents exist, no fact takes a name in use."""
     problems: list[Problem] = []
     anchors = {f"{a.slug}#{s.anchor}" for a in content.articles for s in a.sections}
-    for step in [*conversation.first_steps.steps, conversation.shared_step]:
+    for step in conversation.first_steps.steps:
         if step.link.removeprefix("/articles/") not in anchors:
             problems.append(Problem(path, step.line, f"broken link '{step.link}'"))
     if conversation.first_steps.section not in anchors:
         problems.append(Problem(path, 1, f"first-steps section '{conversation.first_steps.section}' is not a section"))
-    contacts = {c.id for c in content.contacts}
-    step = conversation.shared_step
-    problems += [Problem(path, step.line, f"contact id '{c}' is not in contacts.yaml")
-                 for c in step.contacts if c not in contacts]
     intents = {i.name for i in content.intents}
     for follow in conversation.next:
         if follow.answers and follow.answers not in anchors:
@@ -207,9 +194,13 @@ def check_conversation(conversation: Conversation, content: Content, path: str =
             if intents and name not in intents:
                 problems.append(Problem(path, follow.line, f"'{name}' is not an intent in intents.yaml"))
     if content.tools is not None:
-        for q in content.tools.decide.questions:
+        aid = content.tools.decide
+        for q in aid.questions:
             if q.id in ASK_PARAMETERS:
                 problems.append(Problem(path, 1, f"the decision aid's question id '{q.id}' is a parameter of /ask"))
+        if conversation.shared.link not in [s.link for s in aid.next_steps]:
+            problems.append(Problem(path, 1, f"the shared question's link '{conversation.shared.link}' is not the "
+                                             "link of one of the decision aid's next steps (tools.yaml)"))
     return problems
 
 
@@ -247,14 +238,15 @@ class Answered:
 
 @dataclass(frozen=True)
 class Guide:
-    """Where a guided answer stands: the facts answered, the next one to ask, or the decision aid's outcome."""
+    """Where a guided answer stands: the facts answered, the next one to ask, or the decision aid's outcome with
+    the guidance's other steps (the one an answer points to first, flagged)."""
 
     answered: tuple[Answered, ...]
     ask: Fact | None
     unanswered: bool
     decision: Decision
-    facts: tuple[tuple[str, str], ...]  # every answer as query parameters, the nation apart
-    added: tuple[Step, ...] = ()
+    facts: tuple[tuple[str, str], ...]  # the yes/no answers and whether the image spread, as query parameters
+    next_steps: tuple[tuple[AidStep, bool], ...] = ()
 
     @property
     def done(self) -> bool:
@@ -266,35 +258,42 @@ def _fact(q: Question) -> Fact:
     return Fact(q.id, q.question, q.short, q.hint, YES_NO, q.link, q.means)
 
 
-def _one(params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[str]) -> str | None:
-    values = list(params.get(name) or ())
+def nation_fact(aid: DecisionAid) -> Fact:
+    """The decision aid's first question, where the child lives, answered with a nation."""
+    q = aid.nation
+    return Fact(NATION, q.question, q.short, q.hint, tuple((n, NATION_NAMES[n]) for n in NATIONS), q.link, q.means)
+
+
+def _shared(params: Mapping[str, Sequence[str]]) -> str | None:
+    values = list(params.get(SHARED) or ())
     if len(values) > 1:
-        raise BadState("A question is answered more than once.")
-    if values and values[0] not in allowed:
-        raise BadState("An answer in the address is not one of the choices.")
+        raise BadState("Whether the image was passed on is answered more than once.")
+    if values and values[0] not in [v for v, _ in SHARED_OPTIONS]:
+        raise BadState("The answer to whether the image was passed on is not one of the choices.")
     return values[0] if values else None
 
 
 def guide(conversation: Conversation, aid: DecisionAid, params: Mapping[str, Sequence[str]],
           nation: str | None) -> Guide:
-    """The decision aid's next question or outcome for the answers in an address, then whether the image was
-    passed on, then the nation; BadState when the answers are garbled. A child in danger ends it at once."""
-    decision = decide(aid, params)
-    answered = [Answered(_fact(q), YES if yes else NO, tuple(decision.query(i)), nation)
-                for i, (q, yes) in enumerate(decision.answers)]
+    """The decision aid's next question or outcome for the answers in an address and the conversation's nation,
+    then whether the image was passed on; BadState when the answers are garbled. A child in danger ends it."""
+    decision = decide(aid, {**params, NATION: [nation] if nation else []})
+    facts = tuple((q.id, YES if yes else NO) for q, yes in decision.answers)
+    answered = [Answered(nation_fact(aid), decision.nation, (), None)] if decision.nation else []
+    answered += [Answered(_fact(q), value, facts[:i], decision.nation or None)
+                 for i, ((q, _), (_, value)) in enumerate(zip(decision.answers, facts, strict=True))]
     asked = list(params.get(ASKED) or ())[-1:]
-    facts = tuple(decision.query())
     if decision.question is not None:
-        return Guide(tuple(answered), _fact(decision.question), decision.unanswered, decision, facts)
+        ask = nation_fact(aid) if decision.question is aid.nation else _fact(decision.question)
+        return Guide(tuple(answered), ask, decision.unanswered, decision, facts)
     if decision.outcome is not None and decision.outcome.id == "danger":
         return Guide(tuple(answered), None, False, decision, facts)
-    shared = _one(params, SHARED, [v for v, _ in SHARED_OPTIONS])
+    shared = _shared(params)
     if shared is None:
         return Guide(tuple(answered), conversation.shared, asked == [SHARED], decision, facts)
-    answered.append(Answered(conversation.shared, shared, facts, nation))
-    facts = (*facts, (SHARED, shared))
-    added = (conversation.shared_step,) if shared != NO else ()
-    if nation is None:
-        return Guide(tuple(answered), conversation.nation, asked == [NATION], decision, facts, added)
-    answered.append(Answered(conversation.nation, nation, facts, None))
-    return Guide(tuple(answered), None, False, decision, facts, added)
+    answered.append(Answered(conversation.shared, shared, facts, decision.nation or None))
+    # An image that has (or may have) spread brings the aid's step for getting it taken down to the front.
+    spread = shared != NO
+    steps = sorted(aid.next_steps, key=lambda s: not (spread and s.link == conversation.shared.link))
+    flagged = tuple((s, spread and s.link == conversation.shared.link) for s in steps)
+    return Guide(tuple(answered), None, False, decision, (*facts, (SHARED, shared)), flagged)

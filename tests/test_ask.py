@@ -287,9 +287,11 @@ def test_what_do_i_do_gets_the_first_steps_in_order_and_the_first_fact_to_answer
     expected = [(s.link, s.text, s.provenance.section) for s in content.conversation.first_steps.steps]
     assert [(h, t.replace("&#39;", "'"), c) for h, t, c in shown] == expected
     form = page.form("guide__form")
-    assert form.radios == {"danger": ["yes", "no"]}
+    assert form.radios == {"nation": list(NATIONS)}, "the decision aid asks where the child lives first"
     assert form.action.endswith("/ask#guide-next")
-    assert ("hidden", "q", WHAT_DO_I_DO) in form.fields and ("hidden", "asked", "danger") in form.fields
+    assert ("hidden", "q", WHAT_DO_I_DO) in form.fields and ("hidden", "asked", "nation") in form.fields
+    chosen = get(client, url(q=WHAT_DO_I_DO, nation="wales"))
+    assert chosen.form("guide__form").radios == {"danger": ["yes", "no"]}, "a nation chosen is not asked again"
 
 
 def test_each_answer_narrows_what_comes_next_until_the_decision_aids_result(client: FlaskClient) -> None:
@@ -302,13 +304,15 @@ def test_each_answer_narrows_what_comes_next_until_the_decision_aids_result(clie
         (name, options), = form.radios.items()
         asked.append(name)
         page = submit(client, form, **{name: "yes" if name == "adult" else "wales" if name == "nation" else "no"})
-    assert asked[:2] == ["danger", "adult"] and asked[-2:] == ["shared", "nation"]
-    decided = get(client, "/decide?" + urlencode({**ALL_NO, "adult": "yes"}))
+    assert asked == ["nation", "danger", "adult", "shared"], "a yes to a criterion is enough: no more of them"
+    aid = urlencode({"nation": "wales", "danger": "no", "adult": "yes"})
+    decided = get(client, "/decide?" + aid)
     title = re.search(r"<h1[^>]*>([^<]+)</h1>", decided.html)
     assert title and f'id="guide-next" class="heading-m guide__outcome" tabindex="-1" data-focus>{title.group(1)}' \
         in page.html
-    assert "/decide?" + urlencode({**ALL_NO, "adult": "yes"}).replace("&", "&amp;") in page.html
-    assert "In Wales:" in page.text, "the nation's own route is added"
+    assert "/decide?" + aid.replace("&", "&amp;") in page.html
+    for text in ("The contacts for a child who lives in Wales", "In Wales:", "The guidance's other steps"):
+        assert text in page.text and text in decided.text.replace("’", "'"), text
 
 
 def test_immediate_danger_shows_999_first_and_asks_nothing_more(client: FlaskClient) -> None:
@@ -320,24 +324,26 @@ def test_immediate_danger_shows_999_first_and_asks_nothing_more(client: FlaskCli
     assert "Call 999 now" in page.text
 
 
-def test_an_image_that_has_spread_adds_getting_it_taken_down(client: FlaskClient) -> None:
+def test_an_image_that_has_spread_brings_getting_it_taken_down_first(client: FlaskClient) -> None:
     page = get(client, url(q=WHAT_DO_I_DO, nation="england", shared="yes", **ALL_NO))
-    assert "Help get the image taken down" in page.text
+    others = page.html.split('<ol class="steps outcome-steps next-steps">', 1)[1]
+    first = others.split("</li>", 1)[0]
+    assert "getting-an-image-removed#ways-to-remove" in first and "This applies:" in first
     page = get(client, url(q=WHAT_DO_I_DO, nation="england", shared="no", **ALL_NO))
-    assert "Help get the image taken down" not in page.text
+    assert "This applies:" not in page.text
 
 
 def test_an_answer_can_be_changed(client: FlaskClient) -> None:
     page = get(client, url(q=WHAT_DO_I_DO, nation="england", shared="no", **ALL_NO))
     change = [h.replace("&amp;", "&") for h, text in page.links if text.startswith("Change")]
-    assert len(change) == 8
-    first = parse_qsl(urlsplit(change[0]).query)
-    assert first == [("q", WHAT_DO_I_DO), ("nation", "england")]
-    assert ("nation", "england") not in parse_qsl(urlsplit(change[-1]).query), "changing the nation drops it"
+    assert len(change) == 8, "where the child lives, immediate danger, the five criteria, whether it spread"
+    assert parse_qsl(urlsplit(change[0]).query) == [("q", WHAT_DO_I_DO)], "a new nation starts the questions again"
+    assert parse_qsl(urlsplit(change[1]).query) == [("q", WHAT_DO_I_DO), ("nation", "england")]
+    assert parse_qsl(urlsplit(change[2]).query) == [("q", WHAT_DO_I_DO), ("nation", "england"), ("danger", "no")]
 
 
 def test_a_question_sent_back_unanswered_says_what_to_do(client: FlaskClient) -> None:
-    page = get(client, url(q=WHAT_DO_I_DO, asked="danger"))
+    page = get(client, url(q=WHAT_DO_I_DO, asked="nation"))
     assert "Error: Choose an answer" in page.text
     assert "<title>Error: " in page.html
 
@@ -349,12 +355,12 @@ def test_garbled_facts_are_a_400_page(client: FlaskClient, facts: dict[str, str]
 
 
 def test_the_facts_stay_with_later_questions_and_leave_with_the_guided_answer(client: FlaskClient) -> None:
-    page = get(client, url(q=WHAT_DO_I_DO, danger="no", adult="no"))
+    page = get(client, url(q=WHAT_DO_I_DO, nation="wales", danger="no", adult="no"))
     hidden = [(n, v) for kind, n, v in ask_form(page).fields if kind == "hidden"]
     assert ("danger", "no") in hidden and ("adult", "no") in hidden
-    later = get(client, url(("t", WHAT_DO_I_DO), q=LAW, danger="no", adult="no"))
+    later = get(client, url(("t", WHAT_DO_I_DO), q=LAW, nation="wales", danger="no", adult="no"))
     assert later.form("guide__form").radios == {"coerced": ["yes", "no"]}
-    without = get(client, url(q=LAW, danger="no", adult="no"))
+    without = get(client, url(q=LAW, nation="wales", danger="no", adult="no"))
     assert not [n for kind, n, _ in ask_form(without).fields if n in ("danger", "adult")]
 
 

@@ -20,7 +20,7 @@ from kb.conversation import (
     parse_conversation,
 )
 from kb.index import IndexHolder, OpenIndex
-from kb.model import NATIONS, Content
+from kb.model import Content
 from kb.tools import BadState, DecisionAid, decide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,8 +141,6 @@ shared:
   hint: Never look.
   link: /articles/a#b
   source: Overview
-  step: {heading: Take it down, text: Ask., link: /articles/a#b, source: Overview, contacts: [iwf]}
-nation: {question: "Where?", short: Where you work, hint: It differs.}
 next:
   - {intent: removal, ask: "How do we get it taken down?", then: [the-law]}
 """
@@ -154,7 +152,7 @@ def test_a_whole_conversation_file_parses() -> None:
     value = parsed.value
     assert isinstance(value, Conversation)
     assert value.first_steps.steps[0].link == "/articles/a#b"
-    assert [v for v, _ in value.nation.options] == list(NATIONS)
+    assert [v for v, _ in value.shared.options] == ["yes", "no", "not-known"]
 
 
 @pytest.mark.parametrize(
@@ -183,11 +181,10 @@ def test_links_contacts_and_intents_are_checked_against_the_content(content: Con
     messages = [p.message for p in check_conversation(parsed.value, content)]
     assert "broken link '/articles/a#b'" in messages
     assert "first-steps section 'a#b' is not a section" in messages
-    good = parse_conversation(GOOD.replace("iwf", "no-such-contact").replace("removal", "gossip"),
-                              "conversation.yaml", ("Overview",)).value
+    assert any("is not the link of one of the decision aid's next steps" in m for m in messages)
+    good = parse_conversation(GOOD.replace("removal", "gossip"), "conversation.yaml", ("Overview",)).value
     assert isinstance(good, Conversation)
     messages = [p.message for p in check_conversation(good, content)]
-    assert "contact id 'no-such-contact' is not in contacts.yaml" in messages
     assert "'gossip' is not an intent in intents.yaml" in messages
 
 
@@ -210,7 +207,8 @@ def test_a_situation_with_what_do_i_do_keeps_its_own_section_and_gets_the_steps(
     assert f"{reply.article.slug}#{reply.section.anchor}" != "recognising-concerns#do-not-wait"
 
 
-@pytest.mark.parametrize("question", ["my car broke down what should I do", "what do I do about my tax return"])
+@pytest.mark.parametrize("question", ["What should I do if I suspect a child is being radicalised?",
+                                      "what do I do about my tax return"])
 def test_what_do_i_do_about_something_else_is_still_declined(ix: OpenIndex, question: str) -> None:
     reply = answer(ix, question)
     assert not reply.answered and not reply.guided
@@ -225,67 +223,70 @@ def test_a_child_sure_to_be_in_danger_gets_999_not_the_steps(ix: OpenIndex) -> N
 # ---------------------------------------------------------------- the guided questions
 
 
-def asked(found: object) -> str:
-    ask = getattr(found, "ask", None)
-    return ask.id if ask else ""
-
-
-def test_the_guide_asks_the_decision_aids_questions_in_its_order_then_the_sharing_then_the_nation(
+def test_the_guide_asks_the_decision_aids_questions_in_its_order_then_whether_the_image_spread(
     conversation: Conversation, aid: DecisionAid
 ) -> None:
     params: dict[str, list[str]] = {}
+    nation: str | None = None
     order = []
     for _ in range(20):
-        found = guide(conversation, aid, params, None)
+        found = guide(conversation, aid, params, nation)
         if found.done:
             break
-        order.append(asked(found))
-        params[asked(found)] = ["no"] if asked(found) != NATION else ["wales"]
-        if asked(found) == NATION:
-            found = guide(conversation, aid, params, "wales")
-            break
-    assert order == [q.id for q in aid.questions] + [SHARED, NATION]
+        assert found.ask is not None
+        order.append(found.ask.id)
+        if found.ask.id == NATION:
+            nation = "wales"
+        else:
+            params[found.ask.id] = ["no"]
+    assert order == [NATION, *(q.id for q in aid.questions), SHARED]
+    assert found.decision.outcome is not None and found.decision.outcome.id == "no-referral"
 
 
 def test_immediate_danger_ends_the_questions_with_999(conversation: Conversation, aid: DecisionAid) -> None:
-    found = guide(conversation, aid, {"danger": ["yes"]}, None)
-    assert found.done and found.decision.outcome is not None
-    assert found.decision.outcome.id == "danger"
-    assert [a.fact.id for a in found.answered] == ["danger"]
+    for nation in (None, "england"):
+        found = guide(conversation, aid, {"danger": ["yes"]}, nation)
+        assert found.done and found.decision.outcome is not None
+        assert found.decision.outcome.id == "danger"
+        assert "danger" in [a.fact.id for a in found.answered] and SHARED not in [a.fact.id for a in found.answered]
 
 
 def test_the_guide_ends_in_the_decision_aids_result(conversation: Conversation, aid: DecisionAid) -> None:
-    answers = {"danger": ["no"], "adult": ["yes"], "coerced": ["no"], "content": ["no"], "under-13": ["no"],
-               "harm": ["no"]}
-    aid_says = decide(aid, answers)
+    answers = {"danger": ["no"], "adult": ["no"], "coerced": ["yes"]}
+    aid_says = decide(aid, {**answers, NATION: ["scotland"]})
     found = guide(conversation, aid, {**answers, SHARED: ["no"]}, "scotland")
     assert found.done
-    assert found.decision.outcome == aid_says.outcome and found.decision.met == aid_says.met
+    assert found.decision == aid_says
     assert found.decision.outcome is not None and found.decision.outcome.id == "refer"
-    assert found.added == ()
+    assert [s for s, _ in found.next_steps] == list(aid.next_steps), "the aid's other steps, in its order"
+    assert not any(flagged for _, flagged in found.next_steps)
 
 
 @pytest.mark.parametrize("value", ["yes", "not-known"])
-def test_an_image_that_may_have_spread_adds_the_removal_step(conversation: Conversation, aid: DecisionAid,
-                                                              value: str) -> None:
+def test_an_image_that_may_have_spread_brings_getting_it_taken_down_first(
+    conversation: Conversation, aid: DecisionAid, value: str
+) -> None:
     answers = {q.id: ["no"] for q in aid.questions}
     found = guide(conversation, aid, {**answers, SHARED: [value]}, "england")
-    assert found.added == (conversation.shared_step,)
-    assert "iwf" in found.added[0].contacts
+    first, flagged = found.next_steps[0]
+    assert flagged and first.link == conversation.shared.link == "/articles/getting-an-image-removed#ways-to-remove"
+    assert sorted(s.heading for s, _ in found.next_steps) == sorted(s.heading for s in aid.next_steps)
 
 
 def test_a_nation_already_chosen_is_not_asked_again(conversation: Conversation, aid: DecisionAid) -> None:
-    answers = {q.id: ["no"] for q in aid.questions}
-    assert guide(conversation, aid, {**answers, SHARED: ["no"]}, None).ask == conversation.nation
-    assert guide(conversation, aid, {**answers, SHARED: ["no"]}, "wales").done
+    assert guide(conversation, aid, {}, None).ask is not None
+    assert guide(conversation, aid, {}, None).ask.id == NATION  # type: ignore[union-attr]
+    assert guide(conversation, aid, {}, "wales").ask.id == "danger"  # type: ignore[union-attr]
 
 
 def test_changing_an_answer_keeps_only_the_answers_before_it(conversation: Conversation, aid: DecisionAid) -> None:
     answers = {q.id: ["no"] for q in aid.questions}
     found = guide(conversation, aid, {**answers, SHARED: ["yes"]}, "wales")
-    before = [a.facts_before for a in found.answered]
-    assert before[0] == () and before[1] == (("danger", "no"),)
-    assert found.answered[-1].fact.id == NATION and found.answered[-1].nation is None
+    assert [a.fact.id for a in found.answered] == [NATION, *(q.id for q in aid.questions), SHARED]
+    nation, danger, adult = found.answered[:3]
+    assert (nation.facts_before, nation.nation) == ((), None), "changing the nation starts the questions again"
+    assert (danger.facts_before, danger.nation) == ((), "wales")
+    assert adult.facts_before == (("danger", "no"),)
 
 
 @pytest.mark.parametrize(
@@ -297,14 +298,15 @@ def test_changing_an_answer_keeps_only_the_answers_before_it(conversation: Conve
 def test_garbled_answers_are_refused(conversation: Conversation, aid: DecisionAid,
                                      params: dict[str, list[str]]) -> None:
     with pytest.raises(BadState):
-        guide(conversation, aid, params, None)
+        guide(conversation, aid, params, "wales")
 
 
 def test_a_question_sent_back_unanswered_is_flagged(conversation: Conversation, aid: DecisionAid) -> None:
-    assert guide(conversation, aid, {"asked": ["danger"]}, None).unanswered
+    assert guide(conversation, aid, {"asked": [NATION]}, None).unanswered
+    assert guide(conversation, aid, {"asked": ["danger"]}, "wales").unanswered
     answers = {q.id: ["no"] for q in aid.questions}
-    assert guide(conversation, aid, {**answers, "asked": [SHARED]}, None).unanswered
-    assert not guide(conversation, aid, answers, None).unanswered
+    assert guide(conversation, aid, {**answers, "asked": [SHARED]}, "wales").unanswered
+    assert not guide(conversation, aid, answers, "wales").unanswered
 
 
 # ---------------------------------------------------------------- follow-ups

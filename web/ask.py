@@ -13,11 +13,11 @@ from flask import abort, render_template, request, url_for
 
 from kb.answer import Answer
 from kb.conversation import ASKED, NATION, SHARED, Conversation, Guide, guide
-from kb.model import NATION_NAMES, NATIONS, LawItem, NationRoute
+from kb.model import NATION_NAMES, NATIONS, Contact, LawItem, NationRoute
 from kb.search import normalise
 from kb.tools import BadState
-from web import engine
-from web.params import check, context, param, question
+from web import engine, tools
+from web.params import check, context, param, question, with_query
 
 MAX_EARLIER = 5  # earlier questions carried with the newest, so a thread shows at most six
 MAX_EARLIER_BYTES = 3000  # of the address: the whole request line must stay well inside 8 KB
@@ -87,6 +87,17 @@ def read_thread(nation: str) -> tuple[Thread, str]:
 
 
 @dataclass(frozen=True)
+class Result:
+    """The decision aid's result as the thread shows it, as /decide shows it: the contacts and routes for the
+    nation, that nation's own arrangements, and the address of the same result in the aid."""
+
+    contacts: dict[str, Contact]
+    routes: list[tools.Route]
+    nation_routes: list[tuple[NationRoute, str]]
+    aid_url: str
+
+
+@dataclass(frozen=True)
 class Turn:
     """One question and its answer, as the thread shows it."""
 
@@ -97,6 +108,7 @@ class Turn:
     followups: tuple[tuple[str, str], ...]
     guide: Guide | None
     newest: bool
+    result: Result | None = None
 
 
 def _replies(thread: Thread) -> list[Answer]:
@@ -123,6 +135,17 @@ def _guide(thread: Thread, reply: Answer) -> Guide:
         abort(400, f"{exc} Start again from the question.")
 
 
+def _result(found: Guide | None) -> Result | None:
+    """The aid's result once the guided questions are done."""
+    content = engine.content()
+    if found is None or not found.done or content.tools is None:
+        return None
+    nation = found.decision.nation
+    contacts = tools.contacts_for(nation)
+    return Result(contacts, tools.route_views(content.tools.decide.routes, found.decision, contacts),
+                  tools.nation_routes(nation), with_query("tools.decide_page", found.decision.query()))
+
+
 def _turn(thread: Thread, number: int, q: str, reply: Answer, found: Guide | None) -> Turn:
     asked = {t.lower() for t in thread.questions}
     fragment = f"turn-{thread.next_turn}"
@@ -131,7 +154,7 @@ def _turn(thread: Thread, number: int, q: str, reply: Answer, found: Guide | Non
     choice: tuple[tuple[str, str], ...] = ()
     if reply.legislation and not reply.nation:
         choice = tuple((NATION_NAMES[n], thread.url(nation=n, fragment=f"turn-{number}-law")) for n in NATIONS)
-    return Turn(number, q, reply, choice, followups, found, number == len(thread.questions))
+    return Turn(number, q, reply, choice, followups, found, number == len(thread.questions), _result(found))
 
 
 def _turns(thread: Thread) -> tuple[Thread, list[Turn]]:
@@ -170,11 +193,8 @@ def page(roles: dict[str, str], tasks: list[dict[str, Any]]) -> str:
         return render_template("ask.html", thread=thread, turns=[], message=message,
                                starters=_starters(content.conversation, thread, roles))
     thread, turns = _turns(thread)
-    routes: dict[str, list[NationRoute]] = {}
-    for route in content.routes:
-        routes.setdefault(route.nation, []).append(route)
     return render_template(
         "ask.html", thread=thread, turns=turns, message=message, starters=[], tasks=tasks, laws_of=laws_of,
-        restart=url_for("pages.ask", nation=thread.nation or None), nation_routes=routes,
+        restart=url_for("pages.ask", nation=thread.nation or None),
         first_steps=content.conversation.first_steps if content.conversation else None,
-        aid=content.tools.decide if content.tools else None, contacts_by_id={c.id: c for c in content.contacts})
+        aid=content.tools.decide if content.tools else None)

@@ -21,7 +21,7 @@ WHAT_DO_I_DO = "what do I do?"
 LAW = "Which law makes it a crime to share a nude image of a child?"
 URGENT = "A pupil has just told me she is going to kill herself tonight"
 # The answers given to the guided questions; any other question is answered no.
-ANSWERS = {"adult": "yes", "nation": "wales"}
+ANSWERS = {"nation": "wales", "adult": "yes", "shared": "yes"}
 
 
 @dataclass
@@ -74,6 +74,7 @@ def walk(page: Page, js: bool, marker: str = "", seen: Callable[[Page], None] = 
         w.step(lambda: page.click(".guide__form button[type=submit]"), "guide-next", "guide-next")
     expect(page.locator("#guide-next")).to_have_text("Make a child protection referral")
     expect(page.locator(".guide__result")).to_contain_text("In Wales:")
+    expect(page.locator(".next-steps__flagged")).to_contain_text("Get the image taken down")
     # A follow-up offered under the first answer.
     follow = page.locator("#turn-1 .followups a").first
     w.step(follow.click, "turn-2", "turn-2-answer")
@@ -81,14 +82,16 @@ def walk(page: Page, js: bool, marker: str = "", seen: Callable[[Page], None] = 
     # A law question, asked in the nation the facts gave.
     w.ask(f"{LAW} {marker}".strip(), 3)
     expect(page.locator("#turn-3-law")).to_have_text("The law in Wales")
-    # A change of nation: the answer about where you work is changed, and the law turn offers the nations.
-    change = page.locator(".answers-list__change a").last
+    # A change of nation: the answer about where the child lives is changed (the aid's questions start again,
+    # the law turn offers the nations), then a nation is chosen in the law turn.
+    change = page.locator(".answers-list__change a").first
     w.step(change.click, "guide-next", "guide-next")
+    expect(page.locator("#guide-next")).to_have_text("Where in the UK does the child live?")
     expect(page.locator("#turn-3-law")).to_have_text("The law depends on where you work")
     expect(page.locator("#turn-3 .law")).to_have_count(0)
     w.step(page.locator("#turn-3 .nation-choice__link", has_text="Scotland").click, "turn-3-law", "turn-3-law")
     expect(page.locator("#turn-3-law")).to_have_text("The law in Scotland")
-    expect(page.locator(".guide__result")).to_contain_text("In Scotland:")
+    expect(page.locator("#guide-next")).to_have_text("Is a child in immediate danger?")
     assert ("nation", "scotland") in parse_qsl(urlsplit(page.url).query)
     # Start again: an empty page, the nation kept.
     with page.expect_navigation():
@@ -105,7 +108,7 @@ def test_a_whole_conversation_with_javascript_on(page: Page, request_log: list[s
                                                  csp_violations: Callable[[], list[str]],
                                                  assert_accessible: Callable[[Page], None]) -> None:
     w = walk(page, js=True, seen=assert_accessible)
-    assert len(w.states) >= 12
+    assert len(w.states) >= 10, w.states
     assert all(url.startswith(base_url + "/") for url in request_log), request_log
     assert any("/ask?" in url and "danger=no" in url for url in request_log), "turns are fetched from the site"
     assert csp_violations() == []
@@ -168,7 +171,7 @@ def test_without_a_nation_a_law_answer_is_short(page: Page) -> None:
 
 SCREENS = {
     "thread": "/ask?" + "&".join([f"t={quote(WHAT_DO_I_DO)}", "t=" + quote("Should I look at the image?"),
-                                  "q=" + quote(LAW), "danger=no", "adult=no"]),
+                                  "q=" + quote(LAW), "nation=wales", "danger=no"]),
     "guided-steps": "/ask?q=" + quote(WHAT_DO_I_DO),
     "guided-result": "/ask?q=" + quote(WHAT_DO_I_DO) + "&danger=no&adult=yes&coerced=no&content=no&under-13=no"
                      "&harm=no&shared=yes&nation=england",
