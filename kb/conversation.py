@@ -277,6 +277,10 @@ def guide(conversation: Conversation, aid: DecisionAid, params: Mapping[str, Seq
           nation: str | None) -> Guide:
     """The decision aid's next question or outcome for the answers in an address and the conversation's nation,
     then whether the image was passed on; BadState when the answers are garbled. A child in danger ends it."""
+    if not nation and list(params.get(aid.danger.id) or ()) != [YES]:
+        # The aid asks the nation first: with none (it was changed, or left unchosen) its answers cannot stand,
+        # and the questions start again. A child in immediate danger still gets 999 first.
+        params = {ASKED: list(params.get(ASKED) or ())}
     decision = decide(aid, {**params, NATION: [nation] if nation else []})
     facts = tuple((q.id, YES if yes else NO) for q, yes in decision.answers)
     answered = [Answered(nation_fact(aid), decision.nation, (), None)] if decision.nation else []

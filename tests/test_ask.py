@@ -66,6 +66,9 @@ class _Parser(HTMLParser):
             self._href, self._link = a["href"], []
         if tag == "form":
             self.forms.append(Form(a.get("class", ""), a.get("action", "")))
+        if tag == "option" and "selected" in a and self.forms:
+            kind, name, _ = self.forms[-1].fields[-1]
+            self.forms[-1].fields[-1] = (kind, name, a.get("value", ""))
         if tag in ("input", "textarea", "select") and self.forms:
             kind = a.get("type", tag)
             self.forms[-1].fields.append((kind, a.get("name", ""), a.get("value", "")))
@@ -350,8 +353,16 @@ def test_a_question_sent_back_unanswered_says_what_to_do(client: FlaskClient) ->
 
 @pytest.mark.parametrize("facts", [{"danger": "maybe"}, {"adult": "yes"}, {**ALL_NO, "shared": "perhaps"}])
 def test_garbled_facts_are_a_400_page(client: FlaskClient, facts: dict[str, str]) -> None:
-    page = get(client, url(q=WHAT_DO_I_DO, **facts), 400)
+    page = get(client, url(q=WHAT_DO_I_DO, nation="wales", **facts), 400)
     assert "Start again" in page.text
+
+
+def test_leaving_the_nation_unchosen_starts_the_guided_questions_again(client: FlaskClient) -> None:
+    page = get(client, url(q=WHAT_DO_I_DO, nation="wales", danger="no", adult="no"))
+    again = submit(client, ask_form(page), q=LAW, nation="")
+    assert again.form("guide__form").radios == {"nation": list(NATIONS)}
+    urgent = get(client, url(q=WHAT_DO_I_DO, danger="yes"))
+    assert "Call 999 now" in urgent.text, "a child in immediate danger gets 999 first, nation or not"
 
 
 def test_the_facts_stay_with_later_questions_and_leave_with_the_guided_answer(client: FlaskClient) -> None:
@@ -384,3 +395,13 @@ def test_the_api_gives_the_first_steps_too(client: FlaskClient, content: Content
     assert [s["url"] for s in body["steps"]] == [s.link for s in content.conversation.first_steps.steps]
     assert all(s["source"]["document"] == "nspcc-sexting-2020" for s in body["steps"])
     assert client.get("/api/ask", query_string={"q": LAW}).get_json()["steps"] == []
+
+
+def test_every_link_in_a_conversation_lands_on_its_fragment(client: FlaskClient) -> None:
+    page = get(client, url(("t", WHAT_DO_I_DO), ("t", IMAGE), q=LAW, danger="no", nation="wales"))
+    targets = [h.replace("&amp;", "&") for h, _ in page.links if h.startswith("/ask?") and "#" in h]
+    targets += ["/ask?" + urlencode(ask_form(page).pairs(q=REMOVAL)) + "#" + ask_form(page).action.split("#")[1]]
+    assert len(targets) >= 5
+    for target in targets:
+        address, _, fragment = target.partition("#")
+        assert f'id="{fragment}"' in get(client, address).html, target

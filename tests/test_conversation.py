@@ -273,6 +273,11 @@ def test_an_image_that_may_have_spread_brings_getting_it_taken_down_first(
     assert sorted(s.heading for s, _ in found.next_steps) == sorted(s.heading for s in aid.next_steps)
 
 
+def test_without_a_nation_the_answers_start_again(conversation: Conversation, aid: DecisionAid) -> None:
+    found = guide(conversation, aid, {"danger": ["no"], "adult": ["no"], SHARED: ["yes"]}, None)
+    assert found.ask is not None and found.ask.id == NATION and found.facts == ()
+
+
 def test_a_nation_already_chosen_is_not_asked_again(conversation: Conversation, aid: DecisionAid) -> None:
     assert guide(conversation, aid, {}, None).ask is not None
     assert guide(conversation, aid, {}, None).ask.id == NATION  # type: ignore[union-attr]
