@@ -1,7 +1,10 @@
 """Search, guided Q&A and urgency quality on the bank's held-out fold and the shared dev sets, beside the engine
 without learning (BM25F and hand rules, the previous engine) and an SQLite FTS5 baseline, in one run.
 
-Usage: python bench/quality.py [--misses] [--sets train,heldout,dev2,dev]
+Usage: python bench/quality.py [--misses] [--sets train,heldout,dev2,dev] [--tune NAME=VALUE ...]
+
+`--tune unsure=0.7` (any field of kb.tuning.Tuning, repeatable) builds both indexes with that tuning instead of the
+defaults: the learned models are fitted under it and served with it.
 
 The learned engine is fitted on bench/bank/train.jsonl only; held-out and the dev sets are scored, never fitted.
 """
@@ -9,6 +12,7 @@ The learned engine is fitted on bench/bank/train.jsonl only; held-out and the de
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import statistics
 import tempfile
@@ -22,6 +26,7 @@ from kb import IndexHolder, OpenIndex, answer, load_content, search
 from kb.config import training_bank
 from kb.learn import build
 from kb.signals import is_urgent
+from kb.tuning import DEFAULT, Tuning
 
 HERE = Path(__file__).resolve().parent
 SETS = {
@@ -32,12 +37,12 @@ SETS = {
 }
 
 
-def open_built(trained: bool) -> tuple[OpenIndex, float]:
+def open_built(trained: bool, tuning: Tuning = DEFAULT) -> tuple[OpenIndex, float]:
     """The real content built into a fresh index, with or without the learned ranking; and the build time."""
     content = load_content(ROOT / "content")
     folder = tempfile.mkdtemp(prefix="kb-quality-")
     start = time.perf_counter()
-    build(content, folder, force=True, bank=training_bank() if trained else [])
+    build(content, folder, force=True, bank=training_bank() if trained else [], tuning=tuning)
     ix = IndexHolder(folder).get()
     assert ix is not None
     return ix, time.perf_counter() - start
@@ -115,13 +120,27 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
     return metrics, misses, times
 
 
+def tuned(settings: list[str]) -> Tuning:
+    """The default tuning with NAME=VALUE settings (numbers only) applied."""
+    kinds = {f.name: type(getattr(DEFAULT, f.name)) for f in dataclasses.fields(Tuning)}
+    values: dict[str, float | int] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if kinds.get(name) not in (int, float):
+            raise SystemExit(f"--tune {setting}: {name!r} is not a number of kb.tuning.Tuning")
+        values[name] = kinds[name](value)
+    return dataclasses.replace(DEFAULT, **values)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--sets", default="train,heldout,dev2,dev")
+    ap.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE")
     a = ap.parse_args()
-    learned, learned_secs = open_built(trained=True)
-    plain, plain_secs = open_built(trained=False)
+    tuning = tuned(a.tune)
+    learned, learned_secs = open_built(trained=True, tuning=tuning)
+    plain, plain_secs = open_built(trained=False, tuning=tuning)
     fts = Fts5Baseline(plain)
     print(f"build: learned {learned_secs:.1f} s, without learning {plain_secs:.1f} s")
     for name in a.sets.split(","):

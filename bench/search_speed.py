@@ -14,7 +14,7 @@ from collections.abc import Callable
 from common import Fts5Baseline, open_index, questions
 
 from kb import answer, search
-from kb.search import SearchCache
+from kb.searching import SearchCache
 
 
 def timed(fn: Callable[[str], object], queries: list[str], rounds: int) -> list[float]:

@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from kb import config, learn
-from kb.answer import answer as answer_question
+from kb.answering import answer as answer_question
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex, damage
+from kb.index import OpenIndex, damage
+from kb.index_holder import IndexHolder
 from kb.model import NATIONS, TOPICS
-from kb.search import TYPES, search
+from kb.searching import TYPES, search
 
 CONTENT = click.option("--content", "content_dir", type=click.Path(path_type=Path), default=None,
                        help="Content folder (default: content/ or $KB_CONTENT).")

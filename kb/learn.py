@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from kb.analysis import Analysed, stems, words
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
 from kb.rank import (
     Candidate,
-    Example,
     Labelled,
     Memory,
     Model,
@@ -30,9 +30,12 @@ from kb.rank import (
     scope_features,
     score,
 )
-from kb.rank import fit as fit_ranking
-from kb.retrieve import Analysed, section_scores, stems, vocabulary
-from kb.understand import Query, understand
+from kb.rank_fit import Example
+from kb.rank_fit import fit as fit_ranking
+from kb.retrieve import section_scores
+from kb.spelling import vocabulary
+from kb.tuning import DEFAULT, Tuning
+from kb.understand import Query, intended, understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess
 from kb.urgency import fit as fit_urgency
 
@@ -59,6 +62,7 @@ class SectionFacts:
     places: tuple[str, ...]
     article: Article
     section: Section
+    heading_words: frozenset[str] = frozenset()  # the heading's telling words, stop words included (see below)
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,10 @@ def engine(ix: OpenIndex) -> Engine:
 def build_engine(ix: OpenIndex) -> Engine:
     """Section facts, the memory (bank questions learned with the index, and every section's asks) and models."""
     content = ix.content
+    telling = telling_words([s.heading for a in content.articles for s in a.sections])
     facts = tuple(
-        SectionFacts(f"{a.slug}#{s.anchor}", s.provenance.section, frozenset(stems(s.heading)), s.nations, a, s)
+        SectionFacts(f"{a.slug}#{s.anchor}", s.provenance.section, frozenset(stems(s.heading)), s.nations, a, s,
+                     frozenset(words(s.heading)) & telling)
         for a in content.articles for s in a.sections
     )
     learned = ix.learned
@@ -159,6 +165,16 @@ def build_engine(ix: OpenIndex) -> Engine:
         cues=content.cues if isinstance(content.cues, Cues) else Cues(),
         stats=section_stats(content),
     )
+
+
+def telling_words(headings: Sequence[str]) -> frozenset[str]:
+    """The words of at most a tenth of the headings, stop words included: "who" and "tell" tell "Who should I
+    tell ...?" apart from its neighbours, "what" and "I" do not."""
+    df: dict[str, int] = {}
+    for heading in headings:
+        for word in set(words(heading)):
+            df[word] = df.get(word, 0) + 1
+    return frozenset(w for w, n in df.items() if n <= len(headings) / 10)
 
 
 def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
@@ -181,9 +197,7 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tu
     unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
     best = max(scores, key=lambda k: scores[k], default=None)
     cover = coverage(query.analysed, best, eng.stats) if best else 0.0
-    intents = frozenset(h for i in ix.content.intents if i.matches(query.typed) or i.matches(query.text)
-                        for h in i.sections)
-    question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
+    question = Question(query.terms, frozenset(query.analysed.stems), place, intended(ix, query), query.analysed.core,
                         cover, unknown)
     return question, scores
 
@@ -207,9 +221,14 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     rows = features(question, candidates, eng.memory, eng.model.priors, near=near)
     probs = score(eng.model, rows) if len(candidates) else np.zeros(0)
     scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
-    # Ties (an untrained model on sections no word matched) keep the BM25F order, then the content's order.
-    order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25, i))
-    ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order))
+    # Ties (an untrained model on sections no word matched, or a question of common words only) keep the BM25F
+    # order, then put first the heading that shares most of the question's telling words, stop words included
+    # ("who do I tell" -> "Who should I tell if ...?"), then keep the content's order.
+    asked = frozenset(query.analysed.words)
+    order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25,
+                                                          -len(asked & eng.sections[i].heading_words), i))
+    ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
+                       head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
@@ -270,17 +289,20 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
-    model = fit_ranking(examples, memory)
-    urgency = fit_urgency(eng.cues, urgent_rows, memory) if eng.cues.families else UrgencyModel()
+    tuning = ix.tuning
+    model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
+    urgency = (fit_urgency(eng.cues, urgent_rows, memory, miss=tuning.urgent_miss, sure=tuning.urgent_sure)
+               if eng.cues.families else UrgencyModel())
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict()}
 
 
 def build(content: Content, root: Path | str, force: bool = False,
-          bank: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """Build the index with its learned ranking fitted on the bank (by default the train fold in kb.config)."""
+          bank: Sequence[Mapping[str, Any]] | None = None, tuning: Tuning = DEFAULT) -> dict[str, Any]:
+    """Build the index with its learned ranking fitted on the bank (by default the train fold in kb.config), with
+    this tuning."""
     bank = training_bank() if bank is None else bank
     return build_index(content, root, force=force, learn=learner(bank) if bank else None,
-                       training=bank_digest(bank))
+                       training=bank_digest(bank), tuning=tuning)
 
 
 def up_to_date(root: Path | str, content: Content) -> bool:

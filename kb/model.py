@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only for the type of Content's field: that module builds on this one
-    from kb.conversation import Conversation
+from kb.roles import Roles
+
+if TYPE_CHECKING:  # only for the types of Content's fields: these modules build on this one
+    from kb.guide import Conversation
+    from kb.tools import Tools
+    from kb.urgency import Cues
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 NATION_NAMES = {
@@ -35,6 +39,8 @@ LAW_GROUPS = {
 STATUSES = ("in force", "amended", "repealed", "not yet in force")
 CURRENT_STATUSES = ("in force", "amended")
 REFERENCE_KINDS = ("reference", "cited", "resource", "current-guidance", "training")
+# kb reads the source document's id from content (Content.roles.source); this copy is for the web layer until it
+# does too, and a test keeps the two equal.
 SOURCE_DOCUMENT = "nspcc-sexting-2020"
 
 
@@ -318,11 +324,12 @@ class Content:
     changes: tuple[Change, ...]
     digest: str
     routes: tuple[NationRoute, ...] = ()
-    tools: Any = None  # kb.tools.Tools: the decision aid, record sheet and policy checklist (tools.yaml)
-    cues: Any = None  # kb.urgency.Cues: the urgency cue families (urgency.yaml)
+    tools: Tools | None = None  # the decision aid, record sheet and policy checklist (tools.yaml)
+    cues: Cues | None = None  # the urgency cue families (urgency.yaml)
     places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
+    roles: Roles = Roles()  # the parts of the content the code relies on (roles.yaml)
     conversation: Conversation | None = None  # starters, first steps and follow-ups of /ask (conversation.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
@@ -343,11 +350,20 @@ class Content:
         """The reference with this id, if any."""
         return next((r for r in self.references if r.id == ref_id), None)
 
+    def section(self, section_id: str) -> tuple[Article, Section] | None:
+        """The article section with this id (slug#anchor), if any."""
+        slug, _, anchor = section_id.partition("#")
+        article = self.article(slug)
+        section = next((s for s in article.sections if s.anchor == anchor), None) if article else None
+        return (article, section) if article and section else None
+
     def emergency_section(self) -> tuple[Article, Section] | None:
-        """Where the guidance says to call 999 when a child is in immediate danger."""
-        found = [(a, s) for a in self.articles for s in a.sections
-                 if s.provenance.section == "When to make a child protection referral"]
-        return next(((a, s) for a, s in found if "999" in s.text), found[0] if found else None)
+        """Where the guidance says to call 999 when a child is in immediate danger (roles.yaml)."""
+        return self.section(self.roles.emergency.section)
+
+    def image_handling_section(self) -> tuple[Article, Section] | None:
+        """Where the guidance says never to look at, copy or share an image (roles.yaml)."""
+        return self.section(self.roles.image_handling.section)
 
     def source(self, doc_id: str) -> SourceDocument | None:
         """The source document with this id, if any."""

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from kb.model import NATIONS, Intent, Problem
-from kb.parse import LINE_KEY, LINES_KEY, ContentError, Fields, Parsed, load_yaml, records_of
+from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
 from kb.urgency import NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
 
 
-def _mapping(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """A YAML file whose top level is a mapping, or a problem saying why not."""
-    try:
-        data = load_yaml(text)
-    except ContentError as exc:
-        return None, [Problem(path, exc.line, exc.message)]
-    if data is None:
-        return {}, []
-    if not isinstance(data, dict):
-        return None, [Problem(path, 1, "expected a mapping at the top level")]
-    return data, []
-
-
 def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
     """Cue families: `families` raise urgency, `calm` lower it; every pattern must compile."""
-    data, problems = _mapping(text, path)
+    data, problems = mapping_of(text, path)
     if data is None:
         return Parsed(Cues(), tuple(problems))
     families: list[CueFamily] = []
@@ -66,7 +52,7 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
 
 def parse_places(text: str, path: str = "places.yaml") -> Parsed:
     """Place names that pin a nation: (name, nation) pairs; a name may belong to one nation only."""
-    data, problems = _mapping(text, path)
+    data, problems = mapping_of(text, path)
     if data is None:
         return Parsed((), tuple(problems))
     places = data.get("places") or {}
@@ -94,7 +80,7 @@ def parse_places(text: str, path: str = "places.yaml") -> Parsed:
 
 def parse_asks(text: str, path: str = "asks.yaml") -> Parsed:
     """Questions each section answers, in users' words: section id -> questions (5 to 15 each)."""
-    data, problems = _mapping(text, path)
+    data, problems = mapping_of(text, path)
     if data is None:
         return Parsed({}, tuple(problems))
     asks: dict[str, tuple[str, ...]] = {}

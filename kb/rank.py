@@ -312,97 +312,14 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:
     """The model's probability that each section answers."""
-    return _sigmoid(rows @ np.array(model.weights) + model.bias)
+    return sigmoid(rows @ np.array(model.weights) + model.bias)
 
 
 def in_scope(model: Model, row: np.ndarray) -> float:
     """The model's probability that the guidance answers the question."""
-    return float(_sigmoid(np.array([row @ np.array(model.scope_weights) + model.scope_bias]))[0])
+    return float(sigmoid(np.array([row @ np.array(model.scope_weights) + model.scope_bias]))[0])
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped so that it never overflows."""
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weight: np.ndarray | None = None,
-                 steps: int = 50) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method: deterministic, exact, and small enough here."""
-    n, d = x.shape
-    design = np.hstack([x, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    sample = np.ones(n) if weight is None else weight
-    penalty = np.full(d + 1, l2)
-    penalty[-1] = 0.0  # the bias is not shrunk
-    for _ in range(steps):
-        p = _sigmoid(design @ w)
-        grad = design.T @ (sample * (p - y)) + penalty * w
-        hess = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(d + 1)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return w[:-1], float(w[-1])
-
-
-@dataclass(frozen=True)
-class Example:
-    """One training question, with what retrieval found for it."""
-
-    question: Question
-    candidates: tuple[Candidate, ...]
-    labels: tuple[str, ...]
-    group: str
-
-
-def priors_of(examples: Iterable[Example]) -> dict[str, float]:
-    """Log share of the bank's in-scope questions each source section answers first (smoothed)."""
-    counts: dict[str, float] = {}
-    total = 0.0
-    for ex in examples:
-        if ex.labels:
-            counts[ex.labels[0]] = counts.get(ex.labels[0], 0.0) + 1.0
-            total += 1.0
-    return {k: math.log((v + 1.0) / (total + len(counts))) for k, v in counts.items()}
-
-
-def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
-        max_false_abstention: float = 0.03) -> Model:
-    """Fit ranking and scope on labelled examples; each writer's features come from a memory without them."""
-    priors = priors_of(examples)
-    xs, ys, ws = [], [], []
-    for ex in examples:
-        if not ex.labels or not ex.candidates:
-            continue
-        rows = features(ex.question, ex.candidates, memory, priors, exclude=ex.group)
-        labels = np.array([1.0 if c.source in ex.labels else 0.0 for c in ex.candidates])
-        if not labels.any():
-            continue
-        positives = labels.sum()
-        # Each question counts once: its positives share one unit of weight, its negatives another.
-        xs.append(rows)
-        ys.append(labels)
-        ws.append(np.where(labels > 0, 1.0 / positives, 1.0 / max(len(labels) - positives, 1.0)))
-    weights, bias = fit_logistic(np.vstack(xs), np.concatenate(ys), l2=l2, weight=np.concatenate(ws))
-    ranking = Model(tuple(float(w) for w in weights), bias, priors=priors)
-    return _fit_scope(examples, memory, ranking, l2, max_false_abstention)
-
-
-def _fit_scope(examples: Sequence[Example], memory: Memory, ranking: Model, l2: float,
-               max_false_abstention: float) -> Model:
-    """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds."""
-    rows, ys = [], []
-    for ex in examples:
-        section_rows = features(ex.question, ex.candidates, memory, ranking.priors, exclude=ex.group)
-        scores = score(ranking, section_rows) if len(ex.candidates) else np.zeros(0)
-        rows.append(scope_features(ex.question, scores, section_rows, memory, exclude=ex.group))
-        ys.append(1.0 if ex.labels else 0.0)
-    x, y = np.vstack(rows), np.array(ys)
-    weights, bias = fit_logistic(x, y, l2=l2)
-    model = Model(ranking.weights, ranking.bias, tuple(float(w) for w in weights), bias, 0.5, ranking.priors)
-    probs = np.array([in_scope(model, r) for r in x])
-    inside = np.sort(probs[y > 0])
-    # Decline only below the score of the few least confident in-scope questions (false abstention <= bound).
-    cut = int(math.floor(max_false_abstention * len(inside)))
-    threshold = float(inside[cut]) if len(inside) else 0.5
-    return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors)
-

@@ -7,11 +7,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
-from kb.retrieve import Analysed, analyse, correct, english_words
 from kb.signals import nation_in
-
-EXPANSION_TERM_WEIGHT = 0.5  # a glossary meaning says less about the question than the user's own words
+from kb.spelling import correct, english_words
+from kb.tuning import DEFAULT, Tuning
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,27 @@ class Query:
 
 def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
     """Take a question apart once, for every later step."""
-    glossary = ix.content.glossary
-    typed = analyse(text, glossary)
+    glossary, tuning = ix.content.glossary, ix.tuning
+    typed = analyse(text, glossary, tuning)
     corrected = correct(ix, typed, glossary) if spelling else None
-    analysed = replace(analyse(corrected, glossary), message=typed.message) if corrected else typed
+    analysed = replace(analyse(corrected, glossary, tuning), message=typed.message) if corrected else typed
     nation = nation_in(analysed.text) or place_nation(ix, typed.text)
-    return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation, terms=terms_of(analysed))
+    return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation,
+                 terms=terms_of(analysed, tuning))
 
 
-def terms_of(analysed: Analysed) -> dict[str, float]:
+def intended(ix: OpenIndex, query: Query) -> frozenset[str]:
+    """The source sections that serve what the question wants to do (its intents, content/intents.yaml), read
+    from the words as typed and as corrected."""
+    return frozenset(h for i in ix.content.intents if i.matches(query.typed) or i.matches(query.text)
+                     for h in i.sections)
+
+
+def terms_of(analysed: Analysed, tuning: Tuning = DEFAULT) -> dict[str, float]:
     """The question's stems (weight 1) and the glossary meanings of its words (weight less than 1)."""
     out = dict.fromkeys(analysed.stems, 1.0)
     for stem in analysed.expansions:
-        out.setdefault(stem, EXPANSION_TERM_WEIGHT)
+        out.setdefault(stem, tuning.expansion_term_weight)
     return out
 
 

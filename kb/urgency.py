@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from kb.rank import Memory, fit_logistic
+from kb.rank import Memory
+from kb.rank_fit import fit_logistic
 
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from kb import load_content
+from kb import IndexHolder, OpenIndex, load_content
 from kb.config import content_dir, train_file, training_bank
 from kb.learn import build
 from kb.model import Content
@@ -51,6 +51,14 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Pat
     root = tmp_path_factory.mktemp("index")
     build(content, root, bank=training_bank(TRAIN_FILE))
     return root
+
+
+@pytest.fixture(scope="session")
+def ix(index_dir: Path) -> OpenIndex:
+    """The session's index, opened."""
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
 
 
 @pytest.fixture(scope="session")

@@ -104,6 +104,21 @@ CASES = [
     ("not_utf8", "articles/not-utf8.md", "Some text", "not valid UTF-8 text"),
     ("conversation_broken_link", "conversation.yaml", "/articles/guide#no-such-anchor",
      "broken link '/articles/guide#no-such-anchor'"),
+    # roles.yaml: what the code relies on, named once and checked, so a rename is reported where it breaks it.
+    ("emergency_anchor_renamed", "roles.yaml", "section: guide#when-to-make-a-child-protection-referral",
+     "emergency section 'guide#when-to-make-a-child-protection-referral' is not a section of any article"),
+    ("role_restates_renamed_heading", "roles.yaml", "restates: What to do with an image",
+     "'What to do with an image' is not a heading of the source"),
+    ("role_section_restates_another", "roles.yaml", "section: guide#overview",
+     "image_handling section 'guide#overview' restates 'Overview', not 'What to do with a sexting image'"),
+    ("emergency_section_without_999", "roles.yaml", "section: guide#overview",
+     "emergency section 'guide#overview' does not mention 999"),
+    ("task_article_renamed", "roles.yaml", "slug: a-small-guide",
+     "task 'Read the guide': article 'a-small-guide' does not exist"),
+    ("task_without_article_or_page", "roles.yaml", "- label: The law",
+     "a task needs the article that answers it ('slug') or a page of the site ('href')"),
+    ("role_source_not_in_sources", "roles.yaml", "source: nspcc-sexting-2021",
+     "source document 'nspcc-sexting-2021' is not in sources.yaml"),
 ]
 
 
@@ -175,12 +190,13 @@ def test_warnings_alone_exit_0(in_tmp: Path) -> None:
     assert f"content/references.yaml:{line}: reference 'childnet-2016' has no verified URL yet (warning)" in output
 
 
-def test_missing_data_file_is_reported(in_tmp: Path) -> None:
+@pytest.mark.parametrize("name", ["glossary.yaml", "roles.yaml"])
+def test_missing_data_file_is_reported(in_tmp: Path, name: str) -> None:
     content = make_content(in_tmp)
-    (content / "glossary.yaml").unlink()
+    (content / name).unlink()
     code, output = check(content)
     assert code == 1
-    assert "content/glossary.yaml:1: missing data file" in output
+    assert f"content/{name}:1: missing data file" in output
 
 
 def test_real_content_passes_kb_check(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,7 +259,7 @@ def test_any_article_bytes_give_problems_not_exceptions(data: bytes) -> None:
 @settings(deadline=None, max_examples=60)
 @given(data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode),
        name=st.sampled_from(["legislation.yaml", "references.yaml", "contacts.yaml", "glossary.yaml",
-                             "sources.yaml", "changes.yaml"]))
+                             "sources.yaml", "changes.yaml", "roles.yaml"]))
 def test_any_data_file_bytes_give_problems_not_exceptions(data: bytes, name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         content = make_content(Path(tmp))

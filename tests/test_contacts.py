@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kb.model import NATIONS, Content
-from kb.parse import parse_contacts
+from kb.parse_data import parse_contacts
 
 # The contacts issue 13 asks for, and the address each must open (the page verified with the search tool or
 # named in the research note; see sources.yaml).

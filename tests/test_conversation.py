@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.answer import answer
-from kb.conversation import (
+from kb.answering import answer
+from kb.guide import (
     NATION,
     SHARED,
     Conversation,
@@ -19,7 +19,8 @@ from kb.conversation import (
     next_questions,
     parse_conversation,
 )
-from kb.index import IndexHolder, OpenIndex
+from kb.index import OpenIndex
+from kb.index_holder import IndexHolder
 from kb.model import Content
 from kb.tools import BadState, DecisionAid, decide
 

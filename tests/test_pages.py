@@ -112,7 +112,7 @@ def test_every_page_has_the_layout_and_the_emergency_strip(client: FlaskClient, 
     assert "Sexting: advice for professionals, 01 Oct 2020" in page.text
     assert "It is not the NSPCC and it is not legal advice." in page.text
     for path in ("/privacy", "/accessibility", "/changes", "/report-a-mistake", "/about"):
-        assert path in page.links
+        assert path in {urlsplit(link).path for link in page.links}
     assert "Check online for the latest version" in page.text
     assert [level for level, _ in page.headings][0] == 1
     assert len([h for h in page.headings if h[0] == 1]) == 1
@@ -207,7 +207,7 @@ def test_article_page_has_its_parts(client: FlaskClient, content: Content) -> No
             assert f"#{section.anchor}" in page.links, "the contents list links every section"
             assert section.anchor in page.ids
             if section.provenance.section:
-                assert f"From the 2020 guidance: {section.provenance.section}" in page.text
+                assert f"section ‘{section.provenance.section}’" in page.text
             else:
                 assert "Source: " in page.text and section.provenance.url in page.links
 
@@ -255,9 +255,9 @@ def test_search_shows_results_filters_and_facet_counts(client: FlaskClient) -> N
     html, page = get(client, "/search?q=referral")
     assert b'class="result"' in html
     assert re.search(rb'name="nation"', html) and re.search(rb'name="topic"', html) and b'name="type"' in html
-    facet_links = [link for link in page.links if link.startswith("/search?") and "topic=" in link]
-    assert facet_links
-    assert re.search(r"\(\d+\)", page.text)
+    # The counts are in the filters' options (one set of filters, not a second list of links).
+    assert re.search(rb'<option value="referral">Referral \(\d+\)</option>', html)
+    assert re.search(rb'<option value="wales">Wales \(\d+\)</option>', html)
 
 
 def test_search_filters_are_kept_in_the_form(client: FlaskClient) -> None:
@@ -371,8 +371,9 @@ def test_legislation_lists_every_item_once_with_an_anchor(client: FlaskClient, c
     repealed = [i for i in content.legislation if i.status == "repealed"]
     for item in repealed:
         assert f'id="{item.id}"'.encode() in history[1]
+    # One picker leads to each nation's law.
     for nation in NATIONS:
-        assert f"/legislation/{nation}" in page.links
+        assert f'<option value="{nation}">'.encode() in html
 
 
 @pytest.mark.parametrize("nation", NATIONS)
@@ -391,7 +392,7 @@ def test_legislation_for_a_nation_shows_only_its_law_by_subject(
     assert groups <= {text for level, text in page.headings if level == 2}
     assert "Applies in" in page.text and "Provision" in page.text
     if [i for i in here if (i.note or i.correction) and i.status != "repealed"]:
-        assert "What has changed since 2020" in page.text
+        assert "Changed or corrected since the 2020 guidance" in page.text
 
 
 def test_an_unknown_nation_page_is_a_404(client: FlaskClient) -> None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb import parse
-from kb.model import Article, LawItem, Provenance
+from kb import parse, parse_article, parse_data
+from kb.model import Article, LawItem, Provenance, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADINGS = parse.parse_headings((ROOT / "kb" / "source_sections.txt").read_text(encoding="utf-8"))
+SOURCE = "nspcc-sexting-2020"  # the document roles.yaml names
 
 FRONT = """\
 ---
@@ -33,14 +35,14 @@ FRONT_LINES = FRONT.count("\n")
 
 def article(body: str, front: str = FRONT) -> parse.Parsed:
     """Parse one article from text (no disk)."""
-    return parse.parse_article(front + body, "articles/image.md", HEADINGS)
+    return parse_article.parse_article(front + body, "articles/image.md", HEADINGS, source=SOURCE)
 
 
 def messages(parsed: parse.Parsed) -> list[str]:
     return [f"{p.line}: {p.message}" for p in parsed.problems]
 
 
-def only_section(body: str) -> parse.Section:
+def only_section(body: str) -> Section:
     parsed = article(body)
     assert parsed.problems == (), messages(parsed)
     (section,) = parsed.value.sections
@@ -269,7 +271,8 @@ def test_article_without_sections_is_a_problem() -> None:
 
 
 def test_missing_front_matter_is_reported_at_line_1() -> None:
-    parsed = parse.parse_article('{#only source="Overview"}\n## Only\n\nText.\n', "a.md", HEADINGS)
+    parsed = parse_article.parse_article('{#only source="Overview"}\n## Only\n\nText.\n', "a.md", HEADINGS,
+                                         source=SOURCE)
     assert parsed.value is None
     assert messages(parsed) == ["1: missing front matter (a block between '---' lines at the top)"]
 
@@ -310,7 +313,7 @@ def test_missing_required_front_matter_is_a_problem() -> None:
 @settings(deadline=None, max_examples=200)
 @given(st.text(max_size=600))
 def test_parse_article_never_raises(text: str) -> None:
-    parsed = parse.parse_article(text, "a.md", HEADINGS)
+    parsed = parse_article.parse_article(text, "a.md", HEADINGS, source=SOURCE)
     assert all(p.line >= 1 for p in parsed.problems)
 
 
@@ -355,7 +358,7 @@ LAW = """\
 
 
 def test_legislation_items_are_read_with_their_lines() -> None:
-    parsed = parse.parse_legislation(LAW)
+    parsed = parse_data.parse_legislation(LAW, source=SOURCE)
     assert parsed.problems == ()
     first, second = parsed.value
     assert isinstance(first, LawItem)
@@ -386,23 +389,23 @@ def test_legislation_items_are_read_with_their_lines() -> None:
 def test_legislation_problems_are_reported_at_their_line(old: str, new: str, key: str, message: str) -> None:
     text = LAW.replace(old, new, 1)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if n > 11 and row.strip().startswith(key))
-    parsed = parse.parse_legislation(text)
+    parsed = parse_data.parse_legislation(text, source=SOURCE)
     assert any(p.line == line and p.message.startswith(message) for p in parsed.problems), parsed.problems
 
 
 def test_duplicate_legislation_id_is_a_problem() -> None:
-    parsed = parse.parse_legislation(LAW.replace("id: cjca-2015-s33", "id: pca-1978-s1"))
+    parsed = parse_data.parse_legislation(LAW.replace("id: cjca-2015-s33", "id: pca-1978-s1"), source=SOURCE)
     assert [(p.line, p.message) for p in parsed.problems] == [(12, "duplicate legislation id 'pca-1978-s1'")]
 
 
 def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     text = LAW.replace("summary: Our words.\n  status: repealed", "summary: Our: words.\n  status: repealed")
-    parsed = parse.parse_legislation(text)
+    parsed = parse_data.parse_legislation(text, source=SOURCE)
     assert [(p.line, p.message.split(":")[0]) for p in parsed.problems] == [(17, "bad YAML")]
 
 
 def test_source_documents_list_verified_addresses_with_where_they_were_checked() -> None:
-    parsed = parse.parse_sources(
+    parsed = parse_data.parse_sources(
         "- id: gov-uk\n  title: GOV.UK\n  url: https://www.gov.uk/\n  verified:\n"
         "    - url: https://www.gov.uk/\n      where: the research note\n"
         "    - url: http://www.gov.uk/old\n      where: somewhere\n"
@@ -420,7 +423,7 @@ def test_source_documents_list_verified_addresses_with_where_they_were_checked()
 
 
 def test_reference_without_url_is_a_warning_not_an_error() -> None:
-    parsed = parse.parse_references(
+    parsed = parse_data.parse_references(
         '- id: childnet-2016\n  author: Childnet International\n  year: "2016"\n  title: Cyberbullying\n'
         "  kind: reference\n  url: \"\"\n"
     )
@@ -429,20 +432,20 @@ def test_reference_without_url_is_a_warning_not_an_error() -> None:
 
 
 def test_reference_kind_is_checked() -> None:
-    parsed = parse.parse_references("- id: x\n  author: A\n  title: T\n  kind: gossip\n  url: https://www.gov.uk/\n")
+    parsed = parse_data.parse_references("- id: x\n  author: A\n  title: T\n  kind: gossip\n  url: https://www.gov.uk/\n")
     assert [(p.line, p.message.split(" (")[0]) for p in parsed.problems] == [(4, "unknown kind 'gossip'")]
 
 
 def test_first_contact_must_be_999() -> None:
-    ok = parse.parse_contacts('- id: emergency\n  name: Police\n  phone: "999"\n  when: Danger now.\n')
+    ok = parse_data.parse_contacts('- id: emergency\n  name: Police\n  phone: "999"\n  when: Danger now.\n')
     assert ok.problems == ()
-    bad = parse.parse_contacts('- id: helpline\n  name: Helpline\n  phone: "0808 800 5000"\n  when: Sad.\n')
+    bad = parse_data.parse_contacts('- id: helpline\n  name: Helpline\n  phone: "0808 800 5000"\n  when: Sad.\n')
     assert [(p.line, p.message) for p in bad.problems] == [
         (1, "the first contact must be the emergency number 999")]
 
 
 def test_glossary_terms_are_unique_ignoring_case() -> None:
-    parsed = parse.parse_glossary(
+    parsed = parse_data.parse_glossary(
         "- term: Nudes\n  means: [sexting]\n  definition: One.\n\n"
         "- term: nudes\n  means: [sexting]\n  definition: Two.\n"
     )
@@ -450,12 +453,12 @@ def test_glossary_terms_are_unique_ignoring_case() -> None:
 
 
 def test_data_file_that_is_not_a_list_is_a_problem() -> None:
-    parsed = parse.parse_contacts("id: emergency\nphone: '999'\n")
+    parsed = parse_data.parse_contacts("id: emergency\nphone: '999'\n")
     assert [(p.line, p.message) for p in parsed.problems] == [(1, "expected a list of contacts")]
 
 
 def test_empty_data_file_is_empty() -> None:
-    assert parse.parse_glossary("").value == ()
+    assert parse_data.parse_glossary("").value == ()
 
 
 def test_headings_are_one_a_line() -> None:
@@ -466,8 +469,9 @@ def test_headings_are_one_a_line() -> None:
 @settings(deadline=None, max_examples=200)
 @given(st.text(max_size=400))
 def test_data_parsers_never_raise(text: str) -> None:
-    parsers = (parse.parse_legislation, parse.parse_references, parse.parse_contacts, parse.parse_glossary,
-               parse.parse_sources, parse.parse_changes)
+    parsers = (partial(parse_data.parse_legislation, source=SOURCE), parse_data.parse_references,
+               parse_data.parse_contacts, parse_data.parse_glossary, parse_data.parse_sources, parse_data.parse_changes,
+               partial(parse_data.parse_roles, headings=HEADINGS))
     for parser in parsers:
         parsed = parser(text, "x.yaml")
         assert all(p.line >= 1 for p in parsed.problems)

@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex, build_index, search
+from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
-from kb.retrieve import analyse, build_query, correct, stems, vocabulary
-from kb.search import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
+from kb.retrieve import build_query
+from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
+from kb.spelling import correct, vocabulary
 
 IMAGE_SECTION = "What to do with a sexting image"
 REFERRAL_SECTION = "When to make a child protection referral"

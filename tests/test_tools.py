@@ -37,6 +37,7 @@ from kb.tools import (
 )
 
 REFERRAL = "When to make a child protection referral"
+SOURCE = "nspcc-sexting-2020"  # the document roles.yaml names
 NATION_QUESTION = "Where in the UK does the child live?"
 REFER_TITLE = "Make a child protection referral"
 NO_REFERRAL_TITLE = "None of the five referral situations applies on your answers"
@@ -84,7 +85,10 @@ class _Parser(HTMLParser):
             self.html.forms.append(a)
             self._in_form = True
         if tag in ("input", "textarea", "select", "button"):
-            self.html.controls.append({"tag": tag, "in_form": "yes" if self._in_form else "no", **a})
+            # Which form a control belongs to (its action): the header's search form carries the nation too.
+            action = self.html.forms[-1].get("action") if self._in_form and self.html.forms else None
+            self.html.controls.append({"tag": tag, "in_form": "yes" if self._in_form else "no",
+                                       "form_action": action, **a})
         if tag == "main":
             self._in_main = True
         if tag in ("a", "label") or re.fullmatch(r"h[1-6]", tag):
@@ -163,7 +167,8 @@ def numbered_items(section: Section) -> int:
 @pytest.fixture(scope="session")
 def tools(content_path: Path) -> Tools:
     """The real tools.yaml."""
-    parsed = parse_tools((content_path / "tools.yaml").read_text(encoding="utf-8"), "tools.yaml", source_headings())
+    parsed = parse_tools((content_path / "tools.yaml").read_text(encoding="utf-8"), "tools.yaml", source_headings(),
+                         source=SOURCE)
     assert parsed.problems == ()
     assert isinstance(parsed.value, Tools)
     return parsed.value
@@ -186,7 +191,7 @@ def test_the_tools_file_passes_its_checks(tools: Tools, content: Content) -> Non
 
 def test_parse_reports_each_problem_at_its_line() -> None:
     text = "decide:\n  title: T\n  criteria: []\nrecord: 7\npolicy:\n  lists:\n    - id: Bad Id\nlinks: []\n"
-    parsed = parse_tools(text, "tools.yaml")
+    parsed = parse_tools(text, "tools.yaml", source=SOURCE)
     assert parsed.value is None
     messages = [(p.line, p.message) for p in parsed.problems]
     assert (3, "'criteria' must be a list of referral criteria") in messages
@@ -196,7 +201,7 @@ def test_parse_reports_each_problem_at_its_line() -> None:
 
 
 def test_bad_yaml_is_a_problem_not_a_crash() -> None:
-    parsed = parse_tools("decide: [\n", "tools.yaml")
+    parsed = parse_tools("decide: [\n", "tools.yaml", source=SOURCE)
     assert parsed.value is None and parsed.problems[0].message.startswith("bad YAML")
 
 
@@ -437,7 +442,8 @@ def test_questions_come_one_a_page_in_order_with_the_answers_so_far(tools: Tools
         radios = [c for c in html.controls if c.get("type") == "radio"]
         values = list(NATIONS) if q is tools.decide.nation else ["yes", "no"]
         assert [(r["name"], r["value"]) for r in radios] == [(q.id, v) for v in values]
-        hidden = [(c["name"], c["value"]) for c in html.controls if c.get("type") == "hidden"]
+        hidden = [(c["name"], c["value"]) for c in html.controls
+                  if c.get("type") == "hidden" and c.get("form_action") == "/decide"]
         assert hidden == [*pairs, ("asked", q.id)]
         if pairs:
             assert (decide_url(*pairs[:-1]), "Back to the previous question") in html.links
@@ -451,7 +457,8 @@ def test_decision_aid_works_without_javascript(tools: Tools, client: FlaskClient
         html = page(client, url)
         form = next(f for f in html.forms if f.get("action") == "/decide")
         assert form.get("method") == "get"
-        fields = [(str(c["name"]), str(c["value"])) for c in html.controls if c.get("type") == "hidden"]
+        fields = [(str(c["name"]), str(c["value"])) for c in html.controls
+                  if c.get("type") == "hidden" and c.get("form_action") == "/decide"]
         radio = next(c for c in html.controls if c.get("type") == "radio")
         url = f"/decide?{urlencode([*fields, (str(radio['name']), next(choices))])}"
     html = page(client, url)

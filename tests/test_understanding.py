@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kb import IndexHolder, OpenIndex, answer, search
+from kb.analysis import stems
 from kb.content import load_content
 from kb.model import Content
-from kb.retrieve import stems
 from kb.understand import compile_places
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
 

@@ -6,21 +6,21 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from kb.answer import law_dict, reference_dict
+from kb.answering import law_dict, reference_dict
 from web import engine
-from web.params import check, context, param, required_q, spelling
+from web.params import check, context, offset, param, required_q, spelling
 
 bp = Blueprint("api", __name__)
 
 
 @bp.get("/api/search")
 def api_search() -> Response:
-    """Ranked sections (or law, references, glossary) for a query."""
+    """Ranked sections (or law, references, glossary) for a query; `offset` skips the first results."""
     nation, topic, kind = param("nation"), param("topic"), param("type")
     limit = check(nation, topic, kind, request.args.get("limit"))
     q = required_q()
     options: dict[str, Any] = {"nation": nation or None, "topic": topic or None, "kind": kind or "section",
-                               "limit": limit, "spelling": spelling()}
+                               "limit": limit, "spelling": spelling(), "offset": offset()}
     return current_app.response_class(engine.search_json(q, options), mimetype="application/json")
 
 

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 from flask import abort, render_template, request, url_for
 
-from kb.answer import Answer
-from kb.conversation import ASKED, NATION, SHARED, Conversation, Guide, guide
+from kb.answering import Answer
+from kb.guide import ASKED, NATION, SHARED, Conversation, Guide, guide
 from kb.model import NATION_NAMES, NATIONS, Contact, LawItem, NationRoute
-from kb.search import normalise
+from kb.searching import normalise
 from kb.tools import BadState
 from web import engine, tools
 from web.params import check, context, param, question, with_query

@@ -14,13 +14,14 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, g
 
-from kb.answer import Answer, answer
+from kb.answering import Answer, answer
 from kb.cache import ResultCache
 from kb.content import load_content
-from kb.index import IndexHolder, OpenIndex
+from kb.index import OpenIndex
+from kb.index_holder import IndexHolder
 from kb.learn import build, up_to_date
 from kb.model import SOURCE_DOCUMENT, Contact, Content, SourceDocument
-from kb.search import SearchResult, search
+from kb.searching import SearchResult, search
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 
 from kb.model import NATION_NAMES, NATIONS, SOURCE_DOCUMENT, Provenance
-from web import engine
+from web import engine, nation
 
 SITE_NAME = "Responding to nude image sharing"
 STATUS_NAMES = {"in force": "In force", "amended": "In force, as amended", "repealed": "Repealed",
@@ -21,9 +22,10 @@ STATUS_NAMES = {"in force": "In force", "amended": "In force, as amended", "repe
 def install(app: Flask) -> None:
     app.jinja_env.filters.update(
         day=day, short_day=short_day, nations=nations, safe_href=safe_href, snippet=safe_snippet,
-        topic_name=topic_name, status_name=lambda s: STATUS_NAMES.get(s, s),
+        topic_name=topic_name, status_name=lambda s: STATUS_NAMES.get(s, s), first_sentence=first_sentence,
     )
     app.context_processor(template_context)
+    nation.install(app)
 
 
 def template_context() -> dict[str, Any]:
@@ -42,6 +44,8 @@ def template_context() -> dict[str, Any]:
         "nations": NATIONS,
         "static_url": static_url,
         "provenance_line": provenance_line,
+        "source_name": source_name,
+        "document_title": document_title,
         "tel": tel,
     }
 
@@ -130,3 +134,26 @@ def provenance_line(prov: Provenance) -> str:
     ix = engine.current()
     doc = ix.content.source(prov.document) if ix else None
     return f"Source: {doc.title if doc else prov.document}"
+
+
+def source_name(prov: Provenance) -> str:
+    """The document a section or item restates, named for a reader (never by its id): the 2020 guidance and its
+    section, or another document's title."""
+    if prov.document == SOURCE_DOCUMENT:
+        return f"NSPCC, Sexting: advice for professionals (2020), section ‘{prov.section}’" if prov.section else (
+            "NSPCC, Sexting: advice for professionals (2020)")
+    title = document_title(prov.document)
+    return f"{title}, section ‘{prov.section}’" if prov.section else title
+
+
+def document_title(document: str) -> str:
+    """A source document's title (sources.yaml), never its id."""
+    ix = engine.current()
+    doc = ix.content.source(document) if ix else None
+    return doc.title if doc else "a published source"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a plain text (a law's summary), for a short summary of several."""
+    found = re.match(r"(.+?[.!?])(?:\s+(?=[A-Z(])|$)", str(text).strip(), re.S)
+    return found.group(1) if found else str(text)

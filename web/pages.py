@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, REFERENCE_KINDS, TOPICS, Article, Content, LawItem, Reference
 from web import ask as conversation
 from web import engine
-from web.filters import topic_name
-from web.params import check, param, question, spelling
+from web.filters import site_url, topic_name
+from web.params import check, page_number, param, question, spelling
 
 bp = Blueprint("pages", __name__)
 
@@ -94,17 +95,33 @@ def _options() -> dict[str, Any]:
 
 @bp.get("/search")
 def search_page() -> str:
-    """Search results with filters, facet counts and spelling correction."""
+    """Search results a page at a time, with one set of filters (after the results) and spelling correction."""
     nation, topic, kind = param("nation"), param("topic"), param("type")
     check(nation, topic, kind)
+    number = page_number()
     q, message = question()
     filters = {"nation": nation, "topic": topic, "type": kind}
     if not q:
         return render_template("search.html", q="", result=None, filters=filters, options=_options())
-    result = engine.find(q, nation=nation or None, topic=topic or None, kind=kind or "section",
-                         limit=PAGE_RESULTS, spelling=spelling(), facets=True)
+    options = {"nation": nation or None, "topic": topic or None, "kind": kind or "section", "limit": PAGE_RESULTS,
+               "spelling": spelling(), "facets": True}
+    result = engine.find(q, offset=(number - 1) * PAGE_RESULTS, **options)
+    last = max(1, -(-result.total // PAGE_RESULTS))
+    if number > last:  # past the end (the index changed, or a hand-made address): the last page
+        number = last
+        result = engine.find(q, offset=(number - 1) * PAGE_RESULTS, **options)
     return render_template("search.html", q=q, result=result, filters=filters, options=_options(),
-                           message=message, tasks=_tasks(engine.content()))
+                           message=message, tasks=_tasks(engine.content()),
+                           pages=Pages(number, last, (number - 1) * PAGE_RESULTS))
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Where a page of search results stands: its number, the last page's, and the offset of its first result."""
+
+    number: int
+    last: int
+    offset: int
 
 
 @bp.get("/ask")
@@ -142,8 +159,12 @@ def _article_laws(content: Content, article: Article) -> list[LawItem]:
 
 
 @bp.get("/legislation")
-def legislation() -> str:
-    """The law grouped by where it applies, repealed law as history."""
+def legislation() -> str | WerkzeugResponse:
+    """The law grouped by where it applies, repealed law as history; the nation picker leads to one nation's law."""
+    nation = param("nation")
+    check(nation)
+    if nation and request.args.get("show"):
+        return redirect(url_for("pages.legislation_nation", nation=nation))
     content = engine.content()
     groups: dict[tuple[str, ...], list[LawItem]] = {}
     for item in content.legislation:
@@ -153,34 +174,48 @@ def legislation() -> str:
     history = [i for i in content.legislation if not i.current]
     current = [i for i in content.legislation if i.current]
     counts = {n: sum(1 for i in current if n in i.nations) for n in NATIONS}
+    shown = [i for ns in order for i in groups[ns]] + history
     return render_template("legislation.html", groups=[(ns, groups[ns]) for ns in order], history=history,
-                           counts=counts, by_id={i.id: i for i in content.legislation})
+                           counts=counts, by_id={i.id: i for i in content.legislation},
+                           corrections=correction_homes(shown))
+
+
+def correction_homes(items: list[LawItem]) -> dict[str, str]:
+    """For each item with a correction, the item whose box shows it on a page listing these items in this order:
+    the first to carry the same words (items that share a correction carry the same words), so each correction is
+    shown once."""
+    first: dict[str, str] = {}
+    return {i.id: first.setdefault(i.correction, i.id) for i in items if i.correction}
 
 
 @bp.get("/legislation/<nation>")
 def legislation_nation(nation: str) -> str:
-    """The law that applies in one nation, by subject, and what changed since 2020."""
+    """The law that applies in one nation: a plain summary first, then by subject, then what no longer applies."""
     if nation not in NATIONS:
         abort(404)
     content = engine.content()
     here = [i for i in content.legislation if nation in i.nations]
-    groups = [(name, items) for key, name in LAW_GROUPS.items()
+    groups = [(key, name, items) for key, name in LAW_GROUPS.items()
               if (items := [i for i in here if i.group == key and i.current])]
     changed = [i for i in here if (i.note or i.correction) and i.current]
     history = [i for i in here if not i.current]
     refer = content.emergency_section()
     routes = [r for r in content.routes if r.nation == nation]
+    shown = [i for _, _, items in groups for i in items] + history
     return render_template("legislation_nation.html", nation=nation, groups=groups, changed=changed,
                            history=history, by_id={i.id: i for i in content.legislation}, routes=routes,
                            refer_url=f"{refer[0].url}" if refer else "",
-                           contacts=[c for c in content.contacts if c.serves(nation)])
+                           contacts=[c for c in content.contacts if c.serves(nation)],
+                           corrections=correction_homes(shown))
 
 
 @bp.get("/references")
 def references() -> str:
     """References and resources, grouped by kind, with what replaced them."""
     content = engine.content()
-    kinds = [(k, KIND_NAMES.get(k, k), items) for k in REFERENCE_KINDS
+    # The guidance to follow today comes first; what the 2020 guidance listed and cited follows, as history.
+    order = sorted(REFERENCE_KINDS, key=lambda k: k != "current-guidance")
+    kinds = [(k, KIND_NAMES.get(k, k), items) for k in order
              if (items := [r for r in content.references if r.kind == k])]
     replaces: dict[str, list[Reference]] = {}
     for ref in content.references:
@@ -188,6 +223,20 @@ def references() -> str:
             replaces.setdefault(other, []).append(ref)
     return render_template("references.html", kinds=kinds, replaces=replaces,
                            by_id={r.id: r for r in content.references})
+
+
+@bp.get("/print.css")
+def print_css() -> Response:
+    """The one print rule that needs the site's address: links within the site are printed in full (the rest of
+    the print styles are in static/site.css)."""
+    rule = f'.main a[href^="/"]::after {{ content: " (" {css_string(site_url())} attr(href) ")"; }}\n'
+    return Response(rule, mimetype="text/css")
+
+
+def css_string(text: str) -> str:
+    """Text as a CSS string: anything but letters, digits and a few URL characters as a CSS escape."""
+    return '"' + "".join(ch if ch.isascii() and (ch.isalnum() or ch in ":/.-_") else f"\\{ord(ch):x} "
+                         for ch in text) + '"'
 
 
 @bp.get("/contacts")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import abort, request, url_for
 
-from kb.search import normalise, validate
+from kb.searching import normalise, validate
 
 
 def param(name: str) -> str:
@@ -45,6 +45,27 @@ def spelling() -> bool:
     return request.args.get("spell", "") not in ("0", "false", "no", "off")
 
 
+def page_number() -> int:
+    """The page of results asked for (1 when none), or a 400 with a plain message."""
+    return _whole("page", 1, "page must be a whole number from 1.")
+
+
+def offset() -> int:
+    """How many results to skip (0 when none), or a 400 with a plain message."""
+    return _whole("offset", 0, "offset must be a whole number from 0.")
+
+
+def _whole(name: str, least: int, message: str) -> int:
+    raw = request.args.get(name, "")
+    if not raw:
+        return least
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < least:
+        abort(400, message)
+    return int(raw)
+
+
 def with_query(endpoint: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """An address with exactly these query parameters (the decision aid's answers name the nation themselves;
+    templates add the chosen nation to others with `keep_nation`)."""
     query = urlencode(list(pairs))
     return url_for(endpoint) + (f"?{query}" if query else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NoReturn, cast
+from typing import NoReturn
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
@@ -31,7 +31,7 @@ bp = Blueprint("tools", __name__)
 def _tools() -> Tools:
     """The tools of the current index's content (tools.yaml), or a 503 with the emergency contacts."""
     ix = engine.current()
-    tools = cast(Tools | None, ix.content.tools if ix else None)
+    tools = ix.content.tools if ix else None
     if tools is None:
         abort(503, "The tools are not available right now.")
     return tools

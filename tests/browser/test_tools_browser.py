@@ -65,7 +65,7 @@ def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
     for url in ("/decide", "/decide?nation=england&danger=no"):
         page.goto(url)
         page.click(".details__summary")
-        assert page.locator("details").get_attribute("open") is not None
+        assert page.locator("main details").get_attribute("open") is not None
         assert_accessible(page)
     page.goto("/record")
     page.fill("#record_feeling", "Upset and worried")
@@ -126,7 +126,7 @@ def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshot
         if number == 2:
             tab_to(page, ".details__summary")
             page.keyboard.press("Enter")
-            assert page.locator("details").get_attribute("open") is not None
+            assert page.locator("main details").get_attribute("open") is not None
         tab_to(page, ".question-form button[type=submit]")
         assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == FOCUS
         with page.expect_navigation():

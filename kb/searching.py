@@ -9,21 +9,18 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kb.budget import BUDGET
+from kb.analysis import MAX_QUERY_CHARS, Analysed, normalise
 from kb.cache import ResultCache
 from kb.index import OpenIndex
-from kb.learn import Ranked, Ranking, engine, rank
+from kb.learn import GENERIC, Ranked, Ranking, SectionStats, engine, rank
 from kb.model import NATIONS, TOPICS, Article, Section
-from kb.retrieve import MAX_QUERY_CHARS, TYPES, Hit, lead, make_snippet, normalise, run
-from kb.understand import Query, understand
+from kb.retrieve import TYPES, Hit, run
+from kb.snippets import lead, make_snippet
+from kb.tuning import DEFAULT, Tuning
+from kb.understand import Query, intended, understand
 from kb.urgency import assess
 
 __all__ = ["MAX_QUERY_CHARS", "TYPES", "Hit", "SearchCache", "SearchResult", "normalise", "search", "validate"]
-
-# A section the model gives at least this probability is a result even when none of its words matched.
-RELEVANT = 0.3
-# How many of the model's best guesses a question of common words only gets when it is sure of none.
-COMMON_WORDS_ONLY = 3
 
 
 @dataclass(frozen=True)
@@ -68,28 +65,43 @@ def search(
     spelling: bool = True,
     facets: bool = False,
     query: Query | None = None,
+    offset: int = 0,
 ) -> SearchResult:
-    """Ranked results for user text, filtered by nation, topic and type."""
+    """Ranked results for user text, filtered by nation, topic and type: `limit` of them from the `offset`-th
+    (0 for the best), so that every result can be reached a page at a time."""
     query = query or understand(ix, text, spelling)
     place = nation or query.nation
     # type=all searches and snippets every kind of document: it returns fewer results than the others may.
-    limit = min(limit, BUDGET.all_limit) if kind == "all" else limit
+    limit = min(limit, ix.tuning.budget.all_limit) if kind == "all" else limit
+    offset = max(0, offset)
     if kind == "section":
         # The nation the question names lifts sections about it; a nation filter only filters, so that it can
         # never add a result the unfiltered search did not have.
         ranking = rank(ix, query, query.nation)
-        total, hits, counts = _sections(ranking, query, nation, topic, limit, facets)
         urgency = ranking.urgency
+        # Clearly an emergency: the 999 step first. Possibly one: second, after what the words asked for.
+        pin = _emergency_id(ix, urgency.urgent, urgency.sure)
+        filters = Filters(nation, topic, offset, limit, pin, marks(query.analysed, engine(ix).stats), ix.tuning)
+        total, hits, counts = _sections(ranking, query, filters, facets, intended(ix, query))
     else:
-        total, hits, counts = run(ix, query.analysed, nation, topic, kind, limit, facets, place=place)
+        total, hits, counts = run(ix, query.analysed, nation, topic, kind, limit, facets, place=place,
+                                  offset=offset, marked=marks(query.analysed, engine(ix).stats))
         eng = engine(ix)
         urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory)
         urgency = urgency if kind == "all" else replace(urgency, urgent=False)
-    if urgency.urgent:
-        # Clearly an emergency: the 999 step first. Possibly one: second, after what the words asked for.
-        hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
+        if urgency.urgent and not offset:
+            hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,
                         facets=counts, message=query.message, urgent=urgency.urgent)
+
+
+def marks(analysed: Analysed, stats: SectionStats) -> frozenset[str]:
+    """The stems a snippet highlights: the searcher's own words that say something. Stop words are never stems;
+    common words are not marked: generic ones ("child", "young", "help") and those of more than half the guidance's
+    sections ("nudes", "sharing", "image"), which would light up every result; nor are the glossary's meanings of
+    their words, which only choose the passage shown."""
+    common = len(stats.stems) / 2
+    return frozenset(s for s in analysed.stems if s not in GENERIC and stats.df.get(s, 0) <= common)
 
 
 def applies(article: Article, section: Section, nation: str | None, topic: str | None) -> bool:
@@ -98,18 +110,45 @@ def applies(article: Article, section: Section, nation: str | None, topic: str |
             and (not topic or topic in article.topics))
 
 
-def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | None, limit: int,
-              facets: bool) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
-    """The sections that match (by their words, or by the model's judgement), filtered, best first. Words that
-    occur nowhere in the guidance ("football") find nothing; a question of common words only ("who do I tell")
-    is left to the model, which reads what it wants to do."""
-    if query.analysed.stems and not any(r.bm25 > 0 for r in ranking.sections):
+@dataclass(frozen=True)
+class Filters:
+    """Which sections to show: the nation and topic filters, the page (offset and limit), the section to pin at a
+    place (the 999 step, when the words signal danger now), and the stems their snippets mark."""
+
+    nation: str | None
+    topic: str | None
+    offset: int
+    limit: int
+    pin: tuple[str, int] | None = None
+    marked: frozenset[str] = frozenset()
+    tuning: Tuning = DEFAULT
+
+
+def _emergency_id(ix: OpenIndex, urgent: bool, sure: bool) -> tuple[str, int] | None:
+    """The 999 section's id and where it goes (first when surely an emergency, else second), when urgent."""
+    found = ix.content.emergency_section() if urgent else None
+    return (f"{found[0].slug}#{found[1].anchor}", 0 if sure else 1) if found else None
+
+
+def _sections(ranking: Ranking, query: Query, filters: Filters, facets: bool, intents: frozenset[str]
+              ) -> tuple[int, tuple[Hit, ...], dict[str, dict[str, int]]]:
+    """The sections that match (by their words, by what the question wants to do, or by the model's judgement),
+    filtered, best first. Words that occur nowhere in the guidance ("football") find nothing; a question of
+    common words ("who do I tell", "who do I ring") finds the sections that serve what it wants to do
+    (intents.yaml), ranked by the model."""
+    pinned = [r for r in ranking.sections if filters.pin and r.facts.id == filters.pin[0]
+              and applies(r.facts.article, r.facts.section, filters.nation, filters.topic)]
+    if query.analysed.stems and not intents and not pinned and not any(r.bm25 > 0 for r in ranking.sections):
         return 0, (), {}
-    matching = [r for r in ranking.sections if r.bm25 > 0 or r.probability >= RELEVANT]
+    matching = [r for r in ranking.sections
+                if r.bm25 > 0 or r.probability >= filters.tuning.relevant or r.facts.source in intents]
     if not query.analysed.stems and not matching:
         # Nothing but common words and no section the model is sure of: its best few guesses, never nothing.
-        matching = list(ranking.sections[:COMMON_WORDS_ONLY])
-    kept = [r for r in matching if applies(r.facts.article, r.facts.section, nation, topic)]
+        matching = list(ranking.sections[:filters.tuning.common_words_only])
+    kept = [r for r in matching if applies(r.facts.article, r.facts.section, filters.nation, filters.topic)
+            and not (pinned and r.facts.id == pinned[0].facts.id)]
+    if pinned and filters.pin:
+        kept.insert(filters.pin[1] if kept else 0, pinned[0])
     counts: dict[str, dict[str, int]] = {}
     if facets:
         tally: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
@@ -118,13 +157,15 @@ def _sections(ranking: Ranking, query: Query, nation: str | None, topic: str | N
             tally["topics"].update(r.facts.article.topics)
         counts = {name: dict(c.most_common()) for name, c in tally.items()}
     wanted = frozenset(query.analysed.stems) | frozenset(query.analysed.expansions)
-    return len(kept), tuple(_hit(r, wanted) for r in kept[:limit]), counts
+    page = kept[filters.offset:filters.offset + filters.limit]
+    return len(kept), tuple(_hit(r, wanted, filters.marked, filters.tuning) for r in page), counts
 
 
-def _hit(ranked: Ranked, wanted: frozenset[str] | None) -> Hit:
+def _hit(ranked: Ranked, wanted: frozenset[str] | None, marked: frozenset[str], tuning: Tuning) -> Hit:
     """A search result for a ranked section."""
     article, section = ranked.facts.article, ranked.facts.section
-    snippet = make_snippet(section.text, wanted) if wanted else html.escape(lead(section.text), quote=True)
+    snippet = (make_snippet(section.text, wanted, tuning.snippet_chars, marked=marked) if wanted
+               else html.escape(lead(section.text, tuning.lead_chars), quote=True))
     return Hit(
         type="section",
         id=f"section:{ranked.facts.id}",
@@ -157,7 +198,7 @@ def _emergency_first(
         title=article.title,
         heading=section.heading,
         url=f"{article.url}#{section.anchor}",
-        snippet=html.escape(lead(section.text), quote=True),
+        snippet=html.escape(lead(section.text, ix.tuning.lead_chars), quote=True),
         score=(hits[0].score if hits else 0.0) + 1.0,
         source=section.provenance,
         nations=article.nations,

@@ -1,0 +1,314 @@
+"""Guided Q&A: pick the section that answers a question, with the law for the user's nation, what to read,
+where to go next and whom to call. Every answer is extracted from content and cited; nothing is generated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
+from kb.guide import FIRST_STEPS, Step
+from kb.index import OpenIndex
+from kb.learn import GENERIC, Ranking, rank
+from kb.model import Article, Contact, Content, LawItem, Reference, Section
+from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
+from kb.retrieve import Hit, run
+from kb.signals import NATION_WORDS
+from kb.understand import Query, understand
+
+# Below this probability that the guidance answers, the answer page also offers other sections.
+
+# Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
+IMAGE_HANDLING = re.compile(
+    # someone in charge (or a question asking permission) ...
+    r"(?:\b(?:i|we|staff|you|teachers?|dsl|the school)\b"
+    r"|\bis it (?:ok|okay|alright|all right|allowed|legal|fine|acceptable)"
+    r"|\b(?:am i|are we|are staff) allowed)(?:\W+\w+){0,3}?\W+"
+    # ... doing something with the image ...
+    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print"
+    r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
+    r"\w*\b(?:\W+\w+){0,5}?\W+"
+    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
+    r"|selfies|it|them"
+    r"|evidence|phone|phones)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The whole reply to one question."""
+
+    question: str
+    answered: bool
+    urgent: bool
+    context: str
+    nation: str | None
+    article: Article | None = None
+    section: Section | None = None
+    legislation: tuple[LawItem, ...] = ()
+    resources: tuple[Reference, ...] = ()
+    followups: tuple[tuple[str, str], ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    corrected: str | None = None
+    tools: tuple[tuple[str, str], ...] = ()
+    confidence: float = 0.0
+    alternatives: tuple[tuple[str, str, str], ...] = ()  # other sections that may answer: (heading, title, url)
+    message: str = ""
+    notes: tuple[str, ...] = field(default=())
+    maybe_urgent: bool = False
+    intents: tuple[str, ...] = ()  # what the question asks to do (intents.yaml), as the question reads
+    steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
+
+    @property
+    def guided(self) -> bool:
+        """True when the answer leads with the first steps (and the facts that change the route)."""
+        return bool(self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON form."""
+        answer = None
+        if self.answered and self.article and self.section:
+            answer = {
+                "title": self.article.title,
+                "heading": self.section.heading,
+                "text": self.section.text,
+                "url": f"{self.article.url}#{self.section.anchor}",
+                "source": self.section.provenance.as_dict(),
+            }
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "urgent": self.urgent,
+            "context": self.context,
+            "nation": self.nation,
+            "corrected": self.corrected,
+            "answer": answer,
+            "legislation": [law_dict(item) for item in self.legislation],
+            "resources": [reference_dict(r) for r in self.resources],
+            "followups": [{"question": q, "url": u} for q, u in self.followups],
+            "contacts": [contact_dict(c) for c in self.contacts],
+            "notes": list(self.notes),
+            "tools": [{"title": t, "url": u} for t, u in self.tools],
+            "maybe_urgent": self.maybe_urgent,
+            "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
+            "steps": [{"text": s.text, "url": s.link, "source": s.provenance.as_dict()} for s in self.steps],
+        }
+
+
+def law_dict(item: LawItem) -> dict[str, Any]:
+    """The contract's JSON form of a legislation item."""
+    out: dict[str, Any] = {
+        "id": item.id,
+        "title": item.title,
+        "provision": item.provision,
+        "nations": list(item.nations),
+        "summary": item.summary,
+        "url": item.url,
+        "status": item.status,
+        "current": item.current,
+        "group": item.group,
+    }
+    if item.in_force_from:
+        out["in_force_from"] = item.in_force_from
+    if item.in_force_note:
+        out["in_force_note"] = item.in_force_note
+    if item.amended_by:
+        out["amended_by"] = list(item.amended_by)
+    if item.replaced_by:
+        out["replaced_by"] = list(item.replaced_by)
+    if item.note:
+        out["note"] = item.note
+        out["note_url"] = item.note_url
+    if item.correction:
+        out["correction"] = item.correction
+        out["correction_url"] = item.correction_url
+    out["source"] = item.provenance.as_dict()
+    return out
+
+
+def reference_dict(ref: Reference) -> dict[str, Any]:
+    """The contract's JSON form of a reference."""
+    out: dict[str, Any] = {
+        "id": ref.id, "author": ref.author, "year": ref.year, "title": ref.title, "url": ref.url, "kind": ref.kind,
+    }
+    if ref.replaced_by:
+        out["replaced_by"] = ref.replaced_by
+    if ref.note:
+        out["note"] = ref.note
+    return out
+
+
+def contact_dict(contact: Contact) -> dict[str, Any]:
+    """The contract's JSON form of a contact."""
+    out = {"id": contact.id, "name": contact.name, "phone": contact.phone, "url": contact.url, "when": contact.when}
+    if contact.email:
+        out["email"] = contact.email
+    return out
+
+
+# ---------------------------------------------------------------- choosing the section that answers
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the strategies see it: what it says, how the model ranks the sections for it, and whether it
+    continues the conversation's topic (an explicit follow-up, or too bare to stand on its own)."""
+
+    content: Content
+    text: str
+    ranking: Ranking
+    before: Context
+    continues: bool
+    guided: bool = False  # it asks what to do first, and no child is sure to be in danger now
+    bare: bool = False  # it says little beyond that (at most one word of its own)
+
+
+Strategy = Callable[[Asked], tuple[Article, Section] | None]
+
+
+def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
+    """A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked."""
+    return asked.content.emergency_section() if asked.ranking.urgency.sure else None
+
+
+def image_handling(asked: Asked) -> tuple[Article, Section] | None:
+    """Viewing, keeping or passing on an image: the guidance on never doing so."""
+    return asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+
+
+def same_topic(asked: Asked) -> tuple[Article, Section] | None:
+    """A follow-up stays on the section the conversation is about."""
+    return asked.content.section(asked.before.section) if asked.continues and asked.before.section else None
+
+
+def best_section(asked: Asked) -> tuple[Article, Section] | None:
+    """The section the model ranks first, when it judges that the guidance answers at all."""
+    top = asked.ranking.sections[0].facts if asked.ranking.sections else None
+    return (top.article, top.section) if top and asked.ranking.answerable else None
+
+
+def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
+    """Never "not covered" when a child may be in danger now."""
+    return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
+
+
+def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
+    """A bare "what do I do?" has no topic to rank: the first steps are its answer (conversation.yaml)."""
+    first = asked.content.conversation.first_steps if asked.content.conversation else None
+    return asked.content.section(first.section) if first and asked.guided and asked.bare else None
+
+
+# The answer's choices, first that finds a section wins.
+STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
+                                    emergency_when_urgent, first_steps_when_bare)
+
+
+def _meaningful(query: Query) -> list[str]:
+    """The question's own words: not the common ones, not a nation's name."""
+    return [s for s in query.analysed.stems
+            if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+
+
+def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
+    """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
+    that stands on its own is answered on its own."""
+    explicit = bool(before.section and FOLLOW_UP.match(query.text))
+    bare = bool(before.section and len(_meaningful(query)) <= 1 and not ranking.answerable)
+    return explicit or bare
+
+
+def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context) -> Asked:
+    """The question as the strategies see it. "What do I do?" is answered with the guidance's first steps, unless
+    a child is sure to be in danger now."""
+    content = ix.content
+    intents = _intents(content, query)
+    guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
+    return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
+                 len(_meaningful(query)) <= 1)
+
+
+def _intents(content: Content, query: Query) -> tuple[str, ...]:
+    """What the question asks to do (intents.yaml), as typed or as corrected."""
+    return tuple(i.name for i in content.intents if i.matches(query.typed) or i.matches(query.text))
+
+
+def contacts_for(content: Content, nation: str | None) -> tuple[Contact, ...]:
+    """A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams)."""
+    return tuple(c for c in content.contacts if c.serves(nation or ""))
+
+
+def _others(ranking: Ranking, chosen: Section | None, least: float) -> tuple[tuple[str, str, str], ...]:
+    """Two or three other sections that may answer (the model gives each a fair chance)."""
+    return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
+                 for r in ranking.sections[:4]
+                 if r.facts.section is not chosen and r.probability >= least)[:3]
+
+
+def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str | None = None) -> Answer:
+    """Answer a question from the guidance, or say plainly that it does not cover it."""
+    query = understand(ix, question)
+    before = decode_context(context)
+    # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before.
+    nation = query.nation or nation or before.nation
+    ranking = rank(ix, query, nation)
+    asked = _asked(ix, query, ranking, before)
+    chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
+    if chosen is None:
+        return _declined(ix, question, query, ranking, nation)
+    return _answered(ix, question, asked, query, nation, chosen)
+
+
+def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
+    """The reply when the guidance does not cover the question: the contacts, and the nearest sections."""
+    content = ix.content
+    token = encode_context(None, nation)
+    return Answer(
+        question=question, answered=False, urgent=False, context=token, nation=nation,
+        contacts=contacts_for(content, nation),
+        followups=followups_for(content, None, nation, token), corrected=query.corrected,
+        confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
+        alternatives=_others(ranking, None, ix.tuning.alternative), intents=_intents(content, query),
+    )
+
+
+def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: str | None,
+              chosen: tuple[Article, Section]) -> Answer:
+    """The reply from the chosen section: with the law where the user works, what to read, what to ask next."""
+    content, ranking = ix.content, asked.ranking
+    urgent = ranking.urgency.urgent
+    law_hits: tuple[Hit, ...] = ()
+    if LAW_INTENT.search(query.text):
+        _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
+    tuning = ix.tuning
+    article, section = chosen
+    laws = choose_laws(content, section, query.text, nation, law_hits, tuning)
+    if asked.continues and asked.before.law_groups and not urgent:
+        # The same subjects of law as the last answer, as they stand where the user now asks about.
+        laws = laws_of_groups(content, asked.before.law_groups, nation, tuning.max_laws)
+    token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
+    unsure = ranking.in_scope < tuning.unsure and not urgent
+    return Answer(
+        question=question,
+        answered=True,
+        urgent=urgent,
+        context=token,
+        nation=nation,
+        article=article,
+        section=section,
+        legislation=laws,
+        notes=replacement_notes(content, law_hits),
+        tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
+        resources=resources_for(content, section),
+        followups=followups_for(content, article, nation, token, section, _intents(content, query)),
+        contacts=contacts_for(content, nation),
+        corrected=query.corrected,
+        confidence=ranking.in_scope,
+        alternatives=_others(ranking, section, tuning.alternative) if unsure else (),
+        message=query.message,
+        maybe_urgent=ranking.urgency.maybe and not urgent,
+        intents=_intents(content, query),
+        steps=content.conversation.first_steps.steps if content.conversation and asked.guided else (),
+    )

@@ -1,0 +1,102 @@
+"""Spelling correction from the index's own vocabulary (and the glossary's words), never into a real English
+word's place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from kb.analysis import Analysed, words
+from kb.index import OpenIndex
+from kb.index_schema import KINDS
+from kb.model import GlossaryEntry
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The index's own words with their frequencies, grouped by first letter, for spelling suggestions."""
+
+    frequency: dict[str, int]
+    by_initial: dict[str, tuple[str, ...]]
+    glossary: frozenset[str]
+
+
+def vocabulary(ix: OpenIndex) -> Vocabulary:
+    """The vocabulary of an opened index (read from its lexicon once per opened index)."""
+    return ix.memo.get("vocabulary", lambda: _read_vocabulary(ix))  # type: ignore[no-any-return]
+
+
+def _read_vocabulary(ix: OpenIndex) -> Vocabulary:
+    """Every word of every kind of document, with its frequency."""
+    frequency: dict[str, int] = {}
+    for kind in KINDS:
+        with ix.indexes[kind].reader() as reader:
+            for word, info in reader.iter_field("spell"):
+                frequency[_text(word)] = frequency.get(_text(word), 0) + int(info.weight())
+    by_initial: dict[str, list[str]] = {}
+    for word in frequency:
+        by_initial.setdefault(word[:1], []).append(word)
+    glossary = frozenset(w for e in ix.content.glossary for p in (e.term, *e.also, *e.means) for w in words(p))
+    return Vocabulary(frequency, {k: tuple(v) for k, v in by_initial.items()}, glossary)
+
+
+def _text(term: bytes | str) -> str:
+    """A lexicon term as text (Whoosh gives bytes)."""
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words (pyspellchecker's list), loaded once: a real word is never "corrected" into one of
+    ours ("lunch" must not become "launch", nor "scared" "shared")."""
+    from spellchecker import SpellChecker  # a large list: loaded on first use, not at import
+
+    return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+
+
+def suggest(vocab: Vocabulary, word: str) -> str | None:
+    """The nearest known word (same first letter: typos rarely change it, and real words such as "kill"
+    must not become others such as "will"); ties go to the more common word."""
+    # One edit for most words, two only for long ones: "recipe" must not become "receive".
+    limit = 1 if len(word) <= 7 else 2
+    best: tuple[int, int, str] | None = None
+    for candidate in vocab.by_initial.get(word[:1], ()):
+        if abs(len(candidate) - len(word)) > limit or len(candidate) < 3:
+            continue
+        distance = edit_distance(word, candidate)
+        if distance <= limit:
+            key = (distance, -vocab.frequency[candidate], candidate)
+            if best is None or key < best:
+                best = key
+    return best[2] if best else None
+
+
+def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ...] = ()) -> str | None:
+    """The query with each word unknown to the index and glossary replaced by its nearest known word."""
+    vocab = vocabulary(ix)
+    changed = False
+    out = []
+    looked_up = 0
+    for word in analysed.words:
+        known = word in vocab.frequency or word in vocab.glossary or word in english_words()
+        unknown = not known and len(word) >= 4 and not word.isdigit()
+        # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
+        replacement = suggest(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None
+        looked_up += unknown
+        out.append(replacement or word)
+        changed = changed or replacement is not None
+    return " ".join(out) if changed else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]

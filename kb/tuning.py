@@ -1,0 +1,86 @@
+"""The numbers that shape ranking, abstention, urgency, snippets and the cost of a question, as one frozen value.
+
+An index is built with a Tuning (the defaults unless the build is given another), stores it beside its learned
+model and opens with it, so what was fitted and what is served agree. A bench varies one by building with
+`dataclasses.replace(DEFAULT, ...)`, or, for what is not fitted, by `OpenIndex.tuned(...)`: no module state
+changes, and two tunings can be served side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kb.budget import BUDGET, Budget
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Every tuned number in one place, with why it has its value."""
+
+    # Retrieval (BM25F). Field weights and parameters chosen by measurement (bench/search_quality.py on the dev set
+    # and bench/questions.jsonl together, a coordinate search over each).
+    field_boosts: tuple[tuple[str, float], ...] = (("heading", 1.6), ("title", 1.5), ("body", 1.0),
+                                                   ("keywords", 3.5))
+    bm25_b: float = 0.75
+    bm25_k1: float = 0.8
+    expansion_weight: float = 0.1  # a glossary meaning of a single word, beside the word itself
+    idiom_weight: float = 0.6  # a meaning of a phrase whose sense its own stems lose ("what to do with an image")
+    phrase_boost: float = 1.5  # two stems that stand together in the body or a title
+    tiebreak: float = 0.1  # how much the other meanings of an idea count beside its best one
+    max_meanings: int = 2  # the glossary lists meanings best first; more cost time and, measured, no accuracy
+    history_factor: float = 0.5  # law that is no longer the law to apply ranks below today's
+    elsewhere_factor: float = 0.5  # a section about another nation than the one asked about answers elsewhere
+    nation_boost: float = 1.0  # a section about the nation asked about, lifted (never matched by that alone)
+    # Reading a question: a glossary meaning says less about it than the user's own words.
+    expansion_term_weight: float = 0.5
+    # Ranking and abstention.
+    relevant: float = 0.3  # a section the model gives this probability is a result even when no word matched
+    common_words_only: int = 3  # the model's best guesses for a question of common words only, when none is sure
+    distinct_head: int = 3  # the first results restate this many different source sections
+    unsure: float = 0.8  # below this probability that the guidance answers, the answer also offers others
+    alternative: float = 0.3  # the least probability of answering for another section to be offered
+    max_laws: int = 3  # law items with an answer for one nation (twice as many when no nation is known)
+    law_score_ratio: float = 0.6  # law the question points to clearly: this share of the best match's score
+    # Fitting at build time (the train fold of the question bank).
+    l2: float = 1.0  # the ranking and scope models' regularisation
+    max_false_abstention: float = 0.03  # the scope threshold keeps all but this share of in-scope questions
+    urgent_miss: float = 0.01  # the urgency threshold keeps all but this share of the train fold's emergencies
+    urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
+    # Snippets.
+    snippet_chars: int = 220  # the passage shown around the words a search matched
+    lead_chars: int = 200  # the start of a text shown when no word matched
+    # What one query may cost at most (kb/budget.py).
+    budget: Budget = BUDGET
+
+    @property
+    def boosts(self) -> dict[str, float]:
+        """The field weights by field name, in the order queries are built."""
+        return dict(self.field_boosts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON form, stored with the index."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tuning:
+        """The tuning an index was built with (a default for whatever it does not name)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"field_boosts", "budget"}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        if "field_boosts" in data:
+            values["field_boosts"] = tuple((str(name), float(boost)) for name, boost in data["field_boosts"])
+        if "budget" in data:
+            names = {f.name for f in dataclasses.fields(Budget)}
+            values["budget"] = Budget(**{k: v for k, v in data["budget"].items() if k in names})
+        return cls(**values)
+
+    def digest(self) -> str:
+        """A short hash, so an index built with another tuning is not current."""
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+DEFAULT = Tuning()
