@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
+from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
 from kb.learn import GENERIC, Ranking, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
@@ -58,6 +59,13 @@ class Answer:
     message: str = ""
     notes: tuple[str, ...] = field(default=())
     maybe_urgent: bool = False
+    intents: tuple[str, ...] = ()  # what the question asks to do (intents.yaml), as the question reads
+    steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
+
+    @property
+    def guided(self) -> bool:
+        """True when the answer leads with the first steps (and the facts that change the route)."""
+        return bool(self.steps)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON form."""
@@ -86,6 +94,7 @@ class Answer:
             "tools": [{"title": t, "url": u} for t, u in self.tools],
             "maybe_urgent": self.maybe_urgent,
             "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
+            "steps": [{"text": s.text, "url": s.link, "source": s.provenance.as_dict()} for s in self.steps],
         }
 
 
@@ -153,6 +162,8 @@ class Asked:
     ranking: Ranking
     before: Context
     continues: bool
+    guided: bool = False  # it asks what to do first, and no child is sure to be in danger now
+    bare: bool = False  # it says little beyond that (at most one word of its own)
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -184,19 +195,44 @@ def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
     return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
 
 
+def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
+    """A bare "what do I do?" has no topic to rank: the first steps are its answer (conversation.yaml)."""
+    first = asked.content.conversation.first_steps if asked.content.conversation else None
+    return asked.content.section(first.section) if first and asked.guided and asked.bare else None
+
+
 # The answer's choices, first that finds a section wins.
 STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
-                                    emergency_when_urgent)
+                                    emergency_when_urgent, first_steps_when_bare)
+
+
+def _meaningful(query: Query) -> list[str]:
+    """The question's own words: not the common ones, not a nation's name."""
+    return [s for s in query.analysed.stems
+            if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
 
 
 def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
     """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
     that stands on its own is answered on its own."""
-    meaningful = [s for s in query.analysed.stems
-                  if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
     explicit = bool(before.section and FOLLOW_UP.match(query.text))
-    bare = bool(before.section and len(meaningful) <= 1 and not ranking.answerable)
+    bare = bool(before.section and len(_meaningful(query)) <= 1 and not ranking.answerable)
     return explicit or bare
+
+
+def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context) -> Asked:
+    """The question as the strategies see it. "What do I do?" is answered with the guidance's first steps, unless
+    a child is sure to be in danger now."""
+    content = ix.content
+    intents = _intents(content, query)
+    guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
+    return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
+                 len(_meaningful(query)) <= 1)
+
+
+def _intents(content: Content, query: Query) -> tuple[str, ...]:
+    """What the question asks to do (intents.yaml), as typed or as corrected."""
+    return tuple(i.name for i in content.intents if i.matches(query.typed) or i.matches(query.text))
 
 
 def contacts_for(content: Content, nation: str | None) -> tuple[Contact, ...]:
@@ -218,7 +254,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before.
     nation = query.nation or nation or before.nation
     ranking = rank(ix, query, nation)
-    asked = Asked(ix.content, query.text, ranking, before, _continues(before, query, ranking))
+    asked = _asked(ix, query, ranking, before)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation)
@@ -234,7 +270,7 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
         contacts=contacts_for(content, nation),
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
-        alternatives=_others(ranking, None, ix.tuning.alternative),
+        alternatives=_others(ranking, None, ix.tuning.alternative), intents=_intents(content, query),
     )
 
 
@@ -266,11 +302,13 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
         notes=replacement_notes(content, law_hits),
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
-        followups=followups_for(content, article, nation, token),
+        followups=followups_for(content, article, nation, token, section, _intents(content, query)),
         contacts=contacts_for(content, nation),
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section, tuning.alternative) if unsure else (),
         message=query.message,
         maybe_urgent=ranking.urgency.maybe and not urgent,
+        intents=_intents(content, query),
+        steps=content.conversation.first_steps.steps if content.conversation and asked.guided else (),
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from kb.guide import check_conversation
 from kb.model import CURRENT_STATUSES, Article, Content, Problem, Section
 from kb.tools import check_tools
 
@@ -283,6 +284,12 @@ def tools_resolve(w: Whole) -> list[Problem]:
     return check_tools(tools, w.content, w.headings, w.files["tools.yaml"]) if tools is not None else []
 
 
+def conversation_resolves(w: Whole) -> list[Problem]:
+    """The conversation's links land on sections, its intents exist, and it takes no name the aid uses."""
+    found = w.content.conversation
+    return check_conversation(found, w.content, w.files["conversation.yaml"]) if found is not None else []
+
+
 def addresses_are_verified(w: Whole) -> list[Problem]:
     """Every https:// address in a content file is one that sources.yaml lists as verified."""
     verified = {v.url for doc in w.content.sources for v in doc.verified}
@@ -327,6 +334,7 @@ RULES: tuple[Rule, ...] = (
     each_nation_names_its_replacement,
     asks_name_sections,
     tools_resolve,
+    conversation_resolves,
     addresses_are_verified,
     verified_addresses_are_on_their_site,
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from kb import parse, parse_article, parse_data, parse_signals
 from kb.checks import Whole, check_whole
+from kb.guide import CONVERSATION_FILE, parse_conversation
 from kb.model import Article, Content, Intent, Problem
 from kb.roles import Roles
 from kb.tools import TOOLS_FILE, parse_tools
@@ -54,7 +55,7 @@ def content_files(root: Path) -> list[Path]:
     # A folder named like an article is not one (reading it would raise).
     folder = root / "articles"
     articles = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-    names = [ROLES_FILE, *DATA_FILES, TOOLS_FILE, *SIGNAL_FILES]
+    names = [ROLES_FILE, *DATA_FILES, TOOLS_FILE, *SIGNAL_FILES, CONVERSATION_FILE]
     return articles + [root / name for name in names if (root / name).is_file()]
 
 
@@ -159,8 +160,13 @@ def load_content(root: Path | str) -> Content:
     intents, found = resolve_intents(content.intents, headings, reader.shown(reader.root / "intents.yaml"))
     tools = reader.parse(TOOLS_FILE, lambda text, path: parse_tools(text, path, headings, source=roles.source),
                          optional=True, default=None)
-    content = replace(content, intents=intents, tools=tools)
-    files = {name: reader.shown(reader.root / name) for name in (ROLES_FILE, *DATA_FILES, *SIGNAL_FILES, TOOLS_FILE)}
+    # The conversation of /ask (optional: without it /ask has no starters, first steps or guided questions).
+    conversation = reader.parse(
+        CONVERSATION_FILE, lambda text, path: parse_conversation(text, path, headings, source=roles.source),
+        optional=True, default=None)
+    content = replace(content, intents=intents, tools=tools, conversation=conversation)
+    names = (ROLES_FILE, *DATA_FILES, *SIGNAL_FILES, TOOLS_FILE, CONVERSATION_FILE)
+    files = {name: reader.shown(reader.root / name) for name in names}
     problems = reader.problems + found + check_whole(Whole.of(content, headings, files, reader.texts))
     return replace(content, problems=tuple(problems))
 

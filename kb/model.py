@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from kb.roles import Roles
 
 if TYPE_CHECKING:  # only for the types of Content's fields: these modules build on this one
+    from kb.guide import Conversation
     from kb.tools import Tools
     from kb.urgency import Cues
 
@@ -329,6 +330,7 @@ class Content:
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
     roles: Roles = Roles()  # the parts of the content the code relies on (roles.yaml)
+    conversation: Conversation | None = None  # starters, first steps and follow-ups of /ask (conversation.yaml)
     problems: tuple[Problem, ...] = field(default=())
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from kb.guide import next_questions
 from kb.model import Article, Content, LawItem, Reference, Section
 from kb.retrieve import Hit
 from kb.tuning import Tuning
@@ -103,20 +104,25 @@ def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
 
 
 def followups_for(
-    content: Content, article: Article | None, nation: str | None, context: str
+    content: Content, article: Article | None, nation: str | None, context: str, section: Section | None = None,
+    intents: tuple[str, ...] = (),
 ) -> tuple[tuple[str, str], ...]:
-    """Two to four next questions that lead on from this article."""
-    slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
+    """Up to four next questions: what people ask after what this question asked and what its section serves
+    (conversation.yaml), else the questions of the articles that lead on from this one."""
+    chosen: tuple[str, ...] = ()
+    if content.conversation and section is not None:
+        chosen = next_questions(content.conversation, content.intents, intents, section.provenance.section)
+    if len(chosen) < 2:
+        slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
+        targets = [t for slug in slugs if (t := content.article(slug)) and t is not article and t.question]
+        chosen = tuple(dict.fromkeys([*chosen, *(t.question for t in targets)]))
     out = []
-    for slug in slugs:
-        target = content.article(slug)
-        if target is None or target is article or not target.question:
-            continue
-        params = {"q": target.question, "context": context}
+    for question in chosen[:4]:
+        params = {"q": question, "context": context}
         if nation:
             params["nation"] = nation
-        out.append((target.question, "/ask?" + urlencode(params)))
-    return tuple(out[:4])
+        out.append((question, "/ask?" + urlencode(params)))
+    return tuple(out)
 
 
 def laws_of_groups(content: Content, groups: tuple[str, ...], nation: str | None, limit: int) -> tuple[LawItem, ...]:

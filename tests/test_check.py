@@ -102,6 +102,8 @@ CASES = [
      "the first contact must be the emergency number 999"),
     ("data_file_not_a_list", "glossary.yaml", 1, "expected a list of glossary entries"),
     ("not_utf8", "articles/not-utf8.md", "Some text", "not valid UTF-8 text"),
+    ("conversation_broken_link", "conversation.yaml", "/articles/guide#no-such-anchor",
+     "broken link '/articles/guide#no-such-anchor'"),
     # roles.yaml: what the code relies on, named once and checked, so a rename is reported where it breaks it.
     ("emergency_anchor_renamed", "roles.yaml", "section: guide#when-to-make-a-child-protection-referral",
      "emergency section 'guide#when-to-make-a-child-protection-referral' is not a section of any article"),

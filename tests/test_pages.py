@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -304,29 +304,29 @@ def test_bad_search_filters_are_a_400_page(client: FlaskClient) -> None:
 
 def test_ask_with_empty_q_shows_the_form_with_the_nation_picker(client: FlaskClient) -> None:
     html, _ = get(client, "/ask")
-    form = re.search(rb'<form class="ask-form".*?</form>', html, re.S)
+    form = re.search(rb'<form [^>]*class="ask-form".*?</form>', html, re.S)
     assert form
     assert b'name="q"' in form.group(0) and b'<select id="nation" name="nation"' in form.group(0)
 
 
 def test_ask_page_shows_the_answer_with_provenance_and_a_link(client: FlaskClient, content: Content) -> None:
-    html, page = get(client, "/ask?q=what+should+I+do+with+a+nude+image")
-    assert "You asked: what should I do with a nude image" in page.text
+    html, page = get(client, "/ask?q=can+I+keep+a+copy+of+a+nude+image")
+    assert "You asked: can I keep a copy of a nude image" in page.text
     answer_links = [link for link in page.links if re.fullmatch(r"/articles/[a-z0-9-]+#[a-z0-9-]+", link)]
     assert answer_links
     slug, anchor = answer_links[0][len("/articles/"):].split("#")
     article = content.article(slug)
     assert article
     section = next(s for s in article.sections if s.anchor == anchor)
-    assert (2, section.heading) in page.headings
+    assert (3, section.heading) in page.headings
     assert "From the 2020 guidance:" in page.text or "Source:" in page.text
-    assert b'name="context"' in html
+    assert b'<input type="hidden" name="t" value="can I keep a copy of a nude image">' in html
 
 
 def test_urgent_question_shows_the_emergency_panel_above_the_answer(client: FlaskClient) -> None:
     html, _ = get(client, "/ask?q=A+pupil+has+just+told+me+she+is+going+to+kill+herself+tonight")
     panel = html.index(b'class="emergency-panel"')
-    assert panel < html.index(b'id="answer_heading"')
+    assert panel < html.index(b'id="turn-1-answer"')
     assert html.index(b"tel:999", panel) < html.index(b"tel:08088005000", panel)
 
 
@@ -337,23 +337,22 @@ def test_uncovered_question_says_so_plainly(client: FlaskClient) -> None:
     assert "I have found out about an image" in page.text
 
 
-def test_ask_without_a_nation_groups_the_law_and_asks_to_choose(client: FlaskClient) -> None:
+def test_ask_without_a_nation_asks_to_choose_one_before_showing_law(client: FlaskClient) -> None:
     _, page = get(client, "/ask?q=Which+law+makes+it+a+crime+to+share+a+nude+image+of+a+child%3F")
-    assert "The law in each UK nation" in page.text
+    assert "The law depends on where you work" in page.text
     assert "Choose where you work" in page.text
     assert [link for link in page.links if "nation=scotland" in link and link.startswith("/ask?")]
 
 
 def test_and_in_scotland_works_through_the_form(client: FlaskClient) -> None:
-    html, _ = get(client, "/ask?q=Which+law+makes+it+a+crime+to+share+a+nude+image+of+a+child%3F")
-    token = re.search(rb'name="context" value="([^"]+)"', html)
-    assert token
-    follow, page = get(client, f"/ask?q=and+in+Scotland%3F&context={token.group(1).decode()}")
+    law = "Which law makes it a crime to share a nude image of a child?"
+    html, _ = get(client, "/ask?" + urlencode({"q": law}))
+    assert f'<input type="hidden" name="t" value="{law}">'.encode() in html
+    follow, page = get(client, "/ask?" + urlencode({"t": law, "q": "and in Scotland?"}))
     assert "The law in Scotland" in page.text
-    law = follow.split(b'id="law_heading"')[1]
-    extents = re.findall(rb"<dt>Applies in</dt><dd>([^<]+)</dd>", law)
+    turn = follow.split(b'id="turn-2-law"')[1].split(b"</section>")[0]
+    extents = re.findall(rb"<dt>Applies in</dt><dd>([^<]+)</dd>", turn)
     assert extents and all(b"Scotland" in e or b"all four" in e for e in extents)
-    assert b'<option value="scotland" selected>' in follow
 
 
 def test_a_bad_nation_on_ask_is_a_400_page(client: FlaskClient) -> None:
@@ -458,7 +457,8 @@ def test_print_footer_has_the_date_and_the_address(client: FlaskClient) -> None:
     [
         "/search?q={}", "/search?q=sextign+{}", "/search?q={}&spell=0", "/ask?q={}",
         "/ask?q=what+is+sexting+{}", "/ask?q=x&context={}", "/search?q=x&nation={}", "/search?q=x&topic={}",
-        "/search?q=x&type={}", "/ask?q=x&nation={}", "/?audience={}",
+        "/search?q=x&type={}", "/ask?q=x&nation={}", "/?audience={}", "/ask?t={}&q=x", "/ask?t=x&t={}",
+        "/ask?q=what+do+I+do&danger={}", "/ask?q=what+do+I+do&danger=no&asked={}",
     ],
 )
 def test_reflected_query_is_escaped(client: FlaskClient, url: str) -> None:

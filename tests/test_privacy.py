@@ -99,6 +99,10 @@ def searches(marker: str) -> list[str]:
     return [
         f"/search?q={marker}", f"/search?q=sexting+{marker}&nation=wales", f"/ask?q={marker}",
         f"/ask?q=what+is+the+law+{marker}&context={marker}", f"/api/search?q={marker}",
+        # A conversation: earlier questions, the newest, the nation and a guided answer's facts.
+        f"/ask?t={marker}&t=who+should+I+tell+{marker}&q=what+do+I+do&danger=no&adult=no&nation=wales",
+        f"/ask?t=what+do+I+do&q=and+{marker}&danger=no&asked=adult", f"/ask?q=what+do+I+do&danger={marker}",
+        f"/ask?q=what+do+I+do&danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no&shared={marker}",
         f"/api/ask?q={marker}",
         f"/api/search?q=x&nation={marker}", f"/search?q=x&topic={marker}", f"/api/search?q=x&limit={marker}",
         f"/?audience={marker}",

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from kb.answering import Answer
 from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, REFERENCE_KINDS, TOPICS, Article, Content, LawItem, Reference
+from web import ask as conversation
 from web import engine
 from web.filters import site_url, topic_name
-from web.params import check, context, page_number, param, question, spelling
+from web.params import check, page_number, param, question, spelling
 
 bp = Blueprint("pages", __name__)
 
@@ -126,28 +126,8 @@ class Pages:
 
 @bp.get("/ask")
 def ask() -> str:
-    """A question answered from the guidance, with the law for the chosen nation."""
-    nation = param("nation")
-    check(nation)
-    q, message = question()
-    token = context()
-    if not q:
-        return render_template("ask.html", q="", reply=None, nation=nation, context=token)
-    reply = engine.reply(q, nation or None, token or None)
-    return render_template("ask.html", q=q, reply=reply, nation=reply.nation or "", context=token,
-                           message=message or reply.message, laws=_laws_by_nation(reply),
-                           nation_links=_nation_links(q, token), tasks=_tasks(engine.content()))
-
-
-def _laws_by_nation(reply: Answer) -> list[tuple[str, list[LawItem]]]:
-    """The answer's law; with no nation chosen, grouped by the nations where each item applies."""
-    if reply.nation:
-        return [(reply.nation, list(reply.legislation))] if reply.legislation else []
-    return [(n, items) for n in NATIONS if (items := [i for i in reply.legislation if n in i.nations])]
-
-
-def _nation_links(q: str, token: str) -> list[tuple[str, str]]:
-    return [(NATION_NAMES[n], url_for("pages.ask", q=q, nation=n, context=token or None)) for n in NATIONS]
+    """The conversation: questions answered in turn, the thread carried in the address (web/ask.py)."""
+    return conversation.page(ROLES, _tasks(engine.content()))
 
 
 @bp.get("/articles/<slug>")

@@ -68,19 +68,19 @@ def decide_page() -> str:
                                number=answered + 1, total=len(aid.questions) + 1, back=back,
                                choices=[(n, NATION_NAMES[n]) for n in NATIONS], titles=_section_titles())
     changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
-    contacts = _contacts_for(decision.nation)
+    contacts = contacts_for(decision.nation)
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
                            back=back, changes=changes, contacts=contacts, titles=_section_titles(),
-                           routes=_routes(aid.routes, decision, contacts),
-                           nation_routes=_nation_routes(decision.nation))
+                           routes=route_views(aid.routes, decision, contacts),
+                           nation_routes=nation_routes(decision.nation))
 
 
-def _contacts_for(nation: str) -> dict[str, Contact]:
+def contacts_for(nation: str) -> dict[str, Contact]:
     """The contacts by id that serve this nation (every contact when no nation was answered)."""
     return {c.id: c for c in engine.contacts() if c.serves(nation)}
 
 
-def _nation_routes(nation: str) -> list[tuple[NationRoute, str]]:
+def nation_routes(nation: str) -> list[tuple[NationRoute, str]]:
     """A nation's own arrangements from routes.yaml, each with its source's title (none without a nation)."""
     ix = engine.current()
     if ix is None or not nation:
@@ -99,7 +99,7 @@ class Route:
     contacts: tuple[Contact, ...]
 
 
-def _routes(routes: Iterable[Step], decision: Decision, contacts: Mapping[str, Contact]) -> list[Route]:
+def route_views(routes: Iterable[Step], decision: Decision, contacts: Mapping[str, Contact]) -> list[Route]:
     """Each route with the contacts that serve the nation. A route whose one contact is the nation's own (the
     council's services, or Northern Ireland's Gateway teams) says what that contact's description says."""
     met = {q.id for q in decision.met}

@@ -78,6 +78,12 @@ def base_url(make_app: Callable[..., Flask]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def logged_url(make_app: Callable[..., Flask]) -> Iterator[str]:
+    """The site with its request log on, as in production (to show what the log holds)."""
+    yield from serve(make_app())
+
+
+@pytest.fixture(scope="session")
 def unavailable_url(make_app: Callable[..., Flask], tmp_path_factory: pytest.TempPathFactory
                     ) -> Iterator[str]:
     """The site with no index at all: every page answers 503 with the emergency contacts."""

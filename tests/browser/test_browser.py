@@ -20,10 +20,14 @@ PAGE_TYPES = {
     "search-no-results": "/search?q=zxqvbnm+qwzzy&spell=0",
     "ask-form": "/ask",
     "ask-answer": "/ask?q=" + quote("What should I do with a nude image?"),
-    "ask-law-every-nation": "/ask?q=" + quote(LAW_QUESTION),
+    "ask-law-choose-nation": "/ask?q=" + quote(LAW_QUESTION),
     "ask-law-one-nation": "/ask?nation=scotland&q=" + quote(LAW_QUESTION),
     "ask-urgent": "/ask?q=" + quote("A pupil has just told me she is going to kill herself tonight"),
     "ask-not-covered": "/ask?q=" + quote("Can you give me a recipe for banana bread?"),
+    "ask-thread": "/ask?t=" + quote("what do I do?") + "&t=" + quote("Should I look at the image?") + "&q="
+                  + quote(LAW_QUESTION) + "&nation=wales&danger=no",
+    "ask-guided-result": "/ask?q=" + quote("what do I do?") + "&danger=no&adult=yes&coerced=no&content=no"
+                         "&under-13=no&harm=no&shared=yes&nation=scotland",
     "article": "/articles/what-to-do-with-an-image",
     "article-law": "/articles/the-law",
     "legislation": "/legislation",
@@ -115,13 +119,13 @@ def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshot
         page.wait_for_url("**/ask")
         page.fill("#q", LAW_QUESTION)
         page.click(".ask-form button[type=submit]")
-        page.wait_for_url("**/ask?q=*")
-        assert page.locator("#answer_heading").is_visible()
-        assert page.locator("#law_heading").inner_text() == "The law in each UK nation"
+        page.wait_for_url("**/ask?q=*#turn-1")
+        assert page.locator("#turn-1-answer").is_visible()
+        assert page.locator("#turn-1-law").inner_text() == "The law depends on where you work"
         page.fill("#q", "and in Scotland?")
         page.click(".ask-form button[type=submit]")
-        page.wait_for_url("**/ask?q=and+in+Scotland*context=*")
-        assert page.locator("#law_heading").inner_text() == "The law in Scotland"
+        page.wait_for_url("**/ask?t=*&q=and+in+Scotland*#turn-2")
+        assert page.locator("#turn-2-law").inner_text() == "The law in Scotland"
         page.screenshot(path=screenshots / "journey-no-js-follow-up.png", full_page=True)
     finally:
         context.close()
@@ -182,7 +186,7 @@ def test_no_horizontal_scroll_at_320_pixels(page: Page, name: str, screenshots: 
     page.set_viewport_size({"width": 320, "height": 640})
     visit(page, name)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    if name in ("home", "article", "ask-answer", "search-results", "legislation-nation"):
+    if name in ("home", "article", "ask-answer", "ask-thread", "search-results", "legislation-nation"):
         page.screenshot(path=screenshots / f"{name}-320.png", full_page=True)
     assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 

@@ -1,0 +1,349 @@
+"""The conversation's data and logic (content/conversation.yaml, kb/conversation.py): starters, the first steps,
+the guided questions that end in the decision aid's result, and follow-ups chosen from intent and section."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.answering import answer
+from kb.guide import (
+    NATION,
+    SHARED,
+    Conversation,
+    check_conversation,
+    guide,
+    next_questions,
+    parse_conversation,
+)
+from kb.index import OpenIndex
+from kb.index_holder import IndexHolder
+from kb.model import Content
+from kb.tools import BadState, DecisionAid, decide
+
+ROOT = Path(__file__).resolve().parent.parent
+WHAT_DO_I_DO = ["what do I do?", "What should we do now?", "what now", "where do I start"]
+
+
+@pytest.fixture(scope="module")
+def ix(index_dir: Path) -> OpenIndex:
+    """The session's index, opened."""
+    opened = IndexHolder(index_dir).get()
+    assert opened is not None
+    return opened
+
+
+@pytest.fixture(scope="module")
+def conversation(content: Content) -> Conversation:
+    assert content.conversation is not None, "content/conversation.yaml is loaded"
+    return content.conversation
+
+
+@pytest.fixture(scope="module")
+def aid(content: Content) -> DecisionAid:
+    assert content.tools is not None
+    return content.tools.decide
+
+
+def section_source(content: Content, link: str) -> str:
+    """The source section of the article section a link lands on."""
+    slug, _, anchor = link.removeprefix("/articles/").partition("#")
+    article = content.article(slug)
+    assert article is not None, link
+    section = next((s for s in article.sections if s.anchor == anchor), None)
+    assert section is not None, link
+    return section.provenance.section
+
+
+# ---------------------------------------------------------------- the data
+
+
+def test_the_real_conversation_has_no_problems(content: Content) -> None:
+    assert not [p for p in content.problems if "conversation" in p.path]
+
+
+def test_each_first_step_is_one_line_cited_from_the_section_it_links_to(
+    content: Content, conversation: Conversation
+) -> None:
+    steps = conversation.first_steps.steps
+    assert len(steps) >= 5
+    for step in steps:
+        assert "\n" not in step.text and len(step.text) <= 120, step.text
+        assert step.provenance.section == section_source(content, step.link), step.text
+    # The guidance's order: 999 first, the image left alone before anyone is told, the record last.
+    assert "999" in steps[0].text
+    assert steps[-1].provenance.section == "Recording and reviewing"
+
+
+def test_every_role_has_starters(conversation: Conversation) -> None:
+    roles = [s.role for s in conversation.starters]
+    assert roles == ["school-staff", "dsl", "youth-and-sport", "police", "health-and-social-care"]
+    assert all(len(s.questions) >= 3 for s in conversation.starters)
+
+
+def bank_questions() -> Iterator[str]:
+    """Every question of the evaluation sets and the question bank."""
+    files = [*(ROOT / "bench" / "bank").glob("*.jsonl"), *(ROOT.parent / "shared" / "eval").glob("*.jsonl")]
+    assert files, "the bank and the evaluation sets are where the README says"
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield " ".join(str(json.loads(line).get("q", "")).lower().split())
+
+
+def test_starters_are_written_for_the_site_not_taken_from_the_evaluation_sets(
+    conversation: Conversation, content: Content
+) -> None:
+    taken = set(bank_questions())
+    asks = {" ".join(q.lower().split()) for qs in content.asks.values() for q in qs}
+    for starters in conversation.starters:
+        for q in starters.questions:
+            assert " ".join(q.lower().split()) not in taken | asks, q
+
+
+def test_every_starter_is_answered(ix: OpenIndex, conversation: Conversation) -> None:
+    for starters in conversation.starters:
+        for q in starters.questions:
+            assert answer(ix, q).answered, q
+
+
+def test_each_follow_up_question_is_answered_as_the_conversation_says(
+    ix: OpenIndex, conversation: Conversation
+) -> None:
+    for follow in conversation.next:
+        reply = answer(ix, follow.ask)
+        assert reply.answered and reply.article and reply.section, follow.ask
+        if not follow.answers:
+            assert reply.guided, follow.ask
+        else:
+            assert f"{reply.article.slug}#{reply.section.anchor}" == follow.answers, follow.ask
+
+
+# ---------------------------------------------------------------- parsing and checks, on strings
+
+GOOD = """
+starters:
+  - role: dsl
+    questions: ["First question?"]
+first-steps:
+  title: What to do first
+  intro: In order.
+  section: a#b
+  steps:
+    - text: One.
+      link: /articles/a#b
+      source: Overview
+shared:
+  question: Passed on?
+  short: Passed on
+  hint: Never look.
+  link: /articles/a#b
+  source: Overview
+next:
+  - {intent: removal, ask: "How do we get it taken down?", then: [the-law]}
+"""
+
+
+def test_a_whole_conversation_file_parses() -> None:
+    parsed = parse_conversation(GOOD, "conversation.yaml", ("Overview",))
+    assert parsed.problems == ()
+    value = parsed.value
+    assert isinstance(value, Conversation)
+    assert value.first_steps.steps[0].link == "/articles/a#b"
+    assert [v for v, _ in value.shared.options] == ["yes", "no", "not-known"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("role: dsl", "role: astronauts"), "unknown role 'astronauts'"),
+        (("link: /articles/a#b\n      source", "link: https://example.org\n      source"),
+         "must be an article section link"),
+        (("source: Overview\nshared", "source: Gossip\nshared"), "source 'Gossip' is not a source heading"),
+        (("then: [the-law]", "then: the-law"), "'then' must be a list of text"),
+        (("first-steps:", "first-stepz:"), "'steps' must be a non-empty list"),
+    ],
+)
+def test_a_broken_conversation_file_says_where(change: tuple[str, str], message: str) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    parsed = parse_conversation(text, "conversation.yaml", ("Overview",))
+    assert parsed.value is None
+    assert any(message in p.message and p.path == "conversation.yaml" and p.line > 0 for p in parsed.problems), \
+        parsed.problems
+
+
+def test_links_contacts_and_intents_are_checked_against_the_content(content: Content) -> None:
+    parsed = parse_conversation(GOOD, "conversation.yaml", ("Overview",))
+    assert isinstance(parsed.value, Conversation)
+    messages = [p.message for p in check_conversation(parsed.value, content)]
+    assert "broken link '/articles/a#b'" in messages
+    assert "first-steps section 'a#b' is not a section" in messages
+    assert any("is not the link of one of the decision aid's next steps" in m for m in messages)
+    good = parse_conversation(GOOD.replace("removal", "gossip"), "conversation.yaml", ("Overview",)).value
+    assert isinstance(good, Conversation)
+    messages = [p.message for p in check_conversation(good, content)]
+    assert "'gossip' is not an intent in intents.yaml" in messages
+
+
+# ---------------------------------------------------------------- "what do I do?"
+
+
+@pytest.mark.parametrize("question", WHAT_DO_I_DO)
+def test_what_do_i_do_is_answered_with_the_first_steps(ix: OpenIndex, conversation: Conversation,
+                                                       question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.answered and reply.guided
+    assert reply.steps == conversation.first_steps.steps
+    assert "first-steps" in reply.intents
+    assert [s["url"] for s in reply.as_dict()["steps"]] == [s.link for s in conversation.first_steps.steps]
+
+
+def test_a_situation_with_what_do_i_do_keeps_its_own_section_and_gets_the_steps(ix: OpenIndex) -> None:
+    reply = answer(ix, "A boy in year 9 has shared a nude of his girlfriend around the class, what should I do?")
+    assert reply.guided and reply.article is not None and reply.section is not None
+    assert f"{reply.article.slug}#{reply.section.anchor}" != "recognising-concerns#do-not-wait"
+
+
+@pytest.mark.parametrize("question", ["What should I do if I suspect a child is being radicalised?",
+                                      "what do I do about my tax return"])
+def test_what_do_i_do_about_something_else_is_still_declined(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    assert not reply.answered and not reply.guided
+
+
+def test_a_child_sure_to_be_in_danger_gets_999_not_the_steps(ix: OpenIndex) -> None:
+    reply = answer(ix, "what do I do, a pupil has just told me she is going to kill herself tonight")
+    assert reply.urgent and not reply.guided
+    assert reply.section is not None and "999" in reply.section.text
+
+
+# ---------------------------------------------------------------- the guided questions
+
+
+def test_the_guide_asks_the_decision_aids_questions_in_its_order_then_whether_the_image_spread(
+    conversation: Conversation, aid: DecisionAid
+) -> None:
+    params: dict[str, list[str]] = {}
+    nation: str | None = None
+    order = []
+    for _ in range(20):
+        found = guide(conversation, aid, params, nation)
+        if found.done:
+            break
+        assert found.ask is not None
+        order.append(found.ask.id)
+        if found.ask.id == NATION:
+            nation = "wales"
+        else:
+            params[found.ask.id] = ["no"]
+    assert order == [NATION, *(q.id for q in aid.questions), SHARED]
+    assert found.decision.outcome is not None and found.decision.outcome.id == "no-referral"
+
+
+def test_immediate_danger_ends_the_questions_with_999(conversation: Conversation, aid: DecisionAid) -> None:
+    for nation in (None, "england"):
+        found = guide(conversation, aid, {"danger": ["yes"]}, nation)
+        assert found.done and found.decision.outcome is not None
+        assert found.decision.outcome.id == "danger"
+        assert "danger" in [a.fact.id for a in found.answered] and SHARED not in [a.fact.id for a in found.answered]
+
+
+def test_the_guide_ends_in_the_decision_aids_result(conversation: Conversation, aid: DecisionAid) -> None:
+    answers = {"danger": ["no"], "adult": ["no"], "coerced": ["yes"]}
+    aid_says = decide(aid, {**answers, NATION: ["scotland"]})
+    found = guide(conversation, aid, {**answers, SHARED: ["no"]}, "scotland")
+    assert found.done
+    assert found.decision == aid_says
+    assert found.decision.outcome is not None and found.decision.outcome.id == "refer"
+    assert [s for s, _ in found.next_steps] == list(aid.next_steps), "the aid's other steps, in its order"
+    assert not any(flagged for _, flagged in found.next_steps)
+
+
+@pytest.mark.parametrize("value", ["yes", "not-known"])
+def test_an_image_that_may_have_spread_brings_getting_it_taken_down_first(
+    conversation: Conversation, aid: DecisionAid, value: str
+) -> None:
+    answers = {q.id: ["no"] for q in aid.questions}
+    found = guide(conversation, aid, {**answers, SHARED: [value]}, "england")
+    first, flagged = found.next_steps[0]
+    assert flagged and first.link == conversation.shared.link == "/articles/getting-an-image-removed#ways-to-remove"
+    assert sorted(s.heading for s, _ in found.next_steps) == sorted(s.heading for s in aid.next_steps)
+
+
+def test_without_a_nation_the_answers_start_again(conversation: Conversation, aid: DecisionAid) -> None:
+    found = guide(conversation, aid, {"danger": ["no"], "adult": ["no"], SHARED: ["yes"]}, None)
+    assert found.ask is not None and found.ask.id == NATION and found.facts == ()
+
+
+def test_a_nation_already_chosen_is_not_asked_again(conversation: Conversation, aid: DecisionAid) -> None:
+    assert guide(conversation, aid, {}, None).ask is not None
+    assert guide(conversation, aid, {}, None).ask.id == NATION  # type: ignore[union-attr]
+    assert guide(conversation, aid, {}, "wales").ask.id == "danger"  # type: ignore[union-attr]
+
+
+def test_changing_an_answer_keeps_only_the_answers_before_it(conversation: Conversation, aid: DecisionAid) -> None:
+    answers = {q.id: ["no"] for q in aid.questions}
+    found = guide(conversation, aid, {**answers, SHARED: ["yes"]}, "wales")
+    assert [a.fact.id for a in found.answered] == [NATION, *(q.id for q in aid.questions), SHARED]
+    nation, danger, adult = found.answered[:3]
+    assert (nation.facts_before, nation.nation) == ((), None), "changing the nation starts the questions again"
+    assert (danger.facts_before, danger.nation) == ((), "wales")
+    assert adult.facts_before == (("danger", "no"),)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"danger": ["maybe"]}, {"danger": ["no", "yes"]}, {"adult": ["yes"]},
+     {**{"danger": ["no"], "adult": ["no"], "coerced": ["no"], "content": ["no"], "under-13": ["no"],
+         "harm": ["no"]}, SHARED: ["perhaps"]}],
+)
+def test_garbled_answers_are_refused(conversation: Conversation, aid: DecisionAid,
+                                     params: dict[str, list[str]]) -> None:
+    with pytest.raises(BadState):
+        guide(conversation, aid, params, "wales")
+
+
+def test_a_question_sent_back_unanswered_is_flagged(conversation: Conversation, aid: DecisionAid) -> None:
+    assert guide(conversation, aid, {"asked": [NATION]}, None).unanswered
+    assert guide(conversation, aid, {"asked": ["danger"]}, "wales").unanswered
+    answers = {q.id: ["no"] for q in aid.questions}
+    assert guide(conversation, aid, {**answers, "asked": [SHARED]}, "wales").unanswered
+    assert not guide(conversation, aid, answers, "wales").unanswered
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def test_follow_ups_come_from_what_was_asked_and_the_section_not_a_fixed_list(ix: OpenIndex) -> None:
+    law = answer(ix, "Is it illegal for a 15 year old to send a nude?")
+    removal = answer(ix, "How can a nude of a pupil be taken off a website?")
+    steps = answer(ix, "what do I do?")
+    questions = [tuple(q for q, _ in r.followups) for r in (law, removal, steps)]
+    assert len(set(questions)) == 3, questions
+    assert "Will the young person get a criminal record?" in questions[0]
+    assert "What support should the young person get afterwards?" in questions[1]
+    assert "Should I look at the image?" in questions[2]
+
+
+def test_a_follow_up_never_asks_what_the_question_or_its_section_already_covers(
+    content: Content, conversation: Conversation
+) -> None:
+    for follow in conversation.next:
+        intent = next(i for i in content.intents if i.name == follow.intent)
+        for heading in intent.sections:
+            covered = {follow.intent} | {i.name for i in content.intents if heading in i.sections}
+            shown = next_questions(conversation, content.intents, [follow.intent], heading)
+            asks = {f.ask: f.intent for f in conversation.next}
+            assert not [q for q in shown if asks[q] in covered], (follow.intent, heading, shown)
+
+
+def test_a_question_with_no_intent_gets_the_articles_onward_questions(ix: OpenIndex, content: Content) -> None:
+    reply = answer(ix, "What is sexting?")
+    assert reply.answered and reply.article is not None
+    onward = {a.question for slug in reply.article.next if (a := content.article(slug))}
+    assert {q for q, _ in reply.followups} <= onward | {f.ask for f in content.conversation.next}  # type: ignore[union-attr]
+    assert len(reply.followups) >= 2
