@@ -14,7 +14,6 @@ from kb import OpenIndex, answer
 from kb.index_schema import documents
 from kb.model import SOURCE_DOCUMENT, Content
 from kb.roles import SectionRole
-from web import pages
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_CODE = sorted((ROOT / "kb").rglob("*.py"))
@@ -53,13 +52,6 @@ def test_the_code_names_no_role_itself(content: Content, path: Path) -> None:
 
 def test_the_web_layers_source_id_is_the_one_content_names(content: Content) -> None:
     assert content.roles.source == SOURCE_DOCUMENT
-
-
-def test_the_tasks_in_content_are_the_home_pages(content: Content) -> None:
-    """The web layer still lists its own tasks (web/pages.py's TASKS) until it reads content.roles.tasks: the switch
-    must change nothing (delete this test with TASKS)."""
-    ours = [(t.label, t.slug, t.question, t.href, t.hint) for t in content.roles.tasks]
-    assert ours == [(t.label, t.slug, t.question, t.href, t.hint) for t in pages.TASKS]
 
 
 def test_the_source_document_role_names_every_restated_section(content: Content) -> None:

@@ -37,35 +37,10 @@ KIND_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Task:
-    """An entry point on the home page: what someone needs to do, and where the guidance says how."""
-
-    label: str
-    slug: str
-    question: str
-    href: str = ""
-    hint: str = ""
-
-
-TASKS = (
-    Task("I have found out about an image", "what-to-do-with-an-image",
-         "What should I do when I find out about a nude image?"),
-    Task("A young person has told me", "talking-to-a-young-person",
-         "A young person has told me about a nude image. What do I do?"),
-    Task("Do I need to refer?", "when-to-refer", "When should I make a child protection referral?",
-         href="/decide"),
-    Task("Getting an image removed", "getting-an-image-removed", "How can a nude image be removed?"),
-    Task("Our policy and procedures", "policy-and-procedures", "What should our policy cover?"),
-    Task("The law where I work", "", "What is the law where I work?", href="/legislation",
-         hint="The law in each UK nation today, and what has changed since 2020."),
-)
-
-
 def _tasks(content: Content) -> list[dict[str, Any]]:
     """The home page's tasks: where each leads, what it is about, and the guidance behind a tool."""
     tasks = []
-    for task in TASKS:
+    for task in content.roles.tasks:
         article = content.article(task.slug) if task.slug else None
         href = task.href or (article.url if article else url_for("pages.ask", q=task.question))
         summary = article.summary if article else task.hint
