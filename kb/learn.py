@@ -8,13 +8,14 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kb.analysis import Analysed, stems, words
+from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
@@ -75,6 +76,7 @@ class Engine:
     urgency: UrgencyModel
     cues: Cues
     stats: SectionStats
+    classifier: Classifier | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def build_engine(ix: OpenIndex) -> Engine:
         urgency=UrgencyModel.from_dict(learned.get("urgency", {})),
         cues=content.cues if isinstance(content.cues, Cues) else Cues(),
         stats=section_stats(content),
+        classifier=Classifier.from_dict(learned.get("classifier", {})),
     )
 
 
@@ -197,9 +200,15 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tu
     unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
     best = max(scores, key=lambda k: scores[k], default=None)
     cover = coverage(query.analysed, best, eng.stats) if best else 0.0
+    classes = eng.classifier.predict(tokens_of(query)) if eng.classifier is not None else {}
     question = Question(query.terms, frozenset(query.analysed.stems), place, intended(ix, query), query.analysed.core,
-                        cover, unknown)
+                        cover, unknown, classes)
     return question, scores
+
+
+def tokens_of(query: Query) -> list[str]:
+    """The classifier's features of a question: its words as corrected, and their stems."""
+    return tokens(query.analysed.words, query.analysed.stems)
 
 
 def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ...]:
@@ -273,6 +282,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     memory_rows: list[dict[str, Any]] = []
     examples: list[Example] = []
     urgent_rows: list[tuple[frozenset[str], Mapping[str, float], bool, str]] = []
+    docs: list[list[str]] = []
     for item in bank:
         labels = tuple(h for h in item.get("expect", []) if h in headings)
         if item.get("expect") and not labels:
@@ -284,16 +294,35 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         examples.append(Example(question, _candidates(eng, hits), labels, group))
         urgent = bool(item.get("urgent"))
         memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
+        docs.append(tokens_of(query))
         urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
     tuning = ix.tuning
+    examples, classifier = classify_examples(ix, eng, examples, docs)
     model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
     urgency = (fit_urgency(eng.cues, urgent_rows, memory, miss=tuning.urgent_miss, sure=tuning.urgent_sure)
                if eng.cues.families else UrgencyModel())
-    return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict()}
+    return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
+            "classifier": classifier.as_dict()}
+
+
+def classify_examples(ix: OpenIndex, eng: Engine, examples: Sequence[Example], docs: Sequence[Sequence[str]]
+                      ) -> tuple[list[Example], Classifier]:
+    """The classifier fitted on the bank and the sections' asks; each example carries the probabilities of models
+    fitted without its writer's fold (the ranking learns how far to trust an unseen question's), and the mean
+    of those models is served."""
+    source = {f.id: f.source for f in eng.sections}
+    asks = [(tokens_of(understand(ix, ask, spelling=False)), (source[sid],))
+            for sid, own in ix.content.asks.items() if sid in source for ask in own]
+    tuning = ix.tuning
+    how = Fitting(epochs=tuning.classifier_epochs, rate=tuning.classifier_rate, l2=tuning.classifier_l2)
+    probabilities, classifier = cross_fit(docs, [ex.labels for ex in examples], [ex.group for ex in examples],
+                                          ([a for a, _ in asks], [b for _, b in asks]), tuning.classifier_folds, how)
+    return [replace(ex, question=replace(ex.question, classes=p))
+            for ex, p in zip(examples, probabilities, strict=True)], classifier
 
 
 def build(content: Content, root: Path | str, force: bool = False,

@@ -22,9 +22,12 @@ FEATURES = (
     "place",       # +1 about the nation asked about, -1 about another one, 0 everywhere
     "intent",      # the question's intent names the section's source section
     "prior",       # how often the source section answers bank questions (log share)
+    "classifier",  # the text classifier's probability of the source section (kb/classify.py)
+    "classifier_log",  # its log: the ranking is linear, and the classifier's evidence adds up in logits
 )
 # Question-level features for deciding whether the guidance answers at all.
-SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject")
+SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
+                  "classifier_out", "classifier_top")
 NEIGHBOURS = 10
 
 
@@ -206,13 +209,14 @@ class Question:
     core: bool = False
     coverage: float = 0.0
     unknown: float = 0.0
+    classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
 
 
 @dataclass(frozen=True)
 class Model:
     """Logistic weights for ranking and for scope, with the priors they were fitted with."""
 
-    weights: tuple[float, ...] = (3.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0)
+    weights: tuple[float, ...] = (3.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0)
     bias: float = -2.0
     scope_weights: tuple[float, ...] = (0.0,) * len(SCOPE_FEATURES)
     scope_bias: float = 5.0
@@ -263,6 +267,8 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
             place,
             1.0 if c.source in question.intents else 0.0,
             priors.get(c.source, math.log(1e-3)),
+            question.classes.get(c.source, 0.0),
+            math.log(question.classes.get(c.source, 0.0) + 1e-4),
         ))
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
@@ -306,8 +312,10 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
         out_vote = vote.get("", 0.0)
         nearest = max(closest.values(), default=0.0)
     subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
+    classes = question.classes
     return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
-                     question.unknown, float(question.unknown == 0.0), subject])
+                     question.unknown, float(question.unknown == 0.0), subject, classes.get("", 0.0),
+                     max((p for c, p in classes.items() if c), default=0.0)])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

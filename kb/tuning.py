@@ -51,6 +51,12 @@ class Tuning:
     max_false_abstention: float = 0.03  # the scope threshold keeps all but this share of in-scope questions
     urgent_miss: float = 0.01  # the urgency threshold keeps all but this share of the train fold's emergencies
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
+    # The text classifier (kb/classify.py), chosen on the train fold's cross-fitting: more folds or passes, or a
+    # refit on the whole fold for serving, measured no better on held-out and cost build time.
+    classifier_folds: int = 3  # training questions are scored by models fitted without their writers' fold
+    classifier_epochs: int = 6
+    classifier_rate: float = 0.08
+    classifier_l2: float = 1e-4
     # Snippets.
     snippet_chars: int = 220  # the passage shown around the words a search matched
     lead_chars: int = 200  # the start of a text shown when no word matched
