@@ -165,7 +165,7 @@ class Fitting:
     epochs: int = 6
     batch: int = 128
     rate: float = 0.08
-    l2: float = 1e-4
+    l2: float = 1e-5
     seed: int = 0
 
 

@@ -56,7 +56,7 @@ class Tuning:
     classifier_folds: int = 3  # training questions are scored by models fitted without their writers' fold
     classifier_epochs: int = 6
     classifier_rate: float = 0.08
-    classifier_l2: float = 1e-4
+    classifier_l2: float = 1e-5
     # Snippets.
     snippet_chars: int = 220  # the passage shown around the words a search matched
     lead_chars: int = 200  # the start of a text shown when no word matched
