@@ -1,0 +1,99 @@
+"""The text classifier behind ranking and scope (kb/classify.py): what it reads of a question, that it learns,
+that cross-fitting never lets a training question see itself, and that it is stored with the index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import IndexHolder, OpenIndex
+from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
+from kb.learn import build, engine, rank
+from kb.model import Content
+from kb.understand import understand
+
+# Three writers, each with questions about one subject; the words of a writer's subject are theirs alone.
+SUBJECTS = {
+    "w1": ("image", ["delete the image", "image on phone", "remove image now", "image shared round"]),
+    "w2": ("law", ["is it illegal", "illegal to send", "the law on nudes", "crime to share law"]),
+    "w3": ("", ["school trip forms", "trip money forms", "forms for the trip", "school forms trip"]),
+}
+
+
+def bank() -> tuple[list[list[str]], list[tuple[str, ...]], list[str]]:
+    """The writers' questions as token lists, their labels and their writers."""
+    docs, labels, groups = [], [], []
+    for writer, (label, questions) in SUBJECTS.items():
+        for question in questions:
+            docs.append(tokens(question.split(), question.split()))
+            labels.append((label,) if label else ())
+            groups.append(writer)
+    return docs, labels, groups
+
+
+def test_a_question_is_read_as_stems_word_pairs_and_character_grams() -> None:
+    found = tokens(["who", "do", "i", "tell"], ["tell"])
+    assert "s tell" in found
+    assert "b who do" in found and "b i tell" in found
+    assert "c <tel" in found and "c ell>" in found
+
+
+def test_the_classifier_learns_which_class_a_question_belongs_to() -> None:
+    docs, labels, _ = bank()
+    model = fit(Vectoriser.of(docs), docs, labels, (OUT, "image", "law"), Fitting(epochs=30))
+    assert max(model.predict(tokens(["image", "shared"], ["image", "shared"])).items(), key=lambda kv: kv[1])[0] == (
+        "image")
+    assert max(model.predict(tokens(["trip", "forms"], ["trip", "forms"])).items(), key=lambda kv: kv[1])[0] == OUT
+
+
+def test_folds_keep_each_writer_whole() -> None:
+    groups = ["a"] * 5 + ["b"] * 3 + ["c"] * 3 + ["d"] * 1
+    fold = folds(groups, 3)
+    for group in set(groups):
+        assert len({int(f) for f, g in zip(fold, groups, strict=True) if g == group}) == 1
+    assert len(set(fold.tolist())) == 3
+
+
+def test_cross_fitting_never_lets_a_question_see_itself() -> None:
+    """Each question's probabilities are those of a model fitted without its writer: a writer whose words no other
+    writer uses gets no sure answer from them, though the served model (which saw every writer) has one."""
+    docs, labels, groups = bank()
+    how = Fitting(epochs=30)
+    probabilities, served = cross_fit(docs, labels, groups, k=3, how=how)
+    for i, label in enumerate(labels):
+        own = label[0] if label else OUT
+        seen = served.predict(docs[i])[own]
+        assert probabilities[i][own] < 0.5 < seen
+    # And exactly: a question's probabilities are those of the model fitted on the other writers' questions.
+    others = [j for j, g in enumerate(groups) if g != groups[0]]
+    alone = fit(served.vectoriser, [docs[j] for j in others], [labels[j] for j in others], served.classes, how)
+    assert alone.predict(docs[0]) == pytest.approx(probabilities[0])
+
+
+def test_the_classifier_round_trips_through_json() -> None:
+    docs, labels, groups = bank()
+    _, model = cross_fit(docs, labels, groups, k=3)
+    again = Classifier.from_dict(json.loads(json.dumps(model.as_dict())))
+    assert again is not None and again.classes == model.classes
+    np.testing.assert_allclose(again.probabilities(docs), model.probabilities(docs), atol=1e-5)
+    assert Classifier.from_dict({}) is None
+
+
+def test_the_served_index_stores_its_classifier_and_ranks_with_it(ix: OpenIndex) -> None:
+    classifier = engine(ix).classifier
+    assert classifier is not None and OUT in classifier.classes
+    assert "classifier" in ix.learned
+    ranking = rank(ix, understand(ix, "can I look at the nude on his phone?"), None)
+    assert ranking.sections[0].probability > 0.5
+
+
+def test_a_build_without_a_bank_ranks_without_a_classifier(content: Content, tmp_path: Path) -> None:
+    build(content, tmp_path, bank=[])
+    opened = IndexHolder(tmp_path).get()
+    assert opened is not None and "classifier" not in opened.learned
+    assert engine(opened).classifier is None
+    ranking = rank(opened, understand(opened, "what to do with a nude image"), None)
+    assert ranking.sections and ranking.sections[0].bm25 > 0
