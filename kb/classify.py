@@ -140,14 +140,15 @@ def targets(labels: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarr
 
 @dataclass(frozen=True)
 class Batch:
-    """Some rows as a dense block over only the columns they use, with their targets."""
+    """Some rows as a dense block over only the columns they use, with their targets and weights."""
 
     columns: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    weight: np.ndarray
 
     @classmethod
-    def of(cls, x: Sparse, chosen: np.ndarray, y: np.ndarray) -> Batch:
+    def of(cls, x: Sparse, chosen: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Batch:
         """The chosen rows of x."""
         spans = [np.arange(x.indptr[i], x.indptr[i + 1]) for i in chosen.tolist()]
         rows = np.repeat(np.arange(len(chosen)), [len(s) for s in spans])
@@ -155,7 +156,7 @@ class Batch:
         columns, local = np.unique(x.indices[entries], return_inverse=True)
         dense = np.zeros((len(chosen), len(columns)), dtype=np.float32)
         dense[rows, local] = x.data[entries]
-        return cls(columns, dense, y[chosen].astype(np.float32))
+        return cls(columns, dense, y[chosen].astype(np.float32), weight[chosen].astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,14 @@ class Fitting:
 
 
 def fit(vectoriser: Vectoriser, docs: Sequence[Sequence[str]], labels: Sequence[Sequence[str]],
-        classes: tuple[str, ...], how: Fitting = Fitting()) -> Classifier:
+        classes: tuple[str, ...], how: Fitting = Fitting(), weight: np.ndarray | None = None) -> Classifier:
     """Fit a softmax classifier of docs (token lists) to their labels (empty: OUT) by minibatch Adam on the mean
     cross-entropy plus an L2 penalty: a few passes over the data, deterministic for a seed."""
     x, y = vectoriser.matrix(docs), targets(labels, classes)
     rng = np.random.default_rng(how.seed)
     parts = np.array_split(rng.permutation(len(docs)), max(1, len(docs) // how.batch))
-    batches = [Batch.of(x, part, y) for part in parts]
+    rows = np.ones(len(docs)) if weight is None else weight
+    batches = [Batch.of(x, part, y, rows) for part in parts]
     w = np.zeros((x.columns, len(classes)), dtype=np.float32)
     b = np.zeros(len(classes), dtype=np.float32)
     m, v = np.zeros_like(w), np.zeros_like(w)
@@ -187,7 +189,7 @@ def fit(vectoriser: Vectoriser, docs: Sequence[Sequence[str]], labels: Sequence[
             bt, step = batches[k], step + 1
             used = w[bt.columns]
             # einsum, not BLAS: on a busy machine BLAS threads wait on each other for products this small.
-            g = (softmax(np.einsum("ij,jk->ik", bt.x, used) + b) - bt.y) / len(bt.y)
+            g = bt.weight[:, None] * (softmax(np.einsum("ij,jk->ik", bt.x, used) + b) - bt.y) / len(bt.y)
             grad = np.einsum("ij,ik->jk", bt.x, g) + how.l2 * used
             # Lazy Adam: only the weights of the features this batch uses move (and are shrunk).
             m[bt.columns] = 0.9 * m[bt.columns] + 0.1 * grad
@@ -214,7 +216,7 @@ def folds(groups: Sequence[str], k: int) -> np.ndarray:
 
 def cross_fit(docs: Sequence[Sequence[str]], labels: Sequence[Sequence[str]], groups: Sequence[str],
               always: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] = ((), ()), k: int = 4,
-              how: Fitting = Fitting()) -> tuple[list[dict[str, float]], Classifier]:
+              how: Fitting = Fitting(), always_weight: float = 1.0) -> tuple[list[dict[str, float]], Classifier]:
     """Out-of-fold probabilities for every doc (each from a model fitted without its group's fold), and the model
     to serve: the mean of the fold models, so that serving costs no further fit. `always` (the sections' own asks)
     is in every fold's training data, never predicted."""
@@ -226,8 +228,9 @@ def cross_fit(docs: Sequence[Sequence[str]], labels: Sequence[Sequence[str]], gr
     models = []
     for f in range(k):
         train = [i for i in range(len(docs)) if fold[i] != f]
+        weight = np.concatenate([np.ones(len(train)), np.full(len(always[0]), always_weight)])
         model = fit(vectoriser, [docs[i] for i in train] + list(always[0]),
-                    [labels[i] for i in train] + list(always[1]), classes, how)
+                    [labels[i] for i in train] + list(always[1]), classes, how, weight)
         models.append(model)
         held = [i for i in range(len(docs)) if fold[i] == f]
         for i, row in zip(held, model.probabilities([docs[i] for i in held]).tolist(), strict=True):

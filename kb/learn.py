@@ -320,7 +320,8 @@ def classify_examples(ix: OpenIndex, eng: Engine, examples: Sequence[Example], d
     tuning = ix.tuning
     how = Fitting(epochs=tuning.classifier_epochs, rate=tuning.classifier_rate, l2=tuning.classifier_l2)
     probabilities, classifier = cross_fit(docs, [ex.labels for ex in examples], [ex.group for ex in examples],
-                                          ([a for a, _ in asks], [b for _, b in asks]), tuning.classifier_folds, how)
+                                          ([a for a, _ in asks], [b for _, b in asks]), tuning.classifier_folds, how,
+                                          tuning.classifier_asks_weight)
     return [replace(ex, question=replace(ex.question, classes=p))
             for ex, p in zip(examples, probabilities, strict=True)], classifier
 
