@@ -4,10 +4,11 @@ where to go next and whom to call. Every answer is extracted from content and ci
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.analysis import stems
 from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
@@ -164,6 +165,7 @@ class Asked:
     continues: bool
     guided: bool = False  # it asks what to do first, and no child is sure to be in danger now
     bare: bool = False  # it says little beyond that (at most one word of its own)
+    wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -201,15 +203,35 @@ def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
     return asked.content.section(first.section) if first and asked.guided and asked.bare else None
 
 
+def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
+    """A question that says only what it wants to do ("who do I tell?", "who do I ring?") asks it of this site's
+    subject: the model's best of the sections its intents name answers it (as search finds them)."""
+    top = next((r.facts for r in asked.ranking.sections if r.facts.source in asked.wants), None)
+    return (top.article, top.section) if top else None
+
+
 # The answer's choices, first that finds a section wins.
 STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
-                                    emergency_when_urgent, first_steps_when_bare)
+                                    emergency_when_urgent, first_steps_when_bare, intent_alone)
 
 
 def _meaningful(query: Query) -> list[str]:
     """The question's own words: not the common ones, not a nation's name."""
-    return [s for s in query.analysed.stems
-            if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+    return _own(query.analysed.stems)
+
+
+def _own(found: Iterable[str]) -> list[str]:
+    """Stems that are not common words nor a nation's name."""
+    return [s for s in found if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+
+
+def _wants(content: Content, query: Query) -> frozenset[str]:
+    """The sections the question's intents name, when the words that say them are all it has of its own."""
+    said = [i for i in content.intents if i.matches(query.text)]
+    rest = query.text
+    for intent in said:
+        rest = intent.without(rest)
+    return frozenset(h for i in said for h in i.sections) if said and not _own(stems(rest)) else frozenset()
 
 
 def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
@@ -227,7 +249,7 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context) -> As
     intents = _intents(content, query)
     guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
     return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
-                 len(_meaningful(query)) <= 1)
+                 len(_meaningful(query)) <= 1, _wants(content, query))
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:

@@ -296,6 +296,12 @@ class Intent:
         """True when the text says this."""
         return any(p.search(text) for p in self.patterns)
 
+    def without(self, text: str) -> str:
+        """The text without the words that say this: what else it asks."""
+        for p in self.patterns:
+            text = p.sub(" ", text)
+        return text
+
 
 @dataclass(frozen=True)
 class Problem:

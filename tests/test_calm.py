@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from kb import IndexHolder, OpenIndex, search
+from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
 from kb.learn import GENERIC, engine
 from kb.model import NATIONS, Content
@@ -245,6 +245,27 @@ def test_short_questions_of_common_words_find_whom_to_tell(ix: OpenIndex, text: 
 def test_who_do_i_tell_puts_the_section_that_says_whom_first(ix: OpenIndex) -> None:
     for text in ("who do I tell", "who to tell", "who should I tell"):
         assert search(ix, text).hits[0].anchor == "share-concerns", text
+
+
+@pytest.mark.parametrize("text", SHORT_QUESTIONS)
+def test_short_questions_of_common_words_are_answered_not_declined(ix: OpenIndex, text: str) -> None:
+    # The guided Q&A answers what search finds: a question that says only what it wants to do asks it of the
+    # site's subject.
+    got = answer(ix, text)
+    assert got.answered and got.section is not None, text
+    assert got.section.anchor in [h.anchor for h in search(ix, text).hits[:3]], got.section.heading
+
+
+def test_who_do_i_tell_is_answered_with_the_section_that_says_whom(ix: OpenIndex) -> None:
+    for text in ("who do I tell", "who to tell", "who should I tell?"):
+        got = answer(ix, text)
+        assert got.section is not None and got.section.anchor == "share-concerns", text
+
+
+@pytest.mark.parametrize("text", ["who do I report FGM to", "who do I tell about a DBS check",
+                                  "who do I tell about the football"])
+def test_whom_to_tell_about_something_else_is_still_declined(ix: OpenIndex, text: str) -> None:
+    assert not answer(ix, text).answered, text
 
 
 def test_words_found_nowhere_still_find_nothing(ix: OpenIndex) -> None:
