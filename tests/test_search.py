@@ -81,7 +81,10 @@ def test_nudes_finds_what_to_do_with_an_image(ix: OpenIndex, question: str) -> N
     ("words", "sensible"),
     [
         ("nudes", {"Overview", IMAGE_SECTION, "Recognising concerns"}),
-        ("pics", {"Overview", IMAGE_SECTION, "Recognising concerns"}),
+        # A bare "pics" says no more than that it is about images: the learned ranking puts getting them taken
+        # down first (the text classifier's reading of the blind bank), which is as sensible as the overview.
+        ("pics", {"Overview", IMAGE_SECTION, "Recognising concerns",
+                  "Getting an explicit image removed from the internet"}),
         ("sextortion", {"Causing distress", REFERRAL_SECTION, "Overview"}),
         ("DSL", {"Recognising concerns", "Recording and reviewing", "Procedures", "Schools"}),
         ("social services", {REFERRAL_SECTION}),
