@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from kb import OpenIndex, answer, load_content
-from kb.model import RISKS
+from kb.answering import STRATEGIES, Asked
+from kb.conversation import Context
+from kb.learn import Ranking
+from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.rank import Labelled, Memory
-from kb.urgency import Cues, Urgency, fit
+from kb.urgency import Cues, Urgency, assess, fit
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -102,7 +105,6 @@ def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered
     assert model.maybe <= model.threshold <= model.sure
     for t, urgent in texts:
         if urgent:
-            from kb.urgency import assess
             got = assess(model, cues, [t], {w: 1.0 for w in t.split()}, memory)
             assert got.urgent or got.maybe, t
 
@@ -139,6 +141,16 @@ def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: O
                                       "how do I get an image removed from the internet"])
 def test_calm_answers_list_no_crisis_lines(ix: OpenIndex, question: str) -> None:
     assert not any(c.risk for c in answer(ix, question).contacts)
+
+
+@pytest.mark.parametrize(("urgent", "maybe"), [(True, False), (False, True)])
+def test_a_question_that_may_be_urgent_is_never_answered_not_covered(content: Content, urgent: bool,
+                                                                     maybe: bool) -> None:
+    # Nothing in the guidance matches (no section ranked, out of scope): the urgent steps answer, not a refusal.
+    ranking = Ranking((), 0.0, False, Urgency(0.1, urgent, maybe, frozenset()), 0.0)
+    asked = Asked(content, "zzz", ranking, Context(), continues=False)
+    chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
+    assert chosen == content.emergency_section()
 
 
 def test_risks_are_signalled_only_by_an_urgent_or_maybe_urgent_question() -> None:
