@@ -195,11 +195,6 @@ def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
     return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
 
 
-def emergency_when_maybe(asked: Asked) -> tuple[Article, Section] | None:
-    """A question that may be urgent and that nothing else answers gets the urgent steps, not "not covered"."""
-    return asked.content.emergency_section() if asked.ranking.urgency.maybe else None
-
-
 def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
     """A bare "what do I do?" has no topic to rank: the first steps are its answer (conversation.yaml)."""
     first = asked.content.conversation.first_steps if asked.content.conversation else None
@@ -208,7 +203,7 @@ def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
 
 # The answer's choices, first that finds a section wins.
 STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
-                                    emergency_when_urgent, first_steps_when_bare, emergency_when_maybe)
+                                    emergency_when_urgent, first_steps_when_bare)
 
 
 def _meaningful(query: Query) -> list[str]:

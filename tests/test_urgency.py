@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kb import OpenIndex, answer, load_content
-from kb.answering import STRATEGIES, Asked
+from kb.answering import STRATEGIES, Asked, contacts_for
 from kb.conversation import Context
 from kb.learn import Ranking
 from kb.model import RISKS, Content
@@ -143,14 +143,21 @@ def test_calm_answers_list_no_crisis_lines(ix: OpenIndex, question: str) -> None
     assert not any(c.risk for c in answer(ix, question).contacts)
 
 
-@pytest.mark.parametrize(("urgent", "maybe"), [(True, False), (False, True)])
-def test_a_question_that_may_be_urgent_is_never_answered_not_covered(content: Content, urgent: bool,
-                                                                     maybe: bool) -> None:
-    # Nothing in the guidance matches (no section ranked, out of scope): the urgent steps answer, not a refusal.
-    ranking = Ranking((), 0.0, False, Urgency(0.1, urgent, maybe, frozenset()), 0.0)
+def test_an_urgent_question_nothing_else_answers_gets_the_urgent_steps_not_a_refusal(content: Content) -> None:
+    # Nothing in the guidance matches (no section ranked, out of scope): the urgent steps answer.
+    ranking = Ranking((), 0.0, False, Urgency(0.9, True, False, frozenset()), 0.0)
     asked = Asked(content, "zzz", ranking, Context(), continues=False)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     assert chosen == content.emergency_section()
+
+
+def test_a_question_that_may_be_urgent_keeps_the_answer_it_asked_for_with_999_first(content: Content) -> None:
+    # Issue 12, point 4: not the emergency page; the line "call 999" is shown above whatever it asked for.
+    ranking = Ranking((), 0.0, False, Urgency(0.1, False, True, frozenset({"danger_to_life"})), 0.0)
+    asked = Asked(content, "zzz", ranking, Context(), continues=False)
+    assert next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None) is None
+    contacts = contacts_for(content, None, ranking.urgency.risks)
+    assert contacts[0].phone == "999" and contacts[1].risk == "self-harm"
 
 
 def test_risks_are_signalled_only_by_an_urgent_or_maybe_urgent_question() -> None:
