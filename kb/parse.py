@@ -38,12 +38,17 @@ class Parsed:
 # ---------------------------------------------------------------- YAML with line numbers
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser (bundled with PyYAML's wheels) reads the content several times faster than the pure-Python one;
+# the constructor, and so the line numbers, stay the same.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc]  # the C loader's base is typed Any
     """A safe loader that records each mapping's first line (1-based) under LINE_KEY, and each key's under
     LINES_KEY, so a problem points at the field that has it."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         mapping[LINE_KEY] = node.start_mark.line + 1
         mapping[LINES_KEY] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value
                               if isinstance(key, yaml.ScalarNode)}

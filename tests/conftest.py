@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,8 +50,14 @@ def _builds_in_tests_do_not_learn(monkeypatch: pytest.MonkeyPatch, tmp_path_fact
 def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
     """An index built once per session from the real content, in a temporary folder, with the ranking learned
     from the bank's train fold (as `kb build` does)."""
-    root = tmp_path_factory.mktemp("index")
-    build(content, root, bank=training_bank(TRAIN_FILE))
+    # Under pytest-xdist each worker has its own base folder inside the run's: the workers share one build there
+    # (the first to take the lock builds it; the others find it current, a no-op, and open it).
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "learned-index"
+    with (shared / "learned-index.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build(content, root, bank=training_bank(TRAIN_FILE))
     return root
 
 
@@ -83,3 +91,9 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A test client for the session's app."""
     return app.test_client()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no learned index run first: under pytest-xdist one worker builds the index (the costliest
+    step of the run) while the other works through them, instead of both waiting for it."""
+    items.sort(key=lambda item: "index_dir" in getattr(item, "fixturenames", ()))
