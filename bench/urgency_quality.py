@@ -3,12 +3,14 @@ building the ranking (questions are understood once and cached under /tmp betwee
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
 
-The cache is keyed by nothing: delete it after changing how questions are understood (not after cue edits).
+Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
+cache after changing how questions are understood in code.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 import tempfile
 from pathlib import Path
@@ -29,7 +31,9 @@ from kb.urgency_text import ngrams
 HERE = Path(__file__).resolve().parent
 SETS = {"train": HERE / "bank" / "train.jsonl", "heldout": HERE / "bank" / "heldout.jsonl",
         "dev2": ROOT.parent / "shared" / "eval" / "dev2.jsonl"}
-CACHE = Path(tempfile.gettempdir()) / "kb-urgency-cache.pickle"
+# Keyed by the question sets and the glossary (which shape how a question is understood), not by the cues.
+_KEY = hashlib.sha256(b"".join(p.read_bytes() for p in (*SETS.values(), ROOT / "content" / "glossary.yaml")))
+CACHE = Path(tempfile.gettempdir()) / f"kb-urgency-{_KEY.hexdigest()[:12]}.pickle"
 
 
 def understood() -> dict[str, list[dict[str, Any]]]:
