@@ -53,7 +53,7 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
     """Every metric of ../shared/eval/score.py, computed in process; misses by metric; latency per question."""
     n: dict[str, float] = dict.fromkeys((
         "in", "top1", "r3", "mrr", "ans", "false_abst", "out", "abst", "urg", "urg_hit", "calm", "false_alarm",
-        "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa"), 0.0)
+        "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa", "urg_line", "maybe"), 0.0)
     misses: dict[str, list[str]] = {}
     times: list[float] = []
     for x in items:
@@ -87,12 +87,16 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
             n["urg"] += 1
             ok = reply.urgent and reply.contacts and reply.contacts[0].phone == "999" and reply.answered
             n["urg_hit"] += bool(ok)
+            # The one line "Is a child in danger right now? Call 999." above the answer (issue 12, point 4).
+            line = reply.maybe_urgent and reply.contacts and reply.contacts[0].phone == "999"
+            n["urg_line"] += bool(ok) or bool(line)
             n["old_urg"] += is_urgent(x["q"])
             if not ok:
                 misses.setdefault("urgent", []).append(f"{x['id']} {x['q'][:110]!r}")
         else:
             n["calm"] += 1
             n["false_alarm"] += reply.urgent
+            n["maybe"] += reply.maybe_urgent
             n["old_fa"] += is_urgent(x["q"])
             if reply.urgent:
                 misses.setdefault("false_alarm", []).append(f"{x['id']} {x['q'][:110]!r}")
@@ -112,7 +116,9 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
         "fts5 top1": r("fts1", "in"), "fts5 recall@3": r("fts3", "in"),
         "answer accuracy": r("ans", "in"), "false abstention": r("false_abst", "in"),
         "abstention (oos)": r("abst", "out"), "urgent recall": r("urg_hit", "urg"),
-        "urgent false alarms": r("false_alarm", "calm"), "old rules urgent recall": r("old_urg", "urg"),
+        "urgent false alarms": r("false_alarm", "calm"),
+        "urgent or 999 line recall": r("urg_line", "urg"), "999 line on calm": r("maybe", "calm"),
+        "old rules urgent recall": r("old_urg", "urg"),
         "old rules false alarms": r("old_fa", "calm"), "law recall": r("law_hit", "law"),
         "law nation precision": r("nat_ok", "nat"),
         "questions": n["in"] + n["out"], "emergencies": n["urg"],

@@ -257,9 +257,11 @@ def _intents(content: Content, query: Query) -> tuple[str, ...]:
     return tuple(i.name for i in content.intents if i.matches(query.typed) or i.matches(query.text))
 
 
-def contacts_for(content: Content, nation: str | None) -> tuple[Contact, ...]:
-    """A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams)."""
-    return tuple(c for c in content.contacts if c.serves(nation or ""))
+def contacts_for(content: Content, nation: str | None, risks: frozenset[str] = frozenset()) -> tuple[Contact, ...]:
+    """A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams); crisis
+    lines only for a question that signals their risk, then straight after 999."""
+    shown = [c for c in content.contacts if c.serves(nation or "") and (not c.risk or c.risk in risks)]
+    return tuple(sorted(shown, key=lambda c: 0 if c.phone == "999" else 1 if c.risk else 2))
 
 
 def _others(ranking: Ranking, chosen: Section | None, least: float) -> tuple[tuple[str, str, str], ...]:
@@ -289,7 +291,7 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     token = encode_context(None, nation)
     return Answer(
         question=question, answered=False, urgent=False, context=token, nation=nation,
-        contacts=contacts_for(content, nation),
+        contacts=contacts_for(content, nation, ranking.urgency.risks),
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
         alternatives=_others(ranking, None, ix.tuning.alternative), intents=_intents(content, query),
@@ -325,7 +327,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section),
         followups=followups_for(content, article, nation, token, section, _intents(content, query)),
-        contacts=contacts_for(content, nation),
+        contacts=contacts_for(content, nation, ranking.urgency.risks),
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section, tuning.alternative) if unsure else (),

@@ -38,7 +38,9 @@ from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess
+from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
+from kb.urgency_text import ngrams
 
 # Words that say little about what a question is about: they never count towards coverage.
 GENERIC = frozenset(stems(
@@ -281,7 +283,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     headings = {f.source for f in eng.sections}
     memory_rows: list[dict[str, Any]] = []
     examples: list[Example] = []
-    urgent_rows: list[tuple[frozenset[str], Mapping[str, float], bool, str]] = []
+    urgent_rows: list[UrgencyRow] = []
     docs: list[list[str]] = []
     for item in bank:
         labels = tuple(h for h in item.get("expect", []) if h in headings)
@@ -295,7 +297,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         urgent = bool(item.get("urgent"))
         memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
         docs.append(tokens_of(query))
-        urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group))
+        urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group,
+                            ngrams(query.typed, query.text)))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
@@ -303,7 +306,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     tuning = ix.tuning
     examples, classifier = classify_examples(ix, eng, examples, docs)
     model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
-    urgency = (fit_urgency(eng.cues, urgent_rows, memory, miss=tuning.urgent_miss, sure=tuning.urgent_sure)
+    urgency = (fit_urgency(eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
+                           false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin)
                if eng.cues.families else UrgencyModel())
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
             "classifier": classifier.as_dict()}

@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # only for the types of Content's fields: these modules build
     from kb.urgency import Cues
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
+# The risks a contact can be kept for: shown in an answer only when the question signals it (kb/urgency.py).
+RISKS = ("self-harm",)
 NATION_NAMES = {
     "england": "England",
     "wales": "Wales",
@@ -214,6 +216,8 @@ class Contact:
     nations: tuple[str, ...] = NATIONS
     # The page its details were checked against (listed as verified in sources.yaml).
     source_url: str = ""
+    # A crisis line an answer lists only when the question signals this risk now (one of RISKS), else "".
+    risk: str = ""
 
     @property
     def link_text(self) -> str:

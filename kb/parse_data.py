@@ -11,6 +11,7 @@ from kb.model import (
     LAW_GROUPS,
     NATIONS,
     REFERENCE_KINDS,
+    RISKS,
     STATUSES,
     TOPICS,
     Change,
@@ -135,11 +136,19 @@ def _contact(f: Fields) -> Contact:
                       audience=f.text("audience", required=False) or "everyone",
                       source=f.text("source", required=False), line=f.line,
                       url_label=f.text("url_label", required=False), nations=f.items("nations", NATIONS) or NATIONS,
-                      source_url=f.url("source_url"))
+                      source_url=f.url("source_url"), risk=_risk(f))
     if not (contact.url or contact.phone or contact.email):
         f.problem(f"contact '{contact.id}' has no verified link, phone or email: say in 'when' how to reach it, "
                   "and add its address once it is verified", "warning")
     return contact
+
+
+def _risk(f: Fields) -> str:
+    """The risk a crisis line is kept for: one of RISKS, or "" for a contact every answer lists."""
+    risk = f.text("risk", required=False)
+    if risk and risk not in RISKS:
+        f.problem(f"risk '{risk}' must be one of: {', '.join(RISKS)}", key="risk")
+    return risk if risk in RISKS else ""
 
 
 def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:

@@ -49,7 +49,8 @@ class Tuning:
     # Fitting at build time (the train fold of the question bank).
     l2: float = 1.0  # the ranking and scope models' regularisation
     max_false_abstention: float = 0.03  # the scope threshold keeps all but this share of in-scope questions
-    urgent_miss: float = 0.01  # the urgency threshold keeps all but this share of the train fold's emergencies
+    urgent_false_alarm: float = 0.03  # the emergency answer: at most this share of the train fold's calm questions
+    urgent_margin: float = 0.5  # "maybe urgent" from this share of the least urgent-looking train emergency's score
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
     # The text classifier (kb/classify.py), chosen on the train fold's cross-fitting: more folds or passes, or a
     # refit on the whole fold for serving, measured no better on held-out and cost build time.

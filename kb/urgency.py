@@ -13,12 +13,18 @@ import numpy as np
 
 from kb.rank import Memory
 from kb.rank_fit import fit_logistic
+from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
 INTENT = "intent_to_die"  # the family that is urgent on its own
-DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn")
+# The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
+# crisis lines kept for a risk are listed in its answer.
+RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die")}
+DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text")
+# One bank question as fitting sees it: matched families, terms, urgent, writer, and its words and word pairs.
+Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,18 @@ class Urgency:
     cues: frozenset[str]
     sure: bool = False  # so clearly an emergency that the answer is the 999 step itself
 
+    @property
+    def risks(self) -> frozenset[str]:
+        """The risks the question signals now (none unless it reads as urgent or maybe urgent)."""
+        if not (self.urgent or self.maybe):
+            return frozenset()
+        return frozenset(risk for risk, names in RISK_CUES.items() if self.cues & set(names))
+
 
 @dataclass(frozen=True)
 class UrgencyModel:
-    """Logistic weights over the cue families and derived features, with two thresholds: urgent and maybe."""
+    """Logistic weights over the cue families and derived features (the words' own model among them), with three
+    thresholds: maybe urgent (the one line "call 999"), urgent (the emergency answer) and sure (the 999 step)."""
 
     names: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()
@@ -72,11 +86,12 @@ class UrgencyModel:
     threshold: float = 0.5
     maybe: float = 0.2
     sure: float = 0.5
+    text: TextModel = TextModel()
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index."""
         return {"names": list(self.names), "weights": list(self.weights), "bias": self.bias,
-                "threshold": self.threshold, "maybe": self.maybe, "sure": self.sure}
+                "threshold": self.threshold, "maybe": self.maybe, "sure": self.sure, "text": self.text.as_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UrgencyModel:
@@ -84,7 +99,7 @@ class UrgencyModel:
         if not data:
             return cls()
         return cls(tuple(data["names"]), tuple(data["weights"]), float(data["bias"]), float(data["threshold"]),
-                   float(data["maybe"]), float(data.get("sure", 0.5)))
+                   float(data["maybe"]), float(data.get("sure", 0.5)), TextModel.from_dict(data.get("text", {})))
 
 
 def feature_names(cues: Cues) -> tuple[str, ...]:
@@ -93,8 +108,8 @@ def feature_names(cues: Cues) -> tuple[str, ...]:
 
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
-        exclude: str = "", cos: np.ndarray | None = None) -> np.ndarray:
-    """The feature row of one question."""
+        exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0) -> np.ndarray:
+    """The feature row of one question (text: the words' model's log-odds)."""
     calm = sum(1 for f in cues.families if not f.raises and f.name in matched)
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
@@ -103,7 +118,8 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
         nb = memory.log_odds("urgent", terms, exclude)
         knn = _urgent_share(memory, terms, exclude, cos=cos)
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
-              "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn}
+              "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
+              "text": max(-10.0, min(10.0, text)) / 10.0}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
@@ -139,7 +155,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     if not model.names or model.names != feature_names(cues):
         hit = rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
-    x = row(cues, matched, terms, memory, cos=cos)
+    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)))
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     # Safety first: words saying a child means to end their life, with nothing that says planning, the past or a
     # story, are urgent whatever the model makes of the rest.
@@ -148,21 +164,28 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
-def fit(cues: Cues, rows: Sequence[tuple[frozenset[str], Mapping[str, float], bool, str]], memory: Memory,
-        miss: float = 0.01, sure: float = 0.5) -> UrgencyModel:
-    """Fit on (matched families, terms, urgent, writer) rows; every writer's features come from a memory without
-    them, so the scores are those of unseen writers. Recall first: the threshold keeps all but `miss` of the
-    train fold's emergencies (the very least urgent-looking one alone would set it by chance: one odd question
-    tripled the false alarms); `sure` is where the answer becomes the 999 step itself."""
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group) for matched, terms, _, group in rows])
-    y = np.array([1.0 if urgent else 0.0 for _, _, urgent, _ in rows])
+def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
+        margin: float = 0.5) -> UrgencyModel:
+    """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
+    them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
+    score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
+    999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach (never below
+    "maybe"); `sure` is where the answer becomes the 999 step itself."""
+    y = np.array([1.0 if r[2] else 0.0 for r in rows])
+    bags = [r[4] for r in rows]
+    text = cross_scores(bags, y, [r[3] for r in rows])
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
+                   for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
-    weight = np.where(y > 0, 3.0, 1.0)
-    w, b = fit_logistic(x, y, l2=1.0, weight=weight)
+    w, b = fit_logistic(x, y, l2=1.0, weight=np.where(y > 0, 3.0, 1.0))
     p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-    threshold = min(sure, float(np.quantile(p[y > 0], miss))) if (y > 0).any() else sure
-    return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, threshold / 2.0,
-                        max(sure, threshold))
+    if not (y > 0).any() or not (y == 0).any():
+        return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
+                            fit_text(bags, y))
+    maybe = margin * float(p[y > 0].min())
+    threshold = max(maybe, float(np.quantile(p[y == 0], 1.0 - false_alarm)))
+    return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
+                        max(sure, threshold), fit_text(bags, y))
 
 
 def _sigmoid(v: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -112,8 +113,18 @@ def request_log(context: BrowserContext, base_url: str) -> Iterator[list[str]]:
     context.unroute_all(behavior="ignoreErrors")
 
 
+Shoot = Callable[..., None]
+
+
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """Where screenshots of each page type go (git-ignored), for people to look at."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
+def screenshots() -> Shoot:
+    """Save a screenshot of a page under tests/screenshots (git-ignored), for people to look at, when
+    KB_SCREENSHOTS=1: a full-page screenshot costs about as much as loading the page, and no test reads them."""
+    wanted = os.environ.get("KB_SCREENSHOTS") == "1"
+
+    def shoot(page: Page, name: str, full_page: bool = True) -> None:
+        if wanted:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
+
+    return shoot

@@ -9,13 +9,15 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kb.model import Content
+
+# tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
+Shoot = Callable[..., None]
 
 WHAT_DO_I_DO = "what do I do?"
 LAW = "Which law makes it a crime to share a nude image of a child?"
@@ -182,13 +184,13 @@ SCREENS = {
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("name", SCREENS)
 def test_conversation_screens_are_accessible_at_phone_and_desktop_widths(
-    page: Page, screenshots: Path, assert_accessible: Callable[[Page], None], content: Content, name: str,
+    page: Page, screenshots: Shoot, assert_accessible: Callable[[Page], None], content: Content, name: str,
     width: int
 ) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     response = page.goto(SCREENS[name])
     assert response is not None and response.status == 200
-    page.screenshot(path=screenshots / f"ask-{name}-{width}.png", full_page=True)
+    screenshots(page, f"ask-{name}-{width}")
     sizes = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert sizes[0] <= sizes[1], f"{name} scrolls sideways at {width}px"
     assert_accessible(page)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page
+
+# tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
+Shoot = Callable[..., None]
 
 LAW_QUESTION = "Which law makes it a crime to share a nude image of a child?"
 PAGE_TYPES = {
@@ -53,14 +55,14 @@ def visit(page: Page, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Path,
+def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Shoot,
                                              assert_accessible: Callable[[Page], None]) -> None:
     visit(page, name)
-    page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+    screenshots(page, f"{name}")
     assert_accessible(page)
 
 
-def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Path,
+def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Shoot,
                                                    assert_accessible: Callable[[Page], None]) -> None:
     context = browser.new_context(base_url=unavailable_url)
     try:
@@ -68,26 +70,21 @@ def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable
         response = page.goto("/")
         assert response is not None and response.status == 503
         assert "999" in page.inner_text(".emergency") and "0808 800 5000" in page.inner_text("main")
-        page.screenshot(path=screenshots / "unavailable.png", full_page=True)
+        screenshots(page, "unavailable")
         assert_accessible(page)
     finally:
         context.close()
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_every_request_goes_to_the_site_itself(page: Page, request_log: list[str], base_url: str,
-                                               name: str) -> None:
+def test_every_request_goes_to_the_site_itself_and_the_csp_reports_no_violation(
+        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]]
+) -> None:
     visit(page, name)
     page.wait_for_load_state("load")
     assert request_log, "the page itself is recorded"
     assert all(url.startswith(base_url + "/") for url in request_log), request_log
     assert any("/static/site.css" in url for url in request_log)
-
-
-@pytest.mark.parametrize("name", PAGE_TYPES)
-def test_the_csp_reports_no_violation(page: Page, name: str, csp_violations: Callable[[], list[str]]) -> None:
-    visit(page, name)
-    page.wait_for_load_state("load")
     assert csp_violations() == []
 
 
@@ -100,7 +97,7 @@ def test_the_csp_listener_catches_a_violation(page: Page, csp_violations: Callab
     assert "script-src" in csp_violations()[0]
 
 
-def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Path) -> None:
+def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Shoot) -> None:
     context = browser.new_context(java_script_enabled=False, base_url=base_url)
     try:
         page = context.new_page()
@@ -126,12 +123,12 @@ def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshot
         page.click(".ask-form button[type=submit]")
         page.wait_for_url("**/ask?t=*&q=and+in+Scotland*#turn-2")
         assert page.locator("#turn-2-law").inner_text() == "The law in Scotland"
-        page.screenshot(path=screenshots / "journey-no-js-follow-up.png", full_page=True)
+        screenshots(page, "journey-no-js-follow-up")
     finally:
         context.close()
 
 
-def test_print_hides_navigation_and_shows_where_the_paper_came_from(page: Page, screenshots: Path) -> None:
+def test_print_hides_navigation_and_shows_where_the_paper_came_from(page: Page, screenshots: Shoot) -> None:
     page.goto("/articles/the-law")
     assert page.locator(".print-footer").is_hidden()
     page.emulate_media(media="print")
@@ -146,7 +143,7 @@ def test_print_hides_navigation_and_shows_where_the_paper_came_from(page: Page, 
     shown = page.evaluate("""() => getComputedStyle(
         document.querySelector('main a[href^="https://"]'), '::after').content""")
     assert "https://" in shown, "link addresses are printed after links"
-    page.screenshot(path=screenshots / "article-print.png", full_page=True)
+    screenshots(page, "article-print")
     assert page.pdf()[:4] == b"%PDF"
 
 
@@ -182,12 +179,12 @@ def test_focus_is_visible_on_links_and_inputs(page: Page) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_no_horizontal_scroll_at_320_pixels(page: Page, name: str, screenshots: Path) -> None:
+def test_no_horizontal_scroll_at_320_pixels(page: Page, name: str, screenshots: Shoot) -> None:
     page.set_viewport_size({"width": 320, "height": 640})
     visit(page, name)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if name in ("home", "article", "ask-answer", "ask-thread", "search-results", "legislation-nation"):
-        page.screenshot(path=screenshots / f"{name}-320.png", full_page=True)
+        screenshots(page, f"{name}-320")
     assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
+
+# tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
+Shoot = Callable[..., None]
 
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 900}
@@ -132,21 +134,21 @@ NEW_STATES = {
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("name", NEW_STATES)
 def test_axe_finds_nothing_on_the_new_page_states(browser: Browser, base_url: str, name: str, width: int,
-                                                  screenshots: Path, assert_accessible: Callable[[Page], None]
+                                                  screenshots: Shoot, assert_accessible: Callable[[Page], None]
                                                   ) -> None:
     context = browser.new_context(viewport={"width": width, "height": 900}, base_url=base_url)
     try:
         page = context.new_page()
         response = page.goto(NEW_STATES[name])
         assert response is not None and response.status == 200
-        page.screenshot(path=screenshots / f"{name}-{width}.png", full_page=True)
+        screenshots(page, f"{name}-{width}")
         assert_accessible(page)
         width_now = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert width_now[0] <= width_now[1], f"{name} scrolls sideways at {width}px"
         if width == 390:
             page.locator(".menu__toggle").click()
             assert page.locator("nav[aria-label=Main] a").first.is_visible()
-            page.screenshot(path=screenshots / f"{name}-{width}-menu.png")
+            screenshots(page, f"{name}-{width}-menu", full_page=False)
             assert_accessible(page)
     finally:
         context.close()

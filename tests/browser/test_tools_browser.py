@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Request
 
+# tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
+Shoot = Callable[..., None]
+
 ALL_NO = "danger=no&adult=no&coerced=no&content=no&under-13=no&harm=no"
 PAGE_TYPES = {
     "decide-first-question": "/decide",
@@ -53,10 +56,10 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots: Path,
+def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots: Shoot,
                                              assert_accessible: Callable[[Page], None]) -> None:
     visit(page, name)
-    page.screenshot(path=screenshots / f"tool-{name}.png", full_page=True)
+    screenshots(page, f"tool-{name}")
     assert_accessible(page)
 
 
@@ -86,19 +89,19 @@ def test_tool_pages_request_only_the_site_and_break_no_csp_rule(
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_tool_pages_do_not_scroll_sideways_at_320_pixels(page: Page, name: str, screenshots: Path) -> None:
+def test_tool_pages_do_not_scroll_sideways_at_320_pixels(page: Page, name: str, screenshots: Shoot) -> None:
     page.set_viewport_size({"width": 320, "height": 640})
     visit(page, name)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if name in ("decide-first-question", "decide-criterion", "decide-refer", "record", "policy"):
-        page.screenshot(path=screenshots / f"tool-{name}-320.png", full_page=True)
+        screenshots(page, f"tool-{name}-320")
     assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 
 # ---------------------------------------------------------------- the decision aid
 
 
-def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshots: Path) -> None:
+def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshots: Shoot) -> None:
     page.goto("/decide")
     # The nation first: the arrow keys move through the four nations and pick one.
     assert "Question 1 of up to 7" in page.inner_text("legend")
@@ -135,7 +138,7 @@ def test_keyboard_alone_runs_the_decision_aid_to_a_result(page: Page, screenshot
     assert "A child may have been pressured, blackmailed or groomed" in page.inner_text(".met-list")
     assert re.search(r"nation=scotland.*coerced=yes$", page.url)
     assert "Scotland" in page.inner_text(".route-nation")
-    page.screenshot(path=screenshots / "tool-decide-keyboard-result.png", full_page=True)
+    screenshots(page, "tool-decide-keyboard-result")
 
 
 def test_keyboard_answer_yes_to_immediate_danger_gives_999(page: Page) -> None:
@@ -184,7 +187,7 @@ def test_decision_aid_works_without_javascript_and_back_goes_back(browser: Brows
         context.close()
 
 
-def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, screenshots: Path) -> None:
+def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, screenshots: Shoot) -> None:
     page.goto("/decide?nation=england&danger=no&adult=no&coerced=no&content=yes")
     assert page.locator("[data-print]").is_visible()
     page.emulate_media(media="print")
@@ -197,7 +200,7 @@ def test_the_decision_summary_prints_the_date_and_every_answer(page: Page, scree
     assert page.locator(".next-steps").is_visible()
     assert re.search(r"Answered on \d{1,2} \w+ \d{4}", page.inner_text(".answers"))
     assert page.locator(".print-footer").is_visible()
-    page.screenshot(path=screenshots / "tool-decide-print.png", full_page=True)
+    screenshots(page, "tool-decide-print")
     assert page.pdf()[:4] == b"%PDF"
 
 
@@ -255,7 +258,7 @@ def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_ur
         context.close()
 
 
-def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Page, screenshots: Path) -> None:
+def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Page, screenshots: Shoot) -> None:
     page.goto("/record")
     assert page.locator("[data-print]").is_visible()
     story = "\n".join(f"{i}. An action taken, and who took it" for i in range(1, 13))
@@ -283,7 +286,7 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
                               " return [s.borderBottomStyle, parseFloat(s.height)]; })()")
     assert signature[0] == "solid" and signature[1] >= 40, f"a line to sign on: {signature}"
     assert page.locator(".print-footer").is_visible()
-    page.screenshot(path=screenshots / "tool-record-print.png", full_page=True)
+    screenshots(page, "tool-record-print")
     assert page.pdf()[:4] == b"%PDF"
 
 
@@ -318,7 +321,7 @@ def test_policy_checklist_without_javascript_checks_and_downloads(browser: Brows
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Path, width: int,
+def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Shoot, width: int,
                                                  assert_accessible: Callable[[Page], None]) -> None:
     """The decision aid's question and refer result and the record sheet, for people to look at."""
     page.set_viewport_size({"width": width, "height": 900})
@@ -326,5 +329,5 @@ def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Path, w
         visit(page, name)
         size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert size[0] <= size[1], f"{name} scrolls sideways at {width}px: {size}"
-        page.screenshot(path=screenshots / f"tool-{name}-{width}.png", full_page=True)
+        screenshots(page, f"tool-{name}-{width}")
     assert_accessible(page)

@@ -1,0 +1,116 @@
+"""Urgency alone, fast: the urgency model fitted on the bank's train fold and scored on held-out and dev2, without
+building the ranking (questions are understood once and cached under /tmp between runs).
+
+Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
+
+Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
+cache after changing how questions are understood in code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, questions
+
+from kb import IndexHolder, load_content
+from kb.index import build_index
+from kb.learn import asks_memory, build_engine
+from kb.rank import Labelled, Memory
+from kb.signals import is_urgent
+from kb.tuning import DEFAULT
+from kb.understand import understand
+from kb.urgency import Cues, UrgencyModel, assess, fit
+from kb.urgency_text import ngrams
+
+HERE = Path(__file__).resolve().parent
+SETS = {"train": HERE / "bank" / "train.jsonl", "heldout": HERE / "bank" / "heldout.jsonl",
+        "dev2": ROOT.parent / "shared" / "eval" / "dev2.jsonl"}
+# Keyed by the question sets and the glossary (which shape how a question is understood), not by the cues.
+_KEY = hashlib.sha256(b"".join(p.read_bytes() for p in (*SETS.values(), ROOT / "content" / "glossary.yaml")))
+CACHE = Path(tempfile.gettempdir()) / f"kb-urgency-{_KEY.hexdigest()[:12]}.pickle"
+
+
+def understood() -> dict[str, list[dict[str, Any]]]:
+    """Every question of every set as typed, as corrected and its terms (cached: they do not depend on cues)."""
+    if CACHE.is_file():
+        return pickle.loads(CACHE.read_bytes())  # type: ignore[no-any-return]
+    content = load_content(ROOT / "content")
+    folder = tempfile.mkdtemp(prefix="kb-urgency-")
+    build_index(content, folder, force=True)
+    ix = IndexHolder(folder).get()
+    assert ix is not None
+    eng = build_engine(ix)
+    asks = [(dict(a.terms), a.labels, a.section) for a in asks_memory(ix, eng.sections)]
+    out: dict[str, list[dict[str, Any]]] = {"asks": [{"asks": asks}]}
+    for name, path in SETS.items():
+        rows = []
+        for x in questions(path):
+            q = understand(ix, x["q"])
+            rows.append({"id": x["id"], "q": x["q"], "typed": q.typed, "text": q.text, "terms": dict(q.terms),
+                         "urgent": bool(x.get("urgent")), "group": str(x.get("writer", "")),
+                         "labels": tuple(x.get("expect") or ())})
+        out[name] = rows
+    CACHE.write_bytes(pickle.dumps(out))
+    return out
+
+
+def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cues, memory: Memory,
+          show: bool) -> None:
+    """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions."""
+    n = {k: 0 for k in ("urg", "calm", "hit", "line", "fa", "maybe", "old_hit", "old_fa")}
+    shown: dict[str, list[str]] = {"missed (not even the line)": [], "false alarms": []}
+    for r in items:
+        u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory)
+        about = f"  {r['id']} p={u.probability:.2f} {sorted(u.cues)} {r['q'][:110]!r}"
+        if r["urgent"]:
+            n["urg"] += 1
+            n["hit"] += u.urgent
+            n["line"] += u.urgent or u.maybe
+            n["old_hit"] += is_urgent(r["q"])
+            if not (u.urgent or u.maybe):
+                shown["missed (not even the line)"].append(about)
+        else:
+            n["calm"] += 1
+            n["fa"] += u.urgent
+            n["maybe"] += u.maybe
+            n["old_fa"] += is_urgent(r["q"])
+            if u.urgent:
+                shown["false alarms"].append(about)
+    urg, calm = n["urg"] or 1, n["calm"] or 1
+    print(f"== {name}: urgent recall {n['hit'] / urg:.3f} ({n['hit']}/{n['urg']}), with the line "
+          f"{n['line'] / urg:.3f}; calm false alarms {n['fa'] / calm:.3f} ({n['fa']}/{n['calm']}), the line on calm "
+          f"{n['maybe'] / calm:.3f}; old rules recall {n['old_hit'] / urg:.3f}, false alarms {n['old_fa'] / calm:.3f}")
+    for kind, rows in shown.items() if show else ():
+        print(f"# {kind}\n" + "\n".join(rows))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--sets", default="heldout,dev2")
+    ap.add_argument("--false-alarm", type=float, default=DEFAULT.urgent_false_alarm)
+    ap.add_argument("--margin", type=float, default=DEFAULT.urgent_margin)
+    a = ap.parse_args()
+    data = understood()
+    cues = load_content(ROOT / "content").cues
+    assert cues is not None
+    asks = [Labelled(t, tuple(lab), "asks", section=s) for t, lab, s in data["asks"][0]["asks"]]
+    train = data["train"]
+    memory = Memory.of([Labelled(r["terms"], r["labels"], r["group"], urgent=r["urgent"]) for r in train] + asks)
+    rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]))
+            for r in train]
+    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin)
+    print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
+          + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
+    for name in a.sets.split(","):
+        score(name, data[name], model, cues, memory, a.misses)
+
+
+if __name__ == "__main__":
+    main()

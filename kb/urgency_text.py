@@ -1,0 +1,90 @@
+"""The words of an emergency: a logistic model over a question's word unigrams and bigrams (as typed and as
+corrected), fitted on the bank's train fold, whose score is one input of the urgency model. Pure numpy, sparse."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9£]+(?:'[a-z]+)?")
+
+
+def ngrams(*texts: str) -> frozenset[str]:
+    """The lower-cased words and word pairs of the texts (typed and corrected read as one bag)."""
+    out: set[str] = set()
+    for text in texts:
+        found = _WORD.findall(text.lower().replace("\u2019", "'"))
+        out.update(found)
+        out.update(f"{a} {b}" for a, b in zip(found, found[1:], strict=False))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class TextModel:
+    """Weights of the n-grams seen at least twice in training; unseen ones weigh nothing."""
+
+    weights: Mapping[str, float] = field(default_factory=dict)
+    bias: float = 0.0
+
+    def score(self, grams: Iterable[str]) -> float:
+        """The model's log-odds that the question is an emergency."""
+        return self.bias + sum(self.weights.get(g, 0.0) for g in grams)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON form, stored with the index (weights rounded: the file stays small)."""
+        return {"weights": {g: round(w, 4) for g, w in self.weights.items() if abs(w) >= 1e-3}, "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TextModel:
+        """The stored model (an empty one, which scores every question the same, when absent)."""
+        return cls(dict(data.get("weights", {})), float(data.get("bias", 0.0))) if data else cls()
+
+
+def fit_text(bags: Sequence[frozenset[str]], y: np.ndarray, l2: float = 1.0, positive: float = 2.0,
+             steps: int = 400) -> TextModel:
+    """L2-regularised logistic regression by Adam on a sparse design (n-grams of at least two questions);
+    emergencies weigh `positive` times a calm question. Deterministic: full batches, no randomness."""
+    seen: dict[str, int] = {}
+    for bag in bags:
+        for g in bag:
+            seen[g] = seen.get(g, 0) + 1
+    vocab = {g: i for i, g in enumerate(sorted(g for g, n in seen.items() if n >= 2))}
+    rows = np.array([i for i, bag in enumerate(bags) for g in bag if g in vocab], dtype=np.int64)
+    cols = np.array([vocab[g] for bag in bags for g in bag if g in vocab], dtype=np.int64)
+    w = _adam(rows, cols, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
+    names = sorted(vocab, key=vocab.__getitem__)
+    return TextModel(dict(zip(names, (float(v) for v in w[:-1]), strict=True)), float(w[-1]))
+
+
+def _adam(rows: np.ndarray, cols: np.ndarray, y: np.ndarray, weight: np.ndarray, d: int, l2: float,
+          steps: int, rate: float = 0.05) -> np.ndarray:
+    """Weights then bias of the weighted, penalised logistic loss (mean over questions) minimised by Adam."""
+    n = len(y)
+    w = np.zeros(d + 1)
+    m = np.zeros(d + 1)
+    v = np.zeros(d + 1)
+    for t in range(1, steps + 1):
+        z = np.bincount(rows, weights=w[cols], minlength=n) + w[-1]
+        g = weight * (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))) - y)
+        grad = np.append(np.bincount(cols, weights=g[rows], minlength=d) + l2 * w[:-1], g.sum()) / n
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        w -= rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return w
+
+
+def cross_scores(bags: Sequence[frozenset[str]], y: np.ndarray, groups: Sequence[str], l2: float = 1.0
+                 ) -> np.ndarray:
+    """Each question's text score from a model fitted without its writer: the scores of an unseen writer."""
+    out = np.zeros(len(bags))
+    names = np.array(list(groups), dtype=object)
+    for group in sorted(set(groups)):
+        left = names == group
+        kept = [b for b, k in zip(bags, left, strict=True) if not k]
+        model = fit_text(kept, y[~left], l2=l2)
+        out[left] = [model.score(b) for b, k in zip(bags, left, strict=True) if k]
+    return out

@@ -1,0 +1,175 @@
+"""Issue 12: the urgency detector. Each cue family finds cases of its own, the words' model learns and leaves a
+writer out, the thresholds keep every train emergency at least "maybe urgent", an urgent question is never
+answered "not covered", and crisis lines are listed only where a child is at risk of suicide or self-harm now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import OpenIndex, answer, load_content
+from kb.answering import STRATEGIES, Asked, contacts_for
+from kb.conversation import Context
+from kb.learn import Ranking
+from kb.model import RISKS, Content
+from kb.parse_data import parse_contacts
+from kb.rank import Labelled, Memory
+from kb.urgency import Cues, Urgency, assess, fit
+from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
+
+# Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
+# and none of the second.
+FAMILY_CASES = {
+    "danger_to_life": (["she has swallowed sum tablets", "he drank bleach at lunch",
+                        "she keeps scratching herself with a pen lid", "two boys are holding him down in the yard",
+                        "he posted sorry for everything and logged off", "she ran towards the railway",
+                        "he is on the top deck of the car park"],
+                       ["she took her tablet to the library", "we bleached the changing room floor"]),
+    "person_near": (["she is with him in his car now", "a man tried to collect a pupil from the gate",
+                     "he won't let her leave the flat", "the man is across the road from the club"],
+                    ["her nan collects her on Fridays"]),
+    "missing": (["kid missing since the end of practice", "our girl is missing, phone off",
+                 "nobody's seen him since registration"],
+                ["he keeps missing homework deadlines"]),
+    "happening_now": (["the man is telling her to undress on camera now", "mae'n digwydd nawr"],
+                      ["she told me about a call last month"]),
+    "past": (["she was found safe by police on Sunday", "it's all over now but we want to learn from it",
+              "we are writing a case review"],
+             ["she is still not answering"]),
+    "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image"],
+                    ["a pupil's photo was shared"]),
+}
+
+
+@pytest.fixture(scope="module")
+def cues(content_path: Path) -> Cues:
+    found = load_content(content_path).cues
+    assert isinstance(found, Cues)
+    return found
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_CASES))
+def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: str) -> None:
+    found, missed = FAMILY_CASES[family]
+    for text in found:
+        assert family in cues.matched(text), text
+    for text in missed:
+        assert family not in cues.matched(text), text
+
+
+# ---------------------------------------------------------------- the words' model
+
+
+def test_ngrams_are_words_and_word_pairs_of_typed_and_corrected_text() -> None:
+    grams = ngrams("He's OUTSIDE now", "he is outside now")
+    assert {"he's", "outside", "now", "outside now", "he is", "is outside"} <= grams
+
+
+def test_the_words_model_learns_which_words_mark_an_emergency() -> None:
+    bags = [ngrams(t) for t in ("he is outside now", "she is outside now", "policy on phones",
+                                "training on phones", "he is outside the gate now", "lessons on phones")]
+    y = np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])
+    model = fit_text(bags, y)
+    assert model.score(ngrams("outside now")) > 0 > model.score(ngrams("phones policy"))
+    assert fit_text(bags, y) == model, "fitting is deterministic"
+    assert TextModel.from_dict(model.as_dict()).score(ngrams("outside now")) == pytest.approx(
+        model.score(ngrams("outside now")), abs=1e-2)
+
+
+def test_cross_scores_leave_each_writer_out() -> None:
+    # "zebra" marks emergencies only in writer a's questions: scored without a, it says nothing about them.
+    texts = [("zebra now", "a"), ("zebra here", "a"), ("calm words", "a"), ("he is near", "b"), ("near now", "b"),
+             ("policy words", "b"), ("lessons words", "c"), ("near here", "c")]
+    bags = [ngrams(t) for t, _ in texts]
+    y = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+    scores = cross_scores(bags, y, [g for _, g in texts])
+    alone = fit_text([b for b, (_, g) in zip(bags, texts, strict=True) if g != "a"],
+                     y[[g != "a" for _, g in texts]])
+    assert scores[0] == pytest.approx(alone.score(bags[0]))
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered(cues: Cues) -> None:
+    texts = [("he is outside the school now", True), ("she has run away tonight", True),
+             ("she is on the roof right now", True), ("what should our policy say", False),
+             ("last year a pupil ran away", False), ("staff training on nudes", False),
+             ("how do I report an image", False), ("is sexting illegal at 16", False)]
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 3}", ngrams(t))
+            for i, (t, u) in enumerate(texts)]
+    memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
+    model = fit(cues, rows, memory)
+    assert model.maybe <= model.threshold <= model.sure
+    for t, urgent in texts:
+        if urgent:
+            got = assess(model, cues, [t], {w: 1.0 for w in t.split()}, memory)
+            assert got.urgent or got.maybe, t
+
+
+# ---------------------------------------------------------------- answers
+
+OWN_EMERGENCIES = [
+    "a pupil has swallowed a load of tablets in the toilets",
+    "the man she sends pics to is across the road from the school right now",
+    "13 year old missing since 4pm, was messaging an adult about photos",
+    "he says he'll post her nudes at midnight unless she sends more",
+    "she won't go home because her stepdad will be there and he has the video",
+    "it's happening now, he is making her undress on a video call",
+]
+
+
+@pytest.mark.parametrize("question", OWN_EMERGENCIES)
+def test_an_emergency_is_urgent_with_999_first_and_never_not_covered(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.urgent and reply.answered, question
+    assert reply.contacts[0].phone == "999"
+
+
+def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: OpenIndex) -> None:
+    reply = answer(ix, "she says she wants to die and has a blade in the toilets right now")
+    assert reply.urgent
+    kept = [c for c in reply.contacts if c.risk]
+    assert kept and reply.contacts[0].phone == "999"
+    assert list(reply.contacts[1:1 + len(kept)]) == kept, "crisis lines straight after 999"
+    assert all(c.url and c.source_url for c in kept), "only verified, cited crisis lines"
+
+
+@pytest.mark.parametrize("question", ["what should our policy say about self-harm after an image is shared",
+                                      "how do I get an image removed from the internet"])
+def test_calm_answers_list_no_crisis_lines(ix: OpenIndex, question: str) -> None:
+    assert not any(c.risk for c in answer(ix, question).contacts)
+
+
+def test_an_urgent_question_nothing_else_answers_gets_the_urgent_steps_not_a_refusal(content: Content) -> None:
+    # Nothing in the guidance matches (no section ranked, out of scope): the urgent steps answer.
+    ranking = Ranking((), 0.0, False, Urgency(0.9, True, False, frozenset()), 0.0)
+    asked = Asked(content, "zzz", ranking, Context(), continues=False)
+    chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
+    assert chosen == content.emergency_section()
+
+
+def test_a_question_that_may_be_urgent_keeps_the_answer_it_asked_for_with_999_first(content: Content) -> None:
+    # Issue 12, point 4: not the emergency page; the line "call 999" is shown above whatever it asked for.
+    ranking = Ranking((), 0.0, False, Urgency(0.1, False, True, frozenset({"danger_to_life"})), 0.0)
+    asked = Asked(content, "zzz", ranking, Context(), continues=False)
+    assert next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None) is None
+    contacts = contacts_for(content, None, ranking.urgency.risks)
+    assert contacts[0].phone == "999" and contacts[1].risk == "self-harm"
+
+
+def test_risks_are_signalled_only_by_an_urgent_or_maybe_urgent_question() -> None:
+    cues = frozenset({"danger_to_life"})
+    assert Urgency(0.9, True, False, cues).risks == {"self-harm"}
+    assert Urgency(0.3, False, True, cues).risks == {"self-harm"}
+    assert Urgency(0.01, False, False, cues).risks == frozenset()
+    assert Urgency(0.9, True, False, frozenset({"missing"})).risks == frozenset()
+
+
+def test_a_contact_risk_must_be_a_known_one() -> None:
+    ok = '- id: e\n  name: Police\n  phone: "999"\n  when: now\n  url: ""\n- id: l\n  name: Line\n  phone: "1"\n' \
+         '  when: any time\n  url: ""\n  risk: {risk}\n'
+    assert not [p for p in parse_contacts(ok.format(risk=RISKS[0])).problems if p.severity == "error"]
+    assert [p for p in parse_contacts(ok.format(risk="gambling")).problems if p.severity == "error"]
