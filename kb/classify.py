@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,11 @@ BLOCKS = ("s", "b", "c")  # stems, pairs of words, character n-grams: each block
 GRAM = 4  # the character n-grams' length: 3 to 5 measured no better on held-out, and cost twice the time
 
 
-def tokens(words: Sequence[str], stems: Sequence[str]) -> list[str]:
-    """A question's features as strings: its stems, pairs of neighbouring words (stop words kept: "who tell" and
-    "do i tell" say what a question wants) and the character n-grams of its words."""
-    out = [f"s {s}" for s in stems]
+def tokens(words: Sequence[str], stems: Sequence[str], intents: Iterable[str] = ()) -> list[str]:
+    """A question's features as strings: its stems, the source sections its intents name (content/intents.yaml),
+    pairs of neighbouring words (stop words kept: "who tell" and "do i tell" say what a question wants) and the
+    character n-grams of its words."""
+    out = [f"s {s}" for s in stems] + [f"s >{i}" for i in sorted(intents)]
     out += [f"b {a} {b}" for a, b in zip(words, words[1:], strict=False)]
     for word in words:
         padded = f"<{word}>"

@@ -202,15 +202,16 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tu
     unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
     best = max(scores, key=lambda k: scores[k], default=None)
     cover = coverage(query.analysed, best, eng.stats) if best else 0.0
-    classes = eng.classifier.predict(tokens_of(query)) if eng.classifier is not None else {}
-    question = Question(query.terms, frozenset(query.analysed.stems), place, intended(ix, query), query.analysed.core,
+    intents = intended(ix, query)
+    classes = eng.classifier.predict(tokens_of(query, intents)) if eng.classifier is not None else {}
+    question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
                         cover, unknown, classes)
     return question, scores
 
 
-def tokens_of(query: Query) -> list[str]:
-    """The classifier's features of a question: its words as corrected, and their stems."""
-    return tokens(query.analysed.words, query.analysed.stems)
+def tokens_of(query: Query, intents: frozenset[str]) -> list[str]:
+    """The classifier's features of a question: its words as corrected, their stems and what its intents name."""
+    return tokens(query.analysed.words, query.analysed.stems, intents)
 
 
 def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ...]:
@@ -296,7 +297,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         examples.append(Example(question, _candidates(eng, hits), labels, group))
         urgent = bool(item.get("urgent"))
         memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
-        docs.append(tokens_of(query))
+        docs.append(tokens_of(query, question.intents))
         urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group,
                             ngrams(query.typed, query.text)))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
@@ -319,8 +320,9 @@ def classify_examples(ix: OpenIndex, eng: Engine, examples: Sequence[Example], d
     fitted without its writer's fold (the ranking learns how far to trust an unseen question's), and the mean
     of those models is served."""
     source = {f.id: f.source for f in eng.sections}
-    asks = [(tokens_of(understand(ix, ask, spelling=False)), (source[sid],))
-            for sid, own in ix.content.asks.items() if sid in source for ask in own]
+    understood = [(understand(ix, ask, spelling=False), sid) for sid, own in ix.content.asks.items() if sid in source
+                  for ask in own]
+    asks = [(tokens_of(query, intended(ix, query)), (source[sid],)) for query, sid in understood]
     tuning = ix.tuning
     how = Fitting(epochs=tuning.classifier_epochs, rate=tuning.classifier_rate, l2=tuning.classifier_l2)
     probabilities, classifier = cross_fit(docs, [ex.labels for ex in examples], [ex.group for ex in examples],

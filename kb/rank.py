@@ -29,6 +29,7 @@ FEATURES = (
 SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
                   "classifier_out", "classifier_top")
 NEIGHBOURS = 10
+NO_SOURCE = "\0"  # a key no label has
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,9 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
     vote, nearest, centroid, asks = near if near is not None else neighbours(question, memory, exclude)
     rows = []
     for c in candidates:
+        # "" labels out of scope in the memory and the classifier: a section that restates no source section
+        # (law from other documents) has no votes of its own, not those of out-of-scope questions.
+        own = c.source or NO_SOURCE
         heading = len(c.heading_stems & question.stems) / len(c.heading_stems) if c.heading_stems else 0.0
         place = 0.0
         if question.place and c.places:
@@ -259,16 +263,16 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
         rows.append((
             c.bm25 / best,
             1.0 / c.rank if c.rank else 0.0,
-            vote.get(c.source, 0.0),
-            nearest.get(c.source, 0.0),
-            centroid.get(c.source, 0.0),
+            vote.get(own, 0.0),
+            nearest.get(own, 0.0),
+            centroid.get(own, 0.0),
             asks.get(c.id, 0.0),
             heading,
             place,
             1.0 if c.source in question.intents else 0.0,
             priors.get(c.source, math.log(1e-3)),
-            question.classes.get(c.source, 0.0),
-            math.log(question.classes.get(c.source, 0.0) + 1e-4),
+            question.classes.get(own, 0.0),
+            math.log(question.classes.get(own, 0.0) + 1e-4),
         ))
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 

@@ -13,6 +13,7 @@ from kb import IndexHolder, OpenIndex
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, rank
 from kb.model import Content
+from kb.rank import FEATURES, Candidate, Question, features
 from kb.understand import understand
 
 # Three writers, each with questions about one subject; the words of a writer's subject are theirs alone.
@@ -97,3 +98,12 @@ def test_a_build_without_a_bank_ranks_without_a_classifier(content: Content, tmp
     assert engine(opened).classifier is None
     ranking = rank(opened, understand(opened, "what to do with a nude image"), None)
     assert ranking.sections and ranking.sections[0].bm25 > 0
+
+
+def test_a_section_that_restates_no_source_section_gets_no_out_of_scope_evidence() -> None:
+    """"" is the out-of-scope class: law from other documents (no source section) must not take its probability."""
+    question = Question({}, frozenset(), classes={OUT: 0.9, "Overview": 0.1})
+    rows = features(question, [Candidate("the-law#other", "", frozenset()), Candidate("a#b", "Overview", frozenset())],
+                    None, {})
+    column = FEATURES.index("classifier")
+    assert rows[0, column] == 0.0 and rows[1, column] == pytest.approx(0.1)
