@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from kb.model import NATION_NAMES, NATIONS, Content
 
@@ -405,3 +406,14 @@ def test_every_link_in_a_conversation_lands_on_its_fragment(client: FlaskClient)
     for target in targets:
         address, _, fragment = target.partition("#")
         assert f'id="{fragment}"' in get(client, address).html, target
+
+
+def test_a_contact_with_no_number_to_ring_says_how_to_reach_it_in_the_turn(client: FlaskClient, content: Content
+                                                                          ) -> None:
+    # A crisis text line (no phone number, no email) is of no use in the list as a bare link to its website.
+    page = get(client, url(q="she says she wants to end it all tonight because everyone has seen her nudes"))
+    contacts = page.html.split('class="turn__contacts"', 1)[1]
+    shown = [c for c in content.contacts if c.name in contacts and not c.phone and not c.email and c.url]
+    assert shown, "the turn lists a contact reached only through its website"
+    for contact in shown:
+        assert str(escape(contact.when)) in contacts, contact.id
