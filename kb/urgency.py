@@ -177,8 +177,10 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
                    for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
-    w, b = fit_logistic(x, y, l2=1.0, weight=np.where(y > 0, 3.0, 1.0))
-    p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+    weight = np.where(y > 0, 3.0, 1.0)
+    w, b = fit_logistic(x, y, l2=1.0, weight=weight)
+    # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
+    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     if not (y > 0).any() or not (y == 0).any():
         return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
                             fit_text(bags, y))
@@ -186,6 +188,20 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     threshold = max(maybe, float(np.quantile(p[y == 0], 1.0 - false_alarm)))
     return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
                         max(sure, threshold), fit_text(bags, y))
+
+
+def held_out_scores(x: np.ndarray, y: np.ndarray, weight: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each row's probability from the logistic model fitted without its writer's rows (in-sample for a writer
+    alone, or when the rest lack either class)."""
+    p = np.zeros(len(y))
+    for g in np.unique(groups):
+        out = groups == g
+        rest = ~out
+        if out.all() or not (y[rest] > 0).any() or not (y[rest] == 0).any():
+            rest = np.ones(len(y), dtype=bool)
+        w, b = fit_logistic(x[rest], y[rest], l2=1.0, weight=weight[rest])
+        p[out] = 1.0 / (1.0 + np.exp(-(x[out] @ w + b)))
+    return p
 
 
 def _sigmoid(v: float) -> float:

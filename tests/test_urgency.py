@@ -16,7 +16,8 @@ from kb.learn import Ranking
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.rank import Labelled, Memory
-from kb.urgency import Cues, Urgency, assess, fit
+from kb.rank_fit import fit_logistic
+from kb.urgency import Cues, Urgency, assess, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -173,3 +174,19 @@ def test_a_contact_risk_must_be_a_known_one() -> None:
          '  when: any time\n  url: ""\n  risk: {risk}\n'
     assert not [p for p in parse_contacts(ok.format(risk=RISKS[0])).problems if p.severity == "error"]
     assert [p for p in parse_contacts(ok.format(risk="gambling")).problems if p.severity == "error"]
+
+
+def test_the_thresholds_read_each_writers_scores_from_a_model_fitted_without_them() -> None:
+    # In-sample scores flatter the train fold's emergencies; a threshold set on them is too high for new writers.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(float)
+    groups = np.repeat(np.array(["a", "b", "c"]), 20)
+    weight = np.where(y > 0, 3.0, 1.0)
+    scores = held_out_scores(x, y, weight, groups)
+    for g in ("a", "b", "c"):
+        mine, rest = groups == g, groups != g
+        w, b = fit_logistic(x[rest], y[rest], l2=1.0, weight=weight[rest])
+        assert np.allclose(scores[mine], 1.0 / (1.0 + np.exp(-(x[mine] @ w + b))))
+    w, b = fit_logistic(x, y, l2=1.0, weight=weight)
+    assert not np.allclose(scores, 1.0 / (1.0 + np.exp(-(x @ w + b))))
