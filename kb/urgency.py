@@ -179,11 +179,11 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     weight = np.where(y > 0, 3.0, 1.0)
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
-    # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
-    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     if not (y > 0).any() or not (y == 0).any():
         return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
                             fit_text(bags, y))
+    # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
+    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     maybe = margin * float(p[y > 0].min())
     threshold = max(maybe, float(np.quantile(p[y == 0], 1.0 - false_alarm)))
     return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
