@@ -55,11 +55,24 @@ def visit(page: Page, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_page_type(page: Page, name: str, screenshots: Shoot,
-                                             assert_accessible: Callable[[Page], None]) -> None:
+def test_each_page_type_stays_on_the_site_passes_axe_and_fits_320_pixels(
+        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
+        screenshots: Shoot, assert_accessible: Callable[[Page], None]) -> None:
+    # One load per page type for the three checks: a browser context and a page load cost more than a check.
     visit(page, name)
+    page.wait_for_load_state("load")
+    assert request_log, "the page itself is recorded"
+    assert all(url.startswith(base_url + "/") for url in request_log), request_log
+    assert any("/static/site.css" in url for url in request_log)
+    assert csp_violations() == []
     screenshots(page, f"{name}")
     assert_accessible(page)
+    # The layout answers to the width through CSS alone (site.js reads no size), so a resize is a phone's view.
+    page.set_viewport_size({"width": 320, "height": 640})
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    if name in ("home", "article", "ask-answer", "ask-thread", "search-results", "legislation-nation"):
+        screenshots(page, f"{name}-320")
+    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 
 def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Shoot,
@@ -74,18 +87,6 @@ def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable
         assert_accessible(page)
     finally:
         context.close()
-
-
-@pytest.mark.parametrize("name", PAGE_TYPES)
-def test_every_request_goes_to_the_site_itself_and_the_csp_reports_no_violation(
-        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]]
-) -> None:
-    visit(page, name)
-    page.wait_for_load_state("load")
-    assert request_log, "the page itself is recorded"
-    assert all(url.startswith(base_url + "/") for url in request_log), request_log
-    assert any("/static/site.css" in url for url in request_log)
-    assert csp_violations() == []
 
 
 def test_the_csp_listener_catches_a_violation(page: Page, csp_violations: Callable[[], list[str]]) -> None:
@@ -176,16 +177,6 @@ def test_focus_is_visible_on_links_and_inputs(page: Page) -> None:
     assert page.evaluate("getComputedStyle(document.activeElement).outlineColor") == "rgb(255, 221, 0)"
     page.focus(".task-list__link")
     assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == "rgb(255, 221, 0)"
-
-
-@pytest.mark.parametrize("name", PAGE_TYPES)
-def test_no_horizontal_scroll_at_320_pixels(page: Page, name: str, screenshots: Shoot) -> None:
-    page.set_viewport_size({"width": 320, "height": 640})
-    visit(page, name)
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    if name in ("home", "article", "ask-answer", "ask-thread", "search-results", "legislation-nation"):
-        screenshots(page, f"{name}-320")
-    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 
 def test_reduced_motion_is_respected(page: Page) -> None:

@@ -56,11 +56,21 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_nothing_on_each_tool_page(page: Page, name: str, screenshots: Shoot,
-                                             assert_accessible: Callable[[Page], None]) -> None:
+def test_each_tool_page_stays_on_the_site_passes_axe_and_fits_320_pixels(
+        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
+        screenshots: Shoot, assert_accessible: Callable[[Page], None]) -> None:
+    # One load per page for the three checks (as for the other page types in test_browser.py).
     visit(page, name)
+    page.wait_for_load_state("load")
+    assert csp_violations() == []
+    assert request_log and all(url.startswith(base_url + "/") for url in request_log), request_log
     screenshots(page, f"tool-{name}")
     assert_accessible(page)
+    page.set_viewport_size({"width": 320, "height": 640})
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    if name in ("decide-first-question", "decide-criterion", "decide-refer", "record", "policy"):
+        screenshots(page, f"tool-{name}-320")
+    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 
 def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
@@ -77,25 +87,6 @@ def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
     page.check("#record_parents_told_2")
     page.fill("#record_signature", "A. Teacher")
     assert_accessible(page)
-
-
-@pytest.mark.parametrize("name", PAGE_TYPES)
-def test_tool_pages_request_only_the_site_and_break_no_csp_rule(
-        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]]) -> None:
-    visit(page, name)
-    page.wait_for_load_state("load")
-    assert csp_violations() == []
-    assert request_log and all(url.startswith(base_url + "/") for url in request_log), request_log
-
-
-@pytest.mark.parametrize("name", PAGE_TYPES)
-def test_tool_pages_do_not_scroll_sideways_at_320_pixels(page: Page, name: str, screenshots: Shoot) -> None:
-    page.set_viewport_size({"width": 320, "height": 640})
-    visit(page, name)
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    if name in ("decide-first-question", "decide-criterion", "decide-refer", "record", "policy"):
-        screenshots(page, f"tool-{name}-320")
-    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
 
 
 # ---------------------------------------------------------------- the decision aid
