@@ -52,10 +52,12 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Pat
     from the bank's train fold (as `kb build` does)."""
     # Under pytest-xdist each worker has its own base folder inside the run's: the workers share one build there
     # (the first to take the lock builds it; the others find it current, a no-op, and open it).
+    # scripts/test starts this build in the background while the static checks run (KB_TEST_INDEX, same lock):
+    # the session finds it current; if that build failed or is stale, the session builds it here.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "learned-index"
-    with (shared / "learned-index.lock").open("w") as lock:
+    root = Path(os.environ.get("KB_TEST_INDEX") or shared / "learned-index")
+    with Path(f"{root}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         build(content, root, bank=training_bank(TRAIN_FILE))
     return root
