@@ -20,18 +20,20 @@ from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.model import Article, Content, Section
 from kb.rank import (
+    WITHIN_COLUMNS,
     Candidate,
     Labelled,
     Memory,
     Model,
     Question,
+    as_versions,
     features,
     in_scope,
     neighbours,
     scope_features,
     score,
 )
-from kb.rank_fit import Example
+from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
 from kb.retrieve import section_scores
 from kb.spelling import vocabulary
@@ -237,8 +239,17 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     # order, then put first the heading that shares most of the question's telling words, stop words included
     # ("who do I tell" -> "Who should I tell if ...?"), then keep the content's order.
     asked = frozenset(query.analysed.words)
-    order = sorted(range(len(candidates)), key=lambda i: (-float(probs[i]), -candidates[i].bm25,
-                                                          -len(asked & eng.sections[i].heading_words), i))
+    # A source section ranks by its best section; the sections restating it, by the model fitted for that.
+    keys = [(-float(probs[i]), -candidates[i].bm25, -len(asked & eng.sections[i].heading_words))
+            for i in range(len(candidates))]
+    groups = [c.source or c.id for c in candidates]
+    best: dict[str, tuple[float, float, int]] = {}
+    for group, key in zip(groups, keys, strict=True):
+        best[group] = min(best.get(group, key), key)
+    within = [eng.model.within_score(r) for r in rows]
+    if not place:
+        within = as_versions([f.places for f in eng.sections], groups, within)
+    order = sorted(range(len(candidates)), key=lambda i: (best[groups[i]], groups[i], -within[i], keys[i], i))
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
@@ -307,11 +318,40 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     tuning = ix.tuning
     examples, classifier = classify_examples(ix, eng, examples, docs)
     model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
+    model = replace(model, within=fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2))
     urgency = (fit_urgency(eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
                            false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin)
                if eng.cues.families else UrgencyModel())
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
             "classifier": classifier.as_dict()}
+
+
+def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:
+    """For each ask of a section whose source section other sections restate too: those sections' WITHIN_FEATURES
+    rows and which is the ask's own (the memory's asks follow its `first` bank questions, in asks_memory's
+    order; each ask's own cosine is left out)."""
+    siblings: dict[str, list[int]] = {}
+    for i, f in enumerate(eng.sections):
+        if f.source:
+            siblings.setdefault(f.source, []).append(i)
+    where = {f.id: i for i, f in enumerate(eng.sections)}
+    k = first
+    out = []
+    for section_id, asks in ix.content.asks.items():
+        if section_id not in where:
+            continue
+        group = siblings.get(eng.sections[where[section_id]].source, [])
+        for ask in asks:
+            k += 1
+            if len(group) < 2:
+                continue
+            query = understand(ix, ask, spelling=False)
+            question, hits = _question(ix, eng, query, query.nation)
+            cos = memory.cosines(question.terms)
+            cos[k - 1] = 0.0
+            rows = features(question, _candidates(eng, hits), memory, {}, near=neighbours(question, memory, cos=cos))
+            out.append((rows[np.ix_(group, WITHIN_COLUMNS)], group.index(where[section_id])))
+    return out
 
 
 def classify_examples(ix: OpenIndex, eng: Engine, examples: Sequence[Example], docs: Sequence[Sequence[str]]

@@ -20,11 +20,15 @@ FEATURES = (
     "asks_max",    # cosine of the nearest of the section's own `asks`
     "heading",     # share of the heading's words in the question
     "place",       # +1 about the nation asked about, -1 about another one, 0 everywhere
+    "unplaced",    # 1 for a section about some nations only when the question names none
     "intent",      # the question's intent names the section's source section
     "prior",       # how often the source section answers bank questions (log share)
     "classifier",  # the text classifier's probability of the source section (kb/classify.py)
     "classifier_log",  # its log: the ranking is linear, and the classifier's evidence adds up in logits
 )
+# The features that tell apart sections restating the same source section (the others are the same for them).
+WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
+WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
                   "classifier_out", "classifier_top")
@@ -217,18 +221,21 @@ class Question:
 class Model:
     """Logistic weights for ranking and for scope, with the priors they were fitted with."""
 
-    weights: tuple[float, ...] = (3.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (3.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0)
     bias: float = -2.0
     scope_weights: tuple[float, ...] = (0.0,) * len(SCOPE_FEATURES)
     scope_bias: float = 5.0
     threshold: float = 0.5
     priors: Mapping[str, float] = field(default_factory=dict)
+    # Which of the sections restating one source section answers best: weights of WITHIN_FEATURES, fitted on the
+    # sections' asks (the bank's labels name source sections only, so the ranking cannot learn this).
+    within: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, -1.0)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index."""
         return {"weights": list(self.weights), "bias": self.bias, "scope_weights": list(self.scope_weights),
                 "scope_bias": self.scope_bias, "threshold": self.threshold, "priors": dict(self.priors),
-                "features": list(FEATURES), "scope_features": list(SCOPE_FEATURES)}
+                "within": list(self.within), "features": list(FEATURES), "scope_features": list(SCOPE_FEATURES)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Model:
@@ -237,7 +244,12 @@ class Model:
                 SCOPE_FEATURES):
             return cls()
         return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["scope_weights"]),
-                   float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]))
+                   float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]),
+                   tuple(data.get("within", cls.within)))
+
+    def within_score(self, row: np.ndarray) -> float:
+        """How well a section answers beside the other sections of its source section (a row of FEATURES)."""
+        return float(row[WITHIN_COLUMNS] @ np.array(self.within)) if len(self.within) == len(WITHIN_COLUMNS) else 0.0
 
 
 Neighbours = tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]
@@ -269,6 +281,7 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
             asks.get(c.id, 0.0),
             heading,
             place,
+            1.0 if c.places and not question.place else 0.0,
             1.0 if c.source in question.intents else 0.0,
             priors.get(c.source, math.log(1e-3)),
             question.classes.get(own, 0.0),
@@ -335,3 +348,17 @@ def in_scope(model: Model, row: np.ndarray) -> float:
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """The logistic function, clipped so that it never overflows."""
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
+
+
+def as_versions(places: Sequence[tuple[str, ...]], groups: Sequence[str], within: Sequence[float]) -> list[float]:
+    """Without a nation, sections that say one thing for different nations are one answer in several versions:
+    each takes the best within-score of its versions (same group, other nations), so the general order picks."""
+    members: dict[str, list[int]] = {}
+    for i, (where, group) in enumerate(zip(places, groups, strict=True)):
+        if where:
+            members.setdefault(group, []).append(i)
+    out = list(within)
+    for same in members.values():
+        for i in same:
+            out[i] = max([within[i]] + [within[j] for j in same if places[j] != places[i]])
+    return out

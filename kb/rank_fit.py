@@ -57,11 +57,12 @@ def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
         max_false_abstention: float = 0.03) -> Model:
     """Fit ranking and scope on labelled examples; each writer's features come from a memory without them."""
     priors = priors_of(examples)
+    # Each example's rows are worked out once, for the ranking and then for scope (the costliest part of fitting).
+    every = [features(ex.question, ex.candidates, memory, priors, exclude=ex.group) for ex in examples]
     xs, ys, ws = [], [], []
-    for ex in examples:
+    for ex, rows in zip(examples, every, strict=True):
         if not ex.labels or not ex.candidates:
             continue
-        rows = features(ex.question, ex.candidates, memory, priors, exclude=ex.group)
         labels = np.array([1.0 if c.source in ex.labels else 0.0 for c in ex.candidates])
         if not labels.any():
             continue
@@ -72,15 +73,14 @@ def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
         ws.append(np.where(labels > 0, 1.0 / positives, 1.0 / max(len(labels) - positives, 1.0)))
     weights, bias = fit_logistic(np.vstack(xs), np.concatenate(ys), l2=l2, weight=np.concatenate(ws))
     ranking = Model(tuple(float(w) for w in weights), bias, priors=priors)
-    return _fit_scope(examples, memory, ranking, l2, max_false_abstention)
+    return _fit_scope(examples, every, memory, ranking, l2, max_false_abstention)
 
 
-def _fit_scope(examples: Sequence[Example], memory: Memory, ranking: Model, l2: float,
-               max_false_abstention: float) -> Model:
+def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], memory: Memory, ranking: Model,
+               l2: float, max_false_abstention: float) -> Model:
     """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds."""
     rows, ys = [], []
-    for ex in examples:
-        section_rows = features(ex.question, ex.candidates, memory, ranking.priors, exclude=ex.group)
+    for ex, section_rows in zip(examples, every, strict=True):
         scores = score(ranking, section_rows) if len(ex.candidates) else np.zeros(0)
         rows.append(scope_features(ex.question, scores, section_rows, memory, exclude=ex.group))
         ys.append(1.0 if ex.labels else 0.0)
@@ -94,3 +94,14 @@ def _fit_scope(examples: Sequence[Example], memory: Memory, ranking: Model, l2: 
     threshold = float(inside[cut]) if len(inside) else 0.5
     return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors)
 
+
+
+def fit_within(examples: Sequence[tuple[np.ndarray, int]], l2: float = 1.0) -> tuple[float, ...]:
+    """Weights of WITHIN_FEATURES by pairwise logistic regression: each example holds the rows of the sections
+    restating one source section and which of them answers (a section's ask, its own cosine left out)."""
+    diffs = [rows[own] - rows[j] for rows, own in examples for j in range(len(rows)) if j != own]
+    if not diffs:
+        return Model.within
+    x = np.vstack(diffs)
+    weights, _ = fit_logistic(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))], l2=l2)
+    return tuple(float(w) for w in weights)

@@ -13,7 +13,8 @@ from kb import IndexHolder, OpenIndex
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, rank
 from kb.model import Content
-from kb.rank import FEATURES, Candidate, Question, features
+from kb.rank import FEATURES, WITHIN_FEATURES, Candidate, Model, Question, features
+from kb.rank_fit import fit_within
 from kb.understand import understand
 
 # Three writers, each with questions about one subject; the words of a writer's subject are theirs alone.
@@ -107,3 +108,36 @@ def test_a_section_that_restates_no_source_section_gets_no_out_of_scope_evidence
                     None, {})
     column = FEATURES.index("classifier")
     assert rows[0, column] == 0.0 and rows[1, column] == pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------- which section of a source section answers
+
+
+def test_the_within_model_learns_that_the_nearer_ask_and_heading_win() -> None:
+    # Rows of WITHIN_FEATURES (BM25F share, nearest ask, heading share, place, unplaced).
+    examples = [(np.array([[0.9, 0.8, 0.5, 0.0, 0.0], [0.5, 0.3, 0.0, 0.0, 0.0]]), 0),
+                (np.array([[0.3, 0.2, 0.0, 0.0, 0.0], [1.0, 0.7, 0.6, 0.0, 0.0], [0.6, 0.1, 0.2, 0.0, 0.0]]), 1),
+                (np.array([[0.8, 0.4, 0.0, 1.0, 0.0], [1.0, 0.5, 0.0, -1.0, 0.0]]), 0)]
+    weights = fit_within(examples)
+    assert all(w > 0 for w in weights[:4]), weights
+    assert fit_within([]) == Model.within
+
+
+def test_the_served_model_picks_the_section_whose_heading_and_asks_fit(ix: OpenIndex) -> None:
+    within = dict(zip(WITHIN_FEATURES, ix.learned["ranking"]["within"], strict=True))
+    assert within["asks_max"] > 0 and within["heading"] > 0
+    # Both sections restate "Talking to a young person"; the question asks how to talk, not what to find out.
+    top = rank(ix, understand(ix, "how do I talk to a teenager who sent a nude"), None).sections[0]
+    assert top.facts.id == "talking-to-a-young-person#how-to-talk", top.facts.id
+
+
+def test_without_a_nation_the_versions_for_each_nation_are_one_answer(ix: OpenIndex) -> None:
+    ranked = rank(ix, understand(ix, "is keeping a nude of a 16 year old on your phone a crime"), None).sections
+    first = ranked[0].facts
+    if first.places:
+        versions = [r for r in ranked if r.facts.source == first.source and r.facts.places]
+        # The versions follow the general order (probability, then BM25F), not their asks alone.
+        assert versions[0].probability >= max(v.probability for v in versions) - 1e-12
+    told = rank(ix, understand(ix, "is keeping a nude of a 16 year old on your phone a crime in Scotland"),
+                "scotland").sections[0].facts
+    assert "scotland" in told.places, told.id
