@@ -246,7 +246,7 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     best: dict[str, tuple[float, float, int]] = {}
     for group, key in zip(groups, keys, strict=True):
         best[group] = min(best.get(group, key), key)
-    within = [eng.model.within_score(r) for r in rows]
+    within = eng.model.within_scores(rows).tolist()
     if not place:
         within = as_versions([f.places for f in eng.sections], groups, within)
     order = sorted(range(len(candidates)), key=lambda i: (best[groups[i]], groups[i], -within[i], keys[i], i))

@@ -247,9 +247,11 @@ class Model:
                    float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]),
                    tuple(data.get("within", cls.within)))
 
-    def within_score(self, row: np.ndarray) -> float:
-        """How well a section answers beside the other sections of its source section (a row of FEATURES)."""
-        return float(row[WITHIN_COLUMNS] @ np.array(self.within)) if len(self.within) == len(WITHIN_COLUMNS) else 0.0
+    def within_scores(self, rows: np.ndarray) -> np.ndarray:
+        """How well each section answers beside the other sections of its source section (rows of FEATURES)."""
+        if len(self.within) != len(WITHIN_COLUMNS) or not len(rows):
+            return np.zeros(len(rows))
+        return np.asarray(rows[:, WITHIN_COLUMNS] @ np.array(self.within))
 
 
 Neighbours = tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]
