@@ -2,6 +2,7 @@
 building the ranking (questions are understood once and cached under /tmp between runs).
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
+       [--text-l2 0.03]
 
 Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
 cache after changing how questions are understood in code.
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from common import ROOT, questions
 
 from kb import IndexHolder, load_content
@@ -25,7 +27,7 @@ from kb.rank import Labelled, Memory
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
 from kb.understand import understand
-from kb.urgency import Cues, UrgencyModel, assess, fit
+from kb.urgency import Cues, UrgencyModel, assess, design, fit, held_out_scores
 from kb.urgency_text import ngrams
 
 HERE = Path(__file__).resolve().parent
@@ -96,6 +98,7 @@ def main() -> None:
     ap.add_argument("--sets", default="heldout,dev2")
     ap.add_argument("--false-alarm", type=float, default=DEFAULT.urgent_false_alarm)
     ap.add_argument("--margin", type=float, default=DEFAULT.urgent_margin)
+    ap.add_argument("--text-l2", type=float, default=DEFAULT.urgent_text_l2)
     a = ap.parse_args()
     data = understood()
     cues = load_content(ROOT / "content").cues
@@ -105,7 +108,15 @@ def main() -> None:
     memory = Memory.of([Labelled(r["terms"], r["labels"], r["group"], urgent=r["urgent"]) for r in train] + asks)
     rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]))
             for r in train]
-    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin)
+    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2)
+    # The measure to choose by: each train writer scored by models fitted without them, the alarm set where
+    # `false_alarm` of the calm ones reach.
+    x, y, weight = design(cues, rows, memory, a.text_l2)
+    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
+    cut = float(np.quantile(p[y == 0], 1.0 - a.false_alarm))
+    print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
+          f"{np.mean(p[y == 0] >= cut):.3f}; emergencies below the lowest train line: "
+          f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}")
     print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
     for name in a.sets.split(","):

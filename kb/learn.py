@@ -320,7 +320,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
     model = replace(model, within=fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2))
     urgency = (fit_urgency(eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
-                           false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin)
+                           false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
+                           text_l2=tuning.urgent_text_l2)
                if eng.cues.families else UrgencyModel())
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
             "classifier": classifier.as_dict()}

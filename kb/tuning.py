@@ -52,6 +52,9 @@ class Tuning:
     urgent_false_alarm: float = 0.03  # the emergency answer: at most this share of the train fold's calm questions
     urgent_margin: float = 0.5  # "maybe urgent" from this share of the least urgent-looking train emergency's score
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
+    # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at 3% false
+    # alarms (bench/urgency_quality.py): 0.974 at 1.0, 0.978 at 0.3, 0.980 at 0.1, 0.983 at 0.03 and at 0.01.
+    urgent_text_l2: float = 0.03
     # The text classifier (kb/classify.py), chosen on the train fold's cross-fitting: more folds or passes, or a
     # refit on the whole fold for serving, measured no better on held-out and cost build time.
     classifier_folds: int = 3  # training questions are scored by models fitted without their writers' fold

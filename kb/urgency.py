@@ -165,29 +165,35 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
-        margin: float = 0.5) -> UrgencyModel:
+        margin: float = 0.5, text_l2: float = 1.0) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
     999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach (never below
     "maybe"); `sure` is where the answer becomes the 999 step itself."""
-    y = np.array([1.0 if r[2] else 0.0 for r in rows])
+    x, y, weight = design(cues, rows, memory, text_l2)
     bags = [r[4] for r in rows]
-    text = cross_scores(bags, y, [r[3] for r in rows])
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
-                   for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
-    # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
-    weight = np.where(y > 0, 3.0, 1.0)
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
         return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
-                            fit_text(bags, y))
+                            fit_text(bags, y, l2=text_l2))
     # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     maybe = margin * float(p[y > 0].min())
     threshold = max(maybe, float(np.quantile(p[y == 0], 1.0 - false_alarm)))
     return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
-                        max(sure, threshold), fit_text(bags, y))
+                        max(sure, threshold), fit_text(bags, y, l2=text_l2))
+
+
+def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fitting data of bank rows: features (each writer's from data without them), labels and weights."""
+    y = np.array([1.0 if r[2] else 0.0 for r in rows])
+    text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2)
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
+                   for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
+    # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
+    return x, y, np.where(y > 0, 3.0, 1.0)
 
 
 def held_out_scores(x: np.ndarray, y: np.ndarray, weight: np.ndarray, groups: np.ndarray) -> np.ndarray:
