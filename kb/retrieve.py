@@ -4,10 +4,12 @@ expanded with the glossary's everyday words, filtered by nation and topic, and i
 from __future__ import annotations
 
 import html
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
 
@@ -173,13 +175,53 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) 
     with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
         ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher))
         places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher))
-        results = searcher.search(q, limit=None)
+        leaves: Leaves = ix.memo.get("section-leaves", Leaves)
+        scores, matched = leaves.evaluate(q, searcher)
         out = {}
-        for score, docnum in results.top_n:
+        for docnum in np.flatnonzero(matched).tolist():
             # A section about other nations than the one asked about answers for somewhere else.
             factor = elsewhere if place and places[docnum] and place not in places[docnum] else 1.0
-            out[ids[docnum]] = float(score) * factor
+            out[ids[docnum]] = float(scores[docnum]) * factor
         return out
+
+
+class Leaves:
+    """Whoosh's BM25F score of each clause of a query (one idea of the question, or one word pair) over every
+    section, kept per opened index, and the query's score as their sum (Whoosh's Or adds its parts' scores; an
+    AndMaybe adds the second's where the first matches). The same ideas recur across questions: the bank's
+    thousands at build time, and users' questions, cost a few small Whoosh searches instead of one large one. At
+    most `cap` clauses are kept (a stream of new word pairs cannot grow it without bound)."""
+
+    def __init__(self, cap: int = 20_000) -> None:
+        self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cap = cap
+        self._lock = threading.Lock()
+
+    def evaluate(self, q: Q.Query, searcher: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The query's score for every document, and which documents it matches."""
+        if isinstance(q, Q.AndMaybe):
+            (a, hit), (b, also) = self.evaluate(q.a, searcher), self.evaluate(q.b, searcher)
+            return np.where(hit & also, a + b, a), hit
+        if type(q) is _Or and q.boost == 1.0:
+            parts = [self._clause(sub, searcher) for sub in q.subqueries]
+            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
+        return self._clause(q, searcher)
+
+    def _clause(self, q: Q.Query, searcher: Any) -> tuple[np.ndarray, np.ndarray]:
+        # Whoosh's matchers score inside a clause in ways of their own (a DisjunctionMax of phrases is not the
+        # maximum of its parts' scores): each clause is scored by Whoosh whole.
+        key = f"{type(q).__name__}:{q!r}"
+        found = self._kept.get(key)
+        if found is None:
+            scores = np.zeros(searcher.doc_count_all())
+            hits = np.zeros(len(scores), dtype=bool)
+            for score, docnum in searcher.search(q, limit=None).top_n:
+                scores[docnum], hits[docnum] = score, True
+            found = (scores, hits)
+            with self._lock:
+                if len(self._kept) < self._cap:
+                    self._kept[key] = found
+        return found
 
 
 def _section_ids(searcher: Any) -> tuple[str, ...]:

@@ -15,9 +15,10 @@ from kb import IndexHolder, OpenIndex, build_index, search
 from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
-from kb.retrieve import build_query
+from kb.retrieve import Leaves, build_query, section_scores, weighting
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
 from kb.spelling import correct, vocabulary
+from kb.understand import understand
 
 IMAGE_SECTION = "What to do with a sexting image"
 REFERRAL_SECTION = "When to make a child protection referral"
@@ -392,3 +393,50 @@ def test_search_cache_is_dropped_when_the_index_changes(tmp_path: Path, content:
     again = cache.search(after, "  QUOKKAWORD ", spelling=False)
     assert again.hits == fresh.hits
     assert again.query == "  QUOKKAWORD "
+
+
+# ---------------------------------------------------------------- section scores from kept clauses
+
+
+def whoosh_scores(ix: OpenIndex, text: str, place: str | None) -> dict[str, float]:
+    """The same scores from one Whoosh search of the whole query, as section_scores worked them out before."""
+    analysed = understand(ix, text).analysed
+    q = build_query(analysed, place, ix.tuning)
+    if q is None:
+        return {}
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
+        ids = [f"{f.get('slug', '')}#{f.get('anchor', '')}" for f in
+               (searcher.stored_fields(n) for n in range(searcher.doc_count_all()))]
+        nations = [tuple(v for v in searcher.stored_fields(n).get("nations", "").split(",") if v)
+                   for n in range(searcher.doc_count_all())]
+        out = {}
+        for score, docnum in searcher.search(q, limit=None).top_n:
+            elsewhere = place and nations[docnum] and place not in nations[docnum]
+            out[ids[docnum]] = float(score) * (ix.tuning.elsewhere_factor if elsewhere else 1.0)
+        return out
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["nude", "nudes", "picture", "shared", "school", "police", "tell", "parents",
+                                        "sextortion", "Scotland", "law", "remove", "image", "policy", "what", "do",
+                                        "I", "talk", "child", "referral", "Childline", "the", "a"]),
+                      min_size=1, max_size=8),
+       place=st.sampled_from([None, *NATIONS]))
+def test_scores_from_kept_clauses_are_whooshs_own(ix: OpenIndex, words: list[str], place: str | None) -> None:
+    text = " ".join(words)
+    mine = section_scores(ix, understand(ix, text).analysed, place)
+    theirs = whoosh_scores(ix, text, place)
+    assert mine.keys() == theirs.keys()
+    assert all(mine[k] == pytest.approx(theirs[k], rel=1e-9) for k in theirs), text
+
+
+def test_kept_clauses_are_bounded(ix: OpenIndex) -> None:
+    leaves = Leaves(cap=3)
+    analysed = understand(ix, "can police make us delete nudes in Wales").analysed
+    q = build_query(analysed, "wales", ix.tuning)
+    assert q is not None
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
+        first = leaves.evaluate(q, searcher)
+        again = leaves.evaluate(q, searcher)
+    assert len(leaves._kept) == 3  # noqa: SLF001 - the bound is what this test is about
+    assert (first[0] == again[0]).all() and (first[1] == again[1]).all()
