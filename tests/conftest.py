@@ -96,6 +96,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need no learned index run first: under pytest-xdist one worker builds the index (the costliest
-    step of the run) while the other works through them, instead of both waiting for it."""
-    items.sort(key=lambda item: "index_dir" in getattr(item, "fixturenames", ()))
+    """Tests that need no learned index run first: under pytest-xdist the index builds (the costliest step of the
+    run) while the workers work through them, instead of waiting for it. Of the others, the browser tests (the
+    longest) come before the quick ones, so that no worker is left with a long test while the other has none."""
+    items.sort(key=lambda item: ("index_dir" in getattr(item, "fixturenames", ()),
+                                 not item.nodeid.startswith("tests/browser/")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import BrowserContext, Page, Route
@@ -34,7 +36,10 @@ def assert_accessible() -> Callable[[Page], None]:
     axe = Axe()
 
     def check(page: Page) -> None:
-        result = axe.run(page, options=AXE_OPTIONS)
+        # axe-core (500 KB) is injected once per document: a page checked in several states runs it again only.
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(axe.axe_script)
+        result = AxeResults(page.evaluate(f"axe.run(document, {json.dumps(AXE_OPTIONS)})"))
         assert result.violations_count == 0, result.generate_report()
 
     return check

@@ -98,6 +98,17 @@ def test_the_csp_listener_catches_a_violation(page: Page, csp_violations: Callab
     assert "script-src" in csp_violations()[0]
 
 
+def test_the_accessibility_check_catches_a_violation_in_a_later_state(
+        page: Page, assert_accessible: Callable[[Page], None]) -> None:
+    page.goto("/")
+    assert_accessible(page)
+    # The same document in a new state (axe already injected): an image with no text alternative.
+    page.evaluate("() => { const i = document.createElement('img'); i.src = '/static/favicon.svg';"
+                  " document.querySelector('main').appendChild(i); }")
+    with pytest.raises(AssertionError, match="image-alt"):
+        assert_accessible(page)
+
+
 def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Shoot) -> None:
     context = browser.new_context(java_script_enabled=False, base_url=base_url)
     try:
