@@ -95,7 +95,6 @@ def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], memory:
     return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors)
 
 
-
 def fit_within(examples: Sequence[tuple[np.ndarray, int]], l2: float = 1.0) -> tuple[float, ...]:
     """Weights of WITHIN_FEATURES by pairwise logistic regression: each example holds the rows of the sections
     restating one source section and which of them answers (a section's ask, its own cosine left out)."""
