@@ -45,8 +45,7 @@ def assert_accessible() -> Callable[[Page], None]:
     return check
 
 
-@pytest.fixture
-def csp_violations(page: Page) -> Callable[[], list[str]]:
+def watch_csp(page: Page) -> Callable[[], list[str]]:
     """Watch a page for CSP violations from its first navigation on; call the result to read them."""
     messages: list[str] = []
     page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
@@ -56,6 +55,18 @@ def csp_violations(page: Page) -> Callable[[], list[str]]:
         return [*page.evaluate("window.__csp"), *messages]
 
     return seen
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> Callable[[], list[str]]:
+    """The test page's CSP violations (see watch_csp)."""
+    return watch_csp(page)
+
+
+@pytest.fixture(scope="session")
+def csp_watch() -> Callable[[Page], Callable[[], list[str]]]:
+    """watch_csp, for a page a test makes in a context of its own."""
+    return watch_csp
 
 
 @pytest.fixture(scope="session")

@@ -106,14 +106,30 @@ def walk(page: Page, js: bool, marker: str = "", seen: Callable[[Page], None] = 
     return w
 
 
-def test_a_whole_conversation_with_javascript_on(page: Page, request_log: list[str], base_url: str,
-                                                 csp_violations: Callable[[], list[str]],
-                                                 assert_accessible: Callable[[Page], None]) -> None:
-    w = walk(page, js=True, seen=assert_accessible)
+def test_a_whole_conversation_with_javascript_on(
+        browser: Browser, logged_url: str, caplog: pytest.LogCaptureFixture,
+        csp_watch: Callable[[Page], Callable[[], list[str]]], assert_accessible: Callable[[Page], None]) -> None:
+    # One walk, on the site with its request log on as in production: accessible in every state, only the site's
+    # own requests, no CSP violation, and nothing of the conversation in the log.
+    marker = f"marker{uuid.uuid4().hex[:10]}"
+    context = browser.new_context(base_url=logged_url)
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    try:
+        page = context.new_page()
+        violations = csp_watch(page)
+        with caplog.at_level(logging.DEBUG):
+            w = walk(page, js=True, marker=marker, seen=assert_accessible)
+        assert violations() == []
+    finally:
+        context.close()
     assert len(w.states) >= 10, w.states
-    assert all(url.startswith(base_url + "/") for url in request_log), request_log
-    assert any("/ask?" in url and "danger=no" in url for url in request_log), "turns are fetched from the site"
-    assert csp_violations() == []
+    assert all(url.startswith(logged_url + "/") for url in requests), requests
+    assert any("/ask?" in url and "danger=no" in url for url in requests), "turns are fetched from the site"
+    lines = [r.getMessage() for r in caplog.records if r.name == "app"]
+    assert any(re.fullmatch(r"GET /ask 200 [\d.]+ms id=[0-9a-f]{12}", line) for line in lines), lines
+    assert marker not in caplog.text
+    assert "what do I do" not in caplog.text and "Scotland" not in caplog.text
 
 
 def test_a_whole_conversation_with_javascript_off(browser: Browser, base_url: str, page: Page,
@@ -144,21 +160,6 @@ def test_going_back_in_history_shows_the_earlier_state(page: Page) -> None:
     page.go_back()
     expect(page.locator(".turn")).to_have_count(1)
     assert page.evaluate("window.__same_page") == "yes"
-
-
-def test_nothing_of_the_conversation_reaches_a_log(browser: Browser, logged_url: str,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    marker = f"marker{uuid.uuid4().hex[:10]}"
-    context = browser.new_context(base_url=logged_url)
-    try:
-        with caplog.at_level(logging.DEBUG):
-            walk(context.new_page(), js=True, marker=marker)
-    finally:
-        context.close()
-    lines = [r.getMessage() for r in caplog.records if r.name == "app"]
-    assert any(re.fullmatch(r"GET /ask 200 [\d.]+ms id=[0-9a-f]{12}", line) for line in lines), lines
-    assert marker not in caplog.text
-    assert "what do I do" not in caplog.text and "Scotland" not in caplog.text
 
 
 def test_without_a_nation_a_law_answer_is_short(page: Page) -> None:
