@@ -17,6 +17,7 @@ from kb import IndexHolder, OpenIndex, load_content
 from kb.config import content_dir, train_file, training_bank
 from kb.learn import build
 from kb.model import Content
+from kb.urgency import Cues
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,13 @@ def content(content_path: Path) -> Content:
         problems = "\n".join(map(str, loaded.errors))
         pytest.fail(f"content/ has errors (run `kb check`):\n{problems}", pytrace=False)
     return loaded
+
+
+@pytest.fixture(scope="session")
+def cues(content: Content) -> Cues:
+    """The real content's urgency cue families."""
+    assert isinstance(content.cues, Cues)
+    return content.cues
 
 
 # The bank the real index learns from, read before any test points KB_TRAIN elsewhere.

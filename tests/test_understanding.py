@@ -9,7 +9,6 @@ import pytest
 
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
-from kb.content import load_content
 from kb.model import Content
 from kb.understand import compile_places
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
@@ -99,44 +98,6 @@ def test_a_place_sets_the_nation_of_an_answer(ix: OpenIndex) -> None:
 
 
 # ---------------------------------------------------------------- urgency cue families
-
-CUE_CASES = {
-    "danger_to_life": (["she says she wants to die", "he has a razor in his bag", "she's on the bridge"],
-                       ["she sent a photo of her new trainers"]),
-    "intent_to_die": (["he told me he's going to take his own life", "she says she wants to die"],
-                      ["she is dying to go to the party", "he harmed his chances"]),
-    "person_near": (["he is parked outside the school", "the man is on his way to meet her"],
-                    ["her dad collected her as usual"]),
-    "missing": (["she hasn't come home", "we can't find him anywhere", "he has run away"],
-                ["she missed the bus to school"]),
-    "demand_deadline": (["send more by midnight or he posts them", "pay him by 9pm or else"],
-                        ["the form deadline is Friday"]),
-    "afraid_home": (["she's scared to go home because he'll be there", "he won't go home"],
-                    ["she went home at 3"]),
-    "happening_now": (["it's happening right now on a video call", "please help me"],
-                      ["we had a call about it last week"]),
-    "soon": (["she's meeting him tonight", "school finishes in 20 minutes"], ["in the summer holidays"]),
-    "planning": (["what should our policy say", "staff training on this"], ["she is crying in my office"]),
-    "past": (["last year a pupil went missing", "she was found safe"], ["she is missing"]),
-    "hypothetical": (["what if a pupil said that", "how many children are affected"], ["she said it"]),
-}
-
-
-@pytest.fixture(scope="module")
-def cues(content_path: Path) -> Cues:
-    cues = load_content(content_path).cues
-    assert isinstance(cues, Cues)
-    return cues
-
-
-@pytest.mark.parametrize("family", sorted(CUE_CASES))
-def test_each_cue_family_finds_its_cases_and_only_them(cues: Cues, family: str) -> None:
-    found, missed = CUE_CASES[family]
-    for text in found:
-        assert family in cues.matched(text), text
-    for text in missed:
-        assert family not in cues.matched(text), text
-
 
 @pytest.mark.parametrize("question", ["he told me he's going to take his own life",
                                       "my student says she is going to kill herself"])

@@ -4,12 +4,10 @@ answered "not covered", and crisis lines are listed only where a child is at ris
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from kb import OpenIndex, answer, load_content
+from kb import OpenIndex, answer
 from kb.answering import STRATEGIES, Asked, contacts_for
 from kb.conversation import Context
 from kb.learn import Ranking
@@ -26,29 +24,36 @@ FAMILY_CASES = {
     "danger_to_life": (["she has swallowed sum tablets", "he drank bleach at lunch",
                         "she keeps scratching herself with a pen lid", "two boys are holding him down in the yard",
                         "he posted sorry for everything and logged off", "she ran towards the railway",
-                        "he is on the top deck of the car park"],
-                       ["she took her tablet to the library", "we bleached the changing room floor"]),
+                        "he is on the top deck of the car park", "she says she wants to die",
+                        "he has a razor in his bag", "she's on the bridge"],
+                       ["she took her tablet to the library", "we bleached the changing room floor",
+                        "she sent a photo of her new trainers"]),
+    "intent_to_die": (["he told me he's going to take his own life", "she says she wants to die"],
+                      ["she is dying to go to the party", "he harmed his chances"]),
     "person_near": (["she is with him in his car now", "a man tried to collect a pupil from the gate",
-                     "he won't let her leave the flat", "the man is across the road from the club"],
-                    ["her nan collects her on Fridays"]),
+                     "he won't let her leave the flat", "the man is across the road from the club",
+                     "he is parked outside the school", "the man is on his way to meet her"],
+                    ["her nan collects her on Fridays", "her dad collected her as usual"]),
     "missing": (["kid missing since the end of practice", "our girl is missing, phone off",
-                 "nobody's seen him since registration"],
-                ["he keeps missing homework deadlines"]),
-    "happening_now": (["the man is telling her to undress on camera now", "mae'n digwydd nawr"],
-                      ["she told me about a call last month"]),
+                 "nobody's seen him since registration", "she hasn't come home", "we can't find him anywhere",
+                 "he has run away"],
+                ["he keeps missing homework deadlines", "she missed the bus to school"]),
+    "demand_deadline": (["send more by midnight or he posts them", "pay him by 9pm or else"],
+                        ["the form deadline is Friday"]),
+    "afraid_home": (["she's scared to go home because he'll be there", "he won't go home"],
+                    ["she went home at 3"]),
+    "happening_now": (["the man is telling her to undress on camera now", "mae'n digwydd nawr",
+                       "it's happening right now on a video call", "please help me"],
+                      ["she told me about a call last month", "we had a call about it last week"]),
+    "soon": (["she's meeting him tonight", "school finishes in 20 minutes"], ["in the summer holidays"]),
+    "planning": (["what should our policy say", "staff training on this"], ["she is crying in my office"]),
     "past": (["she was found safe by police on Sunday", "it's all over now but we want to learn from it",
-              "we are writing a case review"],
-             ["she is still not answering"]),
+              "we are writing a case review", "last year a pupil went missing", "she was found safe"],
+             ["she is still not answering", "she is missing"]),
+    "hypothetical": (["what if a pupil said that", "how many children are affected"], ["she said it"]),
     "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image"],
                     ["a pupil's photo was shared"]),
 }
-
-
-@pytest.fixture(scope="module")
-def cues(content_path: Path) -> Cues:
-    found = load_content(content_path).cues
-    assert isinstance(found, Cues)
-    return found
 
 
 @pytest.mark.parametrize("family", sorted(FAMILY_CASES))
