@@ -346,6 +346,8 @@ def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> l
             k += 1
             if len(group) < 2:
                 continue
+            if memory.items[k - 1].section != section_id:
+                raise ValueError(f"the memory's asks are not in the content's order at {section_id}")
             query = understand(ix, ask, spelling=False)
             question, hits = _question(ix, eng, query, query.nation)
             cos = memory.cosines(question.terms)

@@ -13,7 +13,7 @@ from kb import IndexHolder, OpenIndex
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, rank
 from kb.model import Content
-from kb.rank import FEATURES, WITHIN_FEATURES, Candidate, Model, Question, features
+from kb.rank import FEATURES, WITHIN_FEATURES, Candidate, Model, Question, as_versions, features
 from kb.rank_fit import fit_within
 from kb.understand import understand
 
@@ -131,13 +131,16 @@ def test_the_served_model_picks_the_section_whose_heading_and_asks_fit(ix: OpenI
     assert top.facts.id == "talking-to-a-young-person#how-to-talk", top.facts.id
 
 
-def test_without_a_nation_the_versions_for_each_nation_are_one_answer(ix: OpenIndex) -> None:
-    ranked = rank(ix, understand(ix, "is keeping a nude of a 16 year old on your phone a crime"), None).sections
-    first = ranked[0].facts
-    if first.places:
-        versions = [r for r in ranked if r.facts.source == first.source and r.facts.places]
-        # The versions follow the general order (probability, then BM25F), not their asks alone.
-        assert versions[0].probability >= max(v.probability for v in versions) - 1e-12
+def test_without_a_nation_the_versions_for_each_nation_are_one_answer() -> None:
+    # Three sections of one source section: England and Wales, Scotland, and one for everywhere; another group.
+    places = [("england", "wales"), ("scotland",), (), ("scotland",)]
+    groups = ["law", "law", "law", "other"]
+    # Scotland's version fits best: England and Wales's takes its score, the section for everywhere keeps its own,
+    # and a section of another source section is not a version of them.
+    assert as_versions(places, groups, [1.0, 3.0, 2.0, 0.5]) == [3.0, 3.0, 2.0, 0.5]
+
+
+def test_a_nation_named_picks_its_own_version(ix: OpenIndex) -> None:
     told = rank(ix, understand(ix, "is keeping a nude of a 16 year old on your phone a crime in Scotland"),
                 "scotland").sections[0].facts
     assert "scotland" in told.places, told.id
