@@ -45,6 +45,18 @@ def assert_accessible() -> Callable[[Page], None]:
     return check
 
 
+@pytest.fixture(scope="session")
+def assert_fits() -> Callable[[Page, str], None]:
+    """A check that a page does not scroll sideways at its current width (the label names it in a failure)."""
+
+    def check(page: Page, label: str) -> None:
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        width = page.viewport_size["width"] if page.viewport_size else "?"
+        assert size[0] <= size[1], f"{label} scrolls sideways at {width}px: {size}"
+
+    return check
+
+
 def watch_csp(page: Page) -> Callable[[], list[str]]:
     """Watch a page for CSP violations from its first navigation on; call the result to read them."""
     messages: list[str] = []

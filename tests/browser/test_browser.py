@@ -57,7 +57,8 @@ def visit(page: Page, name: str) -> None:
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_each_page_type_stays_on_the_site_passes_axe_and_fits_320_pixels(
         page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
-        screenshots: Shoot, assert_accessible: Callable[[Page], None]) -> None:
+        screenshots: Shoot, assert_accessible: Callable[[Page], None],
+        assert_fits: Callable[[Page, str], None]) -> None:
     # One load per page type for the three checks: a browser context and a page load cost more than a check.
     visit(page, name)
     page.wait_for_load_state("load")
@@ -69,10 +70,9 @@ def test_each_page_type_stays_on_the_site_passes_axe_and_fits_320_pixels(
     assert_accessible(page)
     # The layout answers to the width through CSS alone (site.js reads no size), so a resize is a phone's view.
     page.set_viewport_size({"width": 320, "height": 640})
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if name in ("home", "article", "ask-answer", "ask-thread", "search-results", "legislation-nation"):
         screenshots(page, f"{name}-320")
-    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
+    assert_fits(page, name)
 
 
 def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Shoot,
@@ -107,6 +107,17 @@ def test_the_accessibility_check_catches_a_violation_in_a_later_state(
                   " document.querySelector('main').appendChild(i); }")
     with pytest.raises(AssertionError, match="image-alt"):
         assert_accessible(page)
+
+
+def test_the_width_check_catches_a_page_that_scrolls_sideways(
+        page: Page, assert_fits: Callable[[Page, str], None]) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto("/")
+    assert_fits(page, "home")
+    page.evaluate("() => { const d = document.createElement('div'); d.style.width = '2000px';"
+                  " d.textContent = 'wide'; document.querySelector('main').appendChild(d); }")
+    with pytest.raises(AssertionError, match="scrolls sideways at 320px"):
+        assert_fits(page, "home")
 
 
 def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Shoot) -> None:

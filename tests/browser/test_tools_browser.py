@@ -58,7 +58,8 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_each_tool_page_stays_on_the_site_passes_axe_and_fits_320_pixels(
         page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
-        screenshots: Shoot, assert_accessible: Callable[[Page], None]) -> None:
+        screenshots: Shoot, assert_accessible: Callable[[Page], None],
+        assert_fits: Callable[[Page, str], None]) -> None:
     # One load per page for the three checks (as for the other page types in test_browser.py).
     visit(page, name)
     page.wait_for_load_state("load")
@@ -67,10 +68,9 @@ def test_each_tool_page_stays_on_the_site_passes_axe_and_fits_320_pixels(
     screenshots(page, f"tool-{name}")
     assert_accessible(page)
     page.set_viewport_size({"width": 320, "height": 640})
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if name in ("decide-first-question", "decide-criterion", "decide-refer", "record", "policy"):
         screenshots(page, f"tool-{name}-320")
-    assert width[0] <= width[1], f"{name} scrolls sideways at 320px: {width}"
+    assert_fits(page, name)
 
 
 def test_axe_finds_nothing_with_the_details_open_and_the_sheet_filled(
@@ -313,12 +313,12 @@ def test_policy_checklist_without_javascript_checks_and_downloads(browser: Brows
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_tool_pages_at_phone_and_desktop_widths(page: Page, screenshots: Shoot, width: int,
-                                                 assert_accessible: Callable[[Page], None]) -> None:
+                                                 assert_accessible: Callable[[Page], None],
+                                                 assert_fits: Callable[[Page, str], None]) -> None:
     """The decision aid's question and refer result and the record sheet, for people to look at."""
     page.set_viewport_size({"width": width, "height": 900})
     for name in ("decide-first-question", "decide-criterion", "decide-refer", "record"):
         visit(page, name)
-        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert size[0] <= size[1], f"{name} scrolls sideways at {width}px: {size}"
+        assert_fits(page, name)
         screenshots(page, f"tool-{name}-{width}")
     assert_accessible(page)
