@@ -121,23 +121,6 @@ def test_the_fallback_rule_needs_a_threat_and_a_time_unless_life_is_at_risk(cues
     assert not rule(cues, cues.matched("last year a pupil went missing, what should our policy say"))
 
 
-FOUR = [
-    "he is parked outside the school waiting for her",
-    "she's locked herself in the toilets with a razor",
-    "a pupil is on the bridge and won't come down",
-    "he's in the room with her now",
-]
-
-
-@pytest.mark.parametrize("question", FOUR)
-def test_the_four_missed_emergencies_are_urgent_and_never_answered_not_covered(ix: OpenIndex, question: str) -> None:
-    reply = answer(ix, question)
-    assert reply.urgent and reply.answered
-    assert reply.contacts[0].phone == "999"
-    hits = search(ix, question).hits
-    assert EMERGENCY in [h.source.section for h in hits[:2]]
-
-
 @pytest.mark.parametrize("question", [
     "how do we train staff to spot a child at risk after nudes are shared",
     "last year a pupil went to meet a man: what should our policy say",

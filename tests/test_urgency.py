@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb import OpenIndex, answer
+from kb import OpenIndex, answer, search
 from kb.answering import STRATEGIES, Asked, contacts_for
 from kb.conversation import Context
 from kb.learn import Ranking
@@ -117,7 +117,12 @@ def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered
 
 # ---------------------------------------------------------------- answers
 
-OWN_EMERGENCIES = [
+# Issue 12's four examples (the engine of 26 Nov found none of them urgent and declined them), then our own.
+EMERGENCIES = [
+    "he is parked outside the school waiting for her",
+    "she's locked herself in the toilets with a razor",
+    "a pupil is on the bridge and won't come down",
+    "he's in the room with her now",
     "a pupil has swallowed a load of tablets in the toilets",
     "the man she sends pics to is across the road from the school right now",
     "13 year old missing since 4pm, was messaging an adult about photos",
@@ -127,11 +132,16 @@ OWN_EMERGENCIES = [
 ]
 
 
-@pytest.mark.parametrize("question", OWN_EMERGENCIES)
-def test_an_emergency_is_urgent_with_999_first_and_never_not_covered(ix: OpenIndex, question: str) -> None:
+@pytest.mark.parametrize("question", EMERGENCIES)
+def test_an_emergency_is_urgent_with_999_first_and_never_not_covered(ix: OpenIndex, content: Content,
+                                                                    question: str) -> None:
     reply = answer(ix, question)
     assert reply.urgent and reply.answered, question
     assert reply.contacts[0].phone == "999"
+    # Search shows the 999 step too, first or straight after what the words asked for.
+    emergency = content.emergency_section()
+    assert emergency is not None
+    assert emergency[1].provenance.section in [h.source.section for h in search(ix, question).hits[:2]]
 
 
 def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: OpenIndex) -> None:
