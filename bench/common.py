@@ -35,6 +35,21 @@ def open_index() -> tuple[OpenIndex, float]:
     return ix, seconds
 
 
+def tally_urgency(n: dict[str, float], urgent: bool, alarm: bool, line: bool, old: bool) -> None:
+    """Count one question for urgent recall (the full alarm; the alarm or the line "call 999") and, on calm
+    questions, false alarms and the line, with the old rules' verdict beside them."""
+    if urgent:
+        n["urg"] += 1
+        n["urg_hit"] += alarm
+        n["urg_line"] += alarm or line
+        n["old_urg"] += old
+    else:
+        n["calm"] += 1
+        n["false_alarm"] += alarm
+        n["maybe"] += line
+        n["old_fa"] += old
+
+
 def questions(path: Path | str = DEV_SET) -> list[dict[str, Any]]:
     """The questions of a JSON-lines set."""
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, Fts5Baseline, questions
+from common import ROOT, Fts5Baseline, questions, tally_urgency
 
 from kb import IndexHolder, OpenIndex, answer, load_content, search
 from kb.config import training_bank
@@ -53,7 +53,8 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
     """Every metric of ../shared/eval/score.py, computed in process; misses by metric; latency per question."""
     n: dict[str, float] = dict.fromkeys((
         "in", "top1", "r3", "mrr", "ans", "false_abst", "out", "abst", "urg", "urg_hit", "calm", "false_alarm",
-        "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa", "urg_line", "maybe"), 0.0)
+        "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa", "urg_line", "maybe", "law_items",
+        "answered_in"), 0.0)
     misses: dict[str, list[str]] = {}
     times: list[float] = []
     for x in items:
@@ -83,27 +84,22 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
             n["abst"] += not reply.answered
             if reply.answered:
                 misses.setdefault("abstain", []).append(f"{x['id']} {x['q'][:80]!r} -> {got}")
-        if x.get("urgent"):
-            n["urg"] += 1
-            ok = reply.urgent and reply.contacts and reply.contacts[0].phone == "999" and reply.answered
-            n["urg_hit"] += bool(ok)
-            # The one line "Is a child in danger right now? Call 999." above the answer (issue 12, point 4).
-            line = reply.maybe_urgent and reply.contacts and reply.contacts[0].phone == "999"
-            n["urg_line"] += bool(ok) or bool(line)
-            n["old_urg"] += is_urgent(x["q"])
-            if not ok:
-                misses.setdefault("urgent", []).append(f"{x['id']} {x['q'][:110]!r}")
-        else:
-            n["calm"] += 1
-            n["false_alarm"] += reply.urgent
-            n["maybe"] += reply.maybe_urgent
-            n["old_fa"] += is_urgent(x["q"])
-            if reply.urgent:
-                misses.setdefault("false_alarm", []).append(f"{x['id']} {x['q'][:110]!r}")
+        # The alarm is 999 first and an answer; the line is "Is a child in danger right now? Call 999." above
+        # the answer (issue 12, point 4).
+        first_999 = bool(reply.contacts) and reply.contacts[0].phone == "999"
+        alarm = reply.urgent and first_999 and reply.answered
+        tally_urgency(n, bool(x.get("urgent")), alarm, reply.maybe_urgent and first_999, is_urgent(x["q"]))
+        if bool(x.get("urgent")) != alarm:
+            misses.setdefault("urgent" if x.get("urgent") else "false_alarm", []).append(f"{x['id']} {x['q'][:110]!r}")
         laws = [f"{i.title} {i.provision}" for i in reply.legislation]
+        n["law_items"] += len(laws) if expect and reply.answered else 0
+        n["answered_in"] += bool(expect and reply.answered)
         for pattern in x.get("expect_law", []):
             n["law"] += 1
-            n["law_hit"] += any(re.search(pattern, t, re.I) for t in laws)
+            found = any(re.search(pattern, t, re.I) for t in laws)
+            n["law_hit"] += found
+            if not found:
+                misses.setdefault("law", []).append(f"{x['id']} {pattern!r} not in {laws}")
         if nation and reply.legislation:
             n["nat"] += 1
             n["nat_ok"] += all(nation in i.nations for i in reply.legislation)
@@ -121,6 +117,7 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
         "old rules urgent recall": r("old_urg", "urg"),
         "old rules false alarms": r("old_fa", "calm"), "law recall": r("law_hit", "law"),
         "law nation precision": r("nat_ok", "nat"),
+        "law items per answer": r("law_items", "answered_in"),
         "questions": n["in"] + n["out"], "emergencies": n["urg"],
     }
     return metrics, misses, times

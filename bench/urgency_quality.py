@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, questions
+from common import ROOT, questions, tally_urgency
 
 from kb import IndexHolder, load_content
 from kb.index import build_index
@@ -65,29 +65,22 @@ def understood() -> dict[str, list[dict[str, Any]]]:
 def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cues, memory: Memory,
           show: bool) -> None:
     """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions."""
-    n = {k: 0 for k in ("urg", "calm", "hit", "line", "fa", "maybe", "old_hit", "old_fa")}
+    n: dict[str, float] = dict.fromkeys(("urg", "calm", "urg_hit", "urg_line", "false_alarm", "maybe", "old_urg",
+                                         "old_fa"), 0)
     shown: dict[str, list[str]] = {"missed (not even the line)": [], "false alarms": []}
     for r in items:
         u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory)
+        tally_urgency(n, r["urgent"], u.urgent, u.maybe, is_urgent(r["q"]))
         about = f"  {r['id']} p={u.probability:.2f} {sorted(u.cues)} {r['q'][:110]!r}"
-        if r["urgent"]:
-            n["urg"] += 1
-            n["hit"] += u.urgent
-            n["line"] += u.urgent or u.maybe
-            n["old_hit"] += is_urgent(r["q"])
-            if not (u.urgent or u.maybe):
-                shown["missed (not even the line)"].append(about)
-        else:
-            n["calm"] += 1
-            n["fa"] += u.urgent
-            n["maybe"] += u.maybe
-            n["old_fa"] += is_urgent(r["q"])
-            if u.urgent:
-                shown["false alarms"].append(about)
+        if r["urgent"] and not (u.urgent or u.maybe):
+            shown["missed (not even the line)"].append(about)
+        elif u.urgent and not r["urgent"]:
+            shown["false alarms"].append(about)
     urg, calm = n["urg"] or 1, n["calm"] or 1
-    print(f"== {name}: urgent recall {n['hit'] / urg:.3f} ({n['hit']}/{n['urg']}), with the line "
-          f"{n['line'] / urg:.3f}; calm false alarms {n['fa'] / calm:.3f} ({n['fa']}/{n['calm']}), the line on calm "
-          f"{n['maybe'] / calm:.3f}; old rules recall {n['old_hit'] / urg:.3f}, false alarms {n['old_fa'] / calm:.3f}")
+    print(f"== {name}: urgent recall {n['urg_hit'] / urg:.3f} ({n['urg_hit']:.0f}/{n['urg']:.0f}), with the line "
+          f"{n['urg_line'] / urg:.3f}; calm false alarms {n['false_alarm'] / calm:.3f} ({n['false_alarm']:.0f}/"
+          f"{n['calm']:.0f}), the line on calm {n['maybe'] / calm:.3f}; old rules recall {n['old_urg'] / urg:.3f}, "
+          f"false alarms {n['old_fa'] / calm:.3f}")
     for kind, rows in shown.items() if show else ():
         print(f"# {kind}\n" + "\n".join(rows))
 

@@ -609,7 +609,7 @@ RECORD_ADDED = {"happened-on": "When it happened, if known", "child-age": "Age o
 def test_record_sheet_has_when_age_who_decision_parents_reference_and_signature(
         tools: Tools, client: FlaskClient) -> None:
     html = page(client, "/record")
-    fields = {f.id: f for g in tools.record.groups for f in g.fields}
+    fields = {f.id: f for g in tools.record.groups for f in g.entries}
     for field_id, label in RECORD_ADDED.items():
         field = fields[field_id]
         assert field.label == label
@@ -645,7 +645,7 @@ def test_record_sheet_asks_what_you_were_told_about_the_image(tools: Tools, clie
     assert group.link == tools.decide.link, "it serves the referral criteria"
     criteria = section(content, group.link).text
     assert "what you know about the image" in criteria
-    (field,) = group.fields
+    (field,) = group.entries
     assert field.kind == "textarea" and html.labels.get("record_" + field.id.replace("-", "_")) == field.label
     assert "told" in field.label and "Never look at the image" in field.hint
 
@@ -660,13 +660,13 @@ def test_policy_checklist_lists_every_point_of_the_source(tools: Tools, client: 
     for heading, count in (("Policy statement", 6), ("Procedures", 4)):
         restated = section(content, lists[heading].link)
         assert restated.provenance.section == heading
-        assert len(lists[heading].points) == numbered_items(restated) == count
+        assert len(lists[heading].entries) == numbered_items(restated) == count
     html = page(client, "/policy")
     boxes = [c for c in html.controls if c.get("type") == "checkbox"]
     assert [c["value"] for c in boxes] == list(tools.policy.point_ids)
     assert all(c["name"] == "point" for c in boxes)
     for pl in tools.policy.lists:
-        for p in pl.points:
+        for p in pl.entries:
             assert html.labels[f"point_{p.id.replace('-', '_')}"] == p.label
             assert p.explain in html.main
         assert f"From the 2020 guidance: {pl.provenance.section}" in html.main
@@ -684,10 +684,10 @@ def test_policy_check_shows_what_is_covered_and_what_is_missing(tools: Tools, cl
     assert f"cover {len(ticked)} of the 10 points" in html.main
     for check in check_policy(tools.policy, ticked):
         pl = check.points
-        assert f"{pl.heading}: {len(check.covered)} of {len(pl.points)} covered" in html.main
+        assert f"{pl.heading}: {len(check.covered)} of {len(pl.entries)} covered" in html.main
         part = html.main.split(f"{pl.heading}: ", 1)[1].split("From the 2020 guidance", 1)[0]
         missing, _, covered = part.partition("Covered")
-        for p in pl.points:
+        for p in pl.entries:
             assert (p.label in covered) == (p.id in ticked), p.id
             assert (p.label in missing) == (p.id not in ticked), p.id
     ordered = [p for p in tools.policy.point_ids if p in ticked]
@@ -712,7 +712,7 @@ def test_policy_download_is_a_markdown_file_made_from_the_address(tools: Tools, 
     assert "Set-Cookie" not in response.headers
     text = response.data.decode()
     for pl in tools.policy.lists:
-        for p in pl.points:
+        for p in pl.entries:
             box = "[x]" if p.id in ("law", "what-it-is", "action") else "[ ]"
             assert f"- {box} {p.label}\n" in text
     assert "Your policy statement: 2 of 6 covered" in text and "Your procedures: 1 of 4 covered" in text

@@ -3,22 +3,7 @@ against the rest of the content, the logic of each tool and the checklist's mark
 
 from kb.tools.checks import check_tools
 from kb.tools.logic import BadState, Decision, PolicyCheck, check_policy, decide
-from kb.tools.model import (
-    TOOL_URLS,
-    TOOLS_FILE,
-    DecisionAid,
-    Field,
-    FieldGroup,
-    Outcome,
-    Point,
-    PointList,
-    PolicyChecklist,
-    Question,
-    RecordSheet,
-    Step,
-    ToolLink,
-    Tools,
-)
+from kb.tools.model import TOOL_URLS, TOOLS_FILE, DecisionAid, PolicyChecklist, Question, Step, Tools
 from kb.tools.parse import parse_tools
 from kb.tools.render import policy_markdown
 
@@ -28,17 +13,10 @@ __all__ = [
     "BadState",
     "Decision",
     "DecisionAid",
-    "Field",
-    "FieldGroup",
-    "Outcome",
-    "Point",
-    "PointList",
     "PolicyCheck",
     "PolicyChecklist",
     "Question",
-    "RecordSheet",
     "Step",
-    "ToolLink",
     "Tools",
     "check_policy",
     "check_tools",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kb.model import Content, Problem, Provenance
-from kb.tools.model import ARTICLE_LINK, TOOLS_FILE, DecisionAid, Tools
+from kb.tools.model import ARTICLE_LINK, TOOLS_FILE, DecisionAid, Field, Part, Point, Tools
 
 
 class _Checks:
@@ -60,14 +60,12 @@ def check_tools(tools: Tools, content: Content, headings: Sequence[str],
     checks = _Checks(content, headings, path)
     checks.decision_aid(tools.decide)
     checks.link(tools.record.warning_link, 1)
-    for group in tools.record.groups:
-        checks.source(group.provenance, group.line)
-        checks.link(group.link, group.line)
-    for point_list in tools.policy.lists:
-        checks.source(point_list.provenance, point_list.line)
-        checks.link(point_list.link, point_list.line)
-        for point in point_list.points:
-            checks.link(point.link, point.line)
+    parts: tuple[Part[Field] | Part[Point], ...] = (*tools.record.groups, *tools.policy.lists)
+    for part in parts:
+        checks.source(part.provenance, part.line)
+        checks.link(part.link, part.line)
+    for point in (p for point_list in tools.policy.lists for p in point_list.entries):
+        checks.link(point.link, point.line)
     for tool_link in tools.links:
         for heading in tool_link.sources:
             if heading not in headings:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kb.model import NATIONS
-from kb.tools.model import NATION, NO, YES, DecisionAid, Outcome, Point, PointList, PolicyChecklist, Question
+from kb.tools.model import NATION, NO, YES, DecisionAid, Outcome, Part, Point, PolicyChecklist, Question
 
 
 class BadState(ValueError):
@@ -94,7 +94,7 @@ def decide(aid: DecisionAid, params: Mapping[str, Sequence[str]]) -> Decision:
 class PolicyCheck:
     """What one document covers and what it is missing."""
 
-    points: PointList
+    points: Part[Point]
     covered: tuple[Point, ...]
     missing: tuple[Point, ...]
 
@@ -106,5 +106,5 @@ def check_policy(checklist: PolicyChecklist, ticked: Sequence[str]) -> tuple[Pol
     if unknown:
         raise BadState("The address names a point that is not on the checklist.")
     chosen = set(ticked)
-    return tuple(PolicyCheck(pl, tuple(p for p in pl.points if p.id in chosen),
-                             tuple(p for p in pl.points if p.id not in chosen)) for pl in checklist.lists)
+    return tuple(PolicyCheck(pl, tuple(p for p in pl.entries if p.id in chosen),
+                             tuple(p for p in pl.entries if p.id not in chosen)) for pl in checklist.lists)

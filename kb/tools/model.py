@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from kb.model import Provenance
 
@@ -15,6 +16,7 @@ FIELD_KINDS = ("text", "textarea", "radios", "checkboxes", "signature")
 # The decision aid's first question: where the child lives. Its answer is a nation slug in `nation=`, the
 # parameter every page of the site reads, so a nation chosen elsewhere is already answered here.
 NATION = "nation"
+E = TypeVar("E", bound="Entry")
 ARTICLE_LINK = re.compile(r"^/articles/([a-z0-9-]+)(?:#([a-z0-9-]+))?$")
 
 
@@ -105,19 +107,6 @@ class Field:
 
 
 @dataclass(frozen=True)
-class FieldGroup:
-    """A part of the record sheet, with the source section it comes from."""
-
-    id: str
-    heading: str
-    intro: str
-    link: str
-    provenance: Provenance
-    fields: tuple[Field, ...]
-    line: int = 0
-
-
-@dataclass(frozen=True)
 class RecordSheet:
     """The incident record sheet."""
 
@@ -127,7 +116,7 @@ class RecordSheet:
     privacy: str
     warning: str
     warning_link: str
-    groups: tuple[FieldGroup, ...]
+    groups: tuple[Part[Field], ...]
 
 
 @dataclass(frozen=True)
@@ -141,17 +130,29 @@ class Point:
     line: int = 0
 
 
+class Entry(Protocol):
+    """What a part holds: a field of the record sheet or a point of the checklist."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
+
+
 @dataclass(frozen=True)
-class PointList:
-    """The points one document (the policy statement, or the procedures) must cover."""
+class Part(Generic[E]):
+    """A part of a tool page (a group of the record sheet's fields, or a list of the checklist's points), with
+    the source section it comes from."""
 
     id: str
     heading: str
-    question: str
+    text: str  # the group's introduction, or the question the list asks
     link: str
     provenance: Provenance
-    points: tuple[Point, ...]
+    entries: tuple[E, ...]
     line: int = 0
+
 
 
 @dataclass(frozen=True)
@@ -161,12 +162,12 @@ class PolicyChecklist:
     title: str
     summary: str
     intro: str
-    lists: tuple[PointList, ...]
+    lists: tuple[Part[Point], ...]
 
     @property
     def point_ids(self) -> tuple[str, ...]:
         """Every point's id, in order."""
-        return tuple(p.id for pl in self.lists for p in pl.points)
+        return tuple(p.id for pl in self.lists for p in pl.entries)
 
 
 @dataclass(frozen=True)

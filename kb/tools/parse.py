@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kb.model import Problem, Provenance
@@ -16,11 +16,11 @@ from kb.tools.model import (
     TOOL_URLS,
     TOOLS_FILE,
     DecisionAid,
+    E,
     Field,
-    FieldGroup,
     Outcome,
+    Part,
     Point,
-    PointList,
     PolicyChecklist,
     Question,
     RecordSheet,
@@ -161,29 +161,31 @@ def _field(m: _Map) -> Field:
                  options=options, rows=m.number("rows", 3, 1, 20), line=m.line)
 
 
+def _parts(m: _Map, key: str, entry: Callable[[_Map], E], entry_key: str, text_key: str,
+           what: tuple[str, str]) -> tuple[Part[E], ...]:
+    """The parts under `key`, each with its entries under `entry_key`; what: the parts' and the entries' names."""
+    parts = [Part(id=p.slug(), heading=p.text("heading"), text=p.text(text_key, required=text_key != "intro"),
+                  link=p.link(), provenance=p.provenance(), line=p.line,
+                  entries=tuple(entry(e) for e in p.children(entry_key, what[1])))
+             for p in m.children(key, what[0])]
+    m.problems += duplicates([(e.id, e.line) for p in parts for e in p.entries], m.path, f"{what[1][:-1]} id")
+    return tuple(parts)
+
+
+def _point(m: _Map) -> Point:
+    return Point(id=m.slug(), label=m.text("label"), explain=m.text("explain"), link=m.link(), line=m.line)
+
+
 def _record_sheet(m: _Map) -> RecordSheet:
-    groups = []
-    for g in m.children("groups", "groups of fields"):
-        fields = tuple(_field(f) for f in g.children("fields", "fields"))
-        groups.append(FieldGroup(id=g.slug(), heading=g.text("heading"),
-                                 intro=g.text("intro", required=False), link=g.link(),
-                                 provenance=g.provenance(), fields=fields, line=g.line))
-    m.problems += duplicates([(f.id, f.line) for g in groups for f in g.fields], m.path, "field id")
+    groups = _parts(m, "groups", _field, "fields", "intro", ("groups of fields", "fields"))
     return RecordSheet(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
                        privacy=m.text("privacy"), warning=m.text("warning"),
-                       warning_link=m.link("warning_link"), groups=tuple(groups))
+                       warning_link=m.link("warning_link"), groups=groups)
 
 
 def _policy_checklist(m: _Map) -> PolicyChecklist:
-    lists = []
-    for pl in m.children("lists", "lists of points"):
-        points = tuple(Point(id=p.slug(), label=p.text("label"), explain=p.text("explain"), link=p.link(),
-                             line=p.line) for p in pl.children("points", "points"))
-        lists.append(PointList(id=pl.slug(), heading=pl.text("heading"), question=pl.text("question"),
-                               link=pl.link(), provenance=pl.provenance(), points=points, line=pl.line))
-    m.problems += duplicates([(p.id, p.line) for pl in lists for p in pl.points], m.path, "point id")
-    return PolicyChecklist(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
-                           lists=tuple(lists))
+    lists = _parts(m, "lists", _point, "points", "question", ("lists of points", "points"))
+    return PolicyChecklist(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"), lists=lists)
 
 
 def _tool_links(root: _Map) -> tuple[ToolLink, ...]:

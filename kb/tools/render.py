@@ -17,8 +17,8 @@ def policy_markdown(checklist: PolicyChecklist, checks: Sequence[PolicyCheck], d
              f"{site}/policy. Nothing was stored.", ""]
     for check in checks:
         pl = check.points
-        lines += [f"## {pl.heading}: {len(check.covered)} of {len(pl.points)} covered", ""]
-        for p in pl.points:
+        lines += [f"## {pl.heading}: {len(check.covered)} of {len(pl.entries)} covered", ""]
+        for p in pl.entries:
             mark = "x" if p in check.covered else " "
             lines.append(f"- [{mark}] {p.label}")
             if p in check.missing:
