@@ -9,7 +9,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.rank import Candidate, Memory, Model, Question, features, in_scope, scope_features, score, sigmoid
+from kb.rank import (
+    Candidate,
+    Memory,
+    Model,
+    Neighbours,
+    Question,
+    features,
+    in_scope,
+    neighbours,
+    scope_features,
+    score,
+    sigmoid,
+)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weight: np.ndarray | None = None,
@@ -58,7 +70,10 @@ def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
     """Fit ranking and scope on labelled examples; each writer's features come from a memory without them."""
     priors = priors_of(examples)
     # Each example's rows are worked out once, for the ranking and then for scope (the costliest part of fitting).
-    every = [features(ex.question, ex.candidates, memory, priors, exclude=ex.group) for ex in examples]
+    # So are its neighbours in the memory, which both need.
+    near = [neighbours(ex.question, memory, ex.group) for ex in examples]
+    every = [features(ex.question, ex.candidates, memory, priors, exclude=ex.group, near=n)
+             for ex, n in zip(examples, near, strict=True)]
     xs, ys, ws = [], [], []
     for ex, rows in zip(examples, every, strict=True):
         if not ex.labels or not ex.candidates:
@@ -73,16 +88,16 @@ def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0,
         ws.append(np.where(labels > 0, 1.0 / positives, 1.0 / max(len(labels) - positives, 1.0)))
     weights, bias = fit_logistic(np.vstack(xs), np.concatenate(ys), l2=l2, weight=np.concatenate(ws))
     ranking = Model(tuple(float(w) for w in weights), bias, priors=priors)
-    return _fit_scope(examples, every, memory, ranking, l2, max_false_abstention)
+    return _fit_scope(examples, every, near, memory, ranking, l2, max_false_abstention)
 
 
-def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], memory: Memory, ranking: Model,
-               l2: float, max_false_abstention: float) -> Model:
+def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], near: Sequence[Neighbours],
+               memory: Memory, ranking: Model, l2: float, max_false_abstention: float) -> Model:
     """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds."""
     rows, ys = [], []
-    for ex, section_rows in zip(examples, every, strict=True):
+    for ex, section_rows, n in zip(examples, every, near, strict=True):
         scores = score(ranking, section_rows) if len(ex.candidates) else np.zeros(0)
-        rows.append(scope_features(ex.question, scores, section_rows, memory, exclude=ex.group))
+        rows.append(scope_features(ex.question, scores, section_rows, memory, exclude=ex.group, near=n))
         ys.append(1.0 if ex.labels else 0.0)
     x, y = np.vstack(rows), np.array(ys)
     weights, bias = fit_logistic(x, y, l2=l2)

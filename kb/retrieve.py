@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -172,9 +173,9 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) 
     if q is None:
         return {}
     elsewhere = ix.tuning.elsewhere_factor
-    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
-        ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher))
-        places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher))
+    with OnDemand(ix.indexes["section"], weighting(ix.tuning)) as searcher:
+        ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher()))
+        places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher()))
         leaves: Leaves = ix.memo.get("section-leaves", Leaves)
         scores, matched = leaves.evaluate(q, searcher)
         out = {}
@@ -183,6 +184,26 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) 
             factor = elsewhere if place and places[docnum] and place not in places[docnum] else 1.0
             out[ids[docnum]] = float(scores[docnum]) * factor
         return out
+
+
+class OnDemand:
+    """A searcher opened when first asked for and closed on leaving: kept clauses answer most questions without
+    one, and opening a reader costs about a millisecond."""
+
+    def __init__(self, index: Any, scoring: Any) -> None:
+        self._index, self._scoring, self._open = index, scoring, None
+
+    def __call__(self) -> Any:
+        if self._open is None:
+            self._open = self._index.searcher(weighting=self._scoring)
+        return self._open
+
+    def __enter__(self) -> OnDemand:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._open is not None:
+            self._open.close()
 
 
 class Leaves:
@@ -197,8 +218,9 @@ class Leaves:
         self._cap = cap
         self._lock = threading.Lock()
 
-    def evaluate(self, q: Q.Query, searcher: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The query's score for every document, and which documents it matches."""
+    def evaluate(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The query's score for every document, and which documents it matches (searcher: opens one if none is
+        open)."""
         if isinstance(q, Q.AndMaybe):
             (a, hit), (b, also) = self.evaluate(q.a, searcher), self.evaluate(q.b, searcher)
             return np.where(hit & also, a + b, a), hit
@@ -207,12 +229,13 @@ class Leaves:
             return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
         return self._clause(q, searcher)
 
-    def _clause(self, q: Q.Query, searcher: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _clause(self, q: Q.Query, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
         # Whoosh's matchers score inside a clause in ways of their own (a DisjunctionMax of phrases is not the
         # maximum of its parts' scores): each clause is scored by Whoosh whole.
         key = f"{type(q).__name__}:{q!r}"
         found = self._kept.get(key)
         if found is None:
+            searcher = open_searcher()
             scores = np.zeros(searcher.doc_count_all())
             hits = np.zeros(len(scores), dtype=bool)
             for score, docnum in searcher.search(q, limit=None).top_n:
