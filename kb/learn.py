@@ -40,7 +40,7 @@ from kb.retrieve import section_scores
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess
+from kb.urgency import ADULTS, Cues, Urgency, UrgencyModel, assess
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -208,7 +208,7 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tu
     intents = intended(ix, query)
     classes = eng.classifier.predict(tokens_of(query, intents)) if eng.classifier is not None else {}
     question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
-                        cover, unknown, classes)
+                        cover, unknown, classes, ADULTS in eng.cues.matched(query.typed, query.text))
     return question, scores
 
 

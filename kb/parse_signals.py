@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from kb.model import NATIONS, Intent, Problem
 from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
-from kb.urgency import NOW, THREATS, CueFamily, Cues
+from kb.urgency import ADULTS, NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
 
@@ -47,6 +47,8 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
     for needed in (*THREATS, *NOW):
         if families and needed not in names:
             problems.append(Problem(path, 1, f"missing cue family '{needed}' (the detector combines it)"))
+    if families and ADULTS not in names:
+        problems.append(Problem(path, 1, f"missing cue family '{ADULTS}' (scope reads it: only adults involved)"))
     return Parsed(Cues(tuple(families)), tuple(problems))
 
 

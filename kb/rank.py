@@ -31,7 +31,7 @@ WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
 WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
-                  "classifier_out", "classifier_top")
+                  "classifier_out", "classifier_top", "adults")
 NEIGHBOURS = 10
 NO_SOURCE = "\0"  # a key no label has
 
@@ -217,6 +217,7 @@ class Question:
     coverage: float = 0.0
     unknown: float = 0.0
     classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
+    adults: bool = False  # only adults are involved (content/urgency.yaml's adults_only cues)
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     classes = question.classes
     return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
                      question.unknown, float(question.unknown == 0.0), subject, classes.get("", 0.0),
-                     max((p for c, p in classes.items() if c), default=0.0)])
+                     max((p for c, p in classes.items() if c), default=0.0), float(question.adults)])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

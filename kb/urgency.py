@@ -18,6 +18,8 @@ from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
+# The calm family that finds questions about adults only: evidence for scope too (the guidance is about children).
+ADULTS = "adults_only"
 INTENT = "intent_to_die"  # the family that is urgent on its own
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.

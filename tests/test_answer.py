@@ -109,6 +109,9 @@ NOT_COVERED = [
     "What are the rules on physically restraining a pupil?",
     "What are the signs of county lines exploitation?",
     "Is a pupil who says they are being bullied at the bus stop a safeguarding matter?",
+    # Adults only: the guidance is about children.
+    "My ex has put intimate videos of me on a website - I'm 31, how do I get them removed?",
+    "A colleague (29) is being blackmailed with a video from a dating app, what should she do?",
 ]
 
 
@@ -126,7 +129,7 @@ def test_a_declined_question_says_so_and_points_on(client: FlaskClient, question
 
 def test_near_domain_questions_the_guidance_does_not_cover_are_declined(client: FlaskClient) -> None:
     # The scope model is fitted to decline at least 80% of such questions on unseen writers' sets while keeping
-    # false abstention within 3%: one of these eleven may slip through, no more.
+    # false abstention within 3%: one of these thirteen may slip through, no more.
     answered = [q for q in NOT_COVERED if ask(client, q)["answered"]]
     assert len(answered) <= 1, answered
 

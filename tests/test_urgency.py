@@ -4,6 +4,8 @@ answered "not covered", and crisis lines are listed only where a child is at ris
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,9 +15,10 @@ from kb.conversation import Context
 from kb.learn import Ranking
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
+from kb.parse_signals import parse_urgency
 from kb.rank import Labelled, Memory
 from kb.rank_fit import fit_logistic
-from kb.urgency import Cues, Urgency, assess, fit, held_out_scores
+from kb.urgency import ADULTS, Cues, Urgency, assess, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -51,8 +54,13 @@ FAMILY_CASES = {
               "we are writing a case review", "last year a pupil went missing", "she was found safe"],
              ["she is still not answering", "she is missing"]),
     "hypothetical": (["what if a pupil said that", "how many children are affected"], ["she said it"]),
-    "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image"],
-                    ["a pupil's photo was shared"]),
+    "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image",
+                     "my ex put my intimate videos online, I'm 31", "is it legal for two adults to swap nudes",
+                     "our receptionist (44) is being blackmailed over a video call",
+                     "helpline for men being sextorted"],
+                    ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
+                     "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
+                     "she is 16 and he is 22"]),
 }
 
 
@@ -63,6 +71,15 @@ def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: s
         assert family in cues.matched(text), text
     for text in missed:
         assert family not in cues.matched(text), text
+
+
+def test_a_cue_family_the_code_reads_is_checked_by_name() -> None:
+    # Scope reads the adults-only family too: renamed, `kb check` says so instead of the feature going quiet.
+    text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
+    assert parse_urgency(text).problems == ()
+    renamed = parse_urgency(text.replace(f"  {ADULTS}:", "  adults_involved:"))
+    assert [p.message for p in renamed.problems] == [
+        f"missing cue family '{ADULTS}' (scope reads it: only adults involved)"]
 
 
 # ---------------------------------------------------------------- the words' model
