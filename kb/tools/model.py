@@ -16,7 +16,6 @@ FIELD_KINDS = ("text", "textarea", "radios", "checkboxes", "signature")
 # The decision aid's first question: where the child lives. Its answer is a nation slug in `nation=`, the
 # parameter every page of the site reads, so a nation chosen elsewhere is already answered here.
 NATION = "nation"
-E = TypeVar("E", bound="Entry")
 ARTICLE_LINK = re.compile(r"^/articles/([a-z0-9-]+)(?:#([a-z0-9-]+))?$")
 
 
@@ -130,6 +129,9 @@ class Point:
     line: int = 0
 
 
+E = TypeVar("E", bound="Entry")
+
+
 class Entry(Protocol):
     """What a part holds: a field of the record sheet or a point of the checklist."""
 
@@ -152,7 +154,6 @@ class Part(Generic[E]):
     provenance: Provenance
     entries: tuple[E, ...]
     line: int = 0
-
 
 
 @dataclass(frozen=True)

@@ -161,14 +161,15 @@ def _field(m: _Map) -> Field:
                  options=options, rows=m.number("rows", 3, 1, 20), line=m.line)
 
 
-def _parts(m: _Map, key: str, entry: Callable[[_Map], E], entry_key: str, text_key: str,
-           what: tuple[str, str]) -> tuple[Part[E], ...]:
-    """The parts under `key`, each with its entries under `entry_key`; what: the parts' and the entries' names."""
-    parts = [Part(id=p.slug(), heading=p.text("heading"), text=p.text(text_key, required=text_key != "intro"),
-                  link=p.link(), provenance=p.provenance(), line=p.line,
-                  entries=tuple(entry(e) for e in p.children(entry_key, what[1])))
-             for p in m.children(key, what[0])]
-    m.problems += duplicates([(e.id, e.line) for p in parts for e in p.entries], m.path, f"{what[1][:-1]} id")
+def _parts(m: _Map, key: str, entry: Callable[[_Map], E], entry_key: str, text: tuple[str, bool],
+           names: tuple[str, str, str]) -> tuple[Part[E], ...]:
+    """The parts under `key`, each with its entries under `entry_key`; text: the key of each part's text and
+    whether it is required; names: of the parts, of the entries and of an entry's id, for problems."""
+    parts = [Part(id=p.slug(), heading=p.text("heading"), text=p.text(text[0], required=text[1]), link=p.link(),
+                  provenance=p.provenance(), line=p.line,
+                  entries=tuple(entry(e) for e in p.children(entry_key, names[1])))
+             for p in m.children(key, names[0])]
+    m.problems += duplicates([(e.id, e.line) for p in parts for e in p.entries], m.path, names[2])
     return tuple(parts)
 
 
@@ -177,14 +178,14 @@ def _point(m: _Map) -> Point:
 
 
 def _record_sheet(m: _Map) -> RecordSheet:
-    groups = _parts(m, "groups", _field, "fields", "intro", ("groups of fields", "fields"))
+    groups = _parts(m, "groups", _field, "fields", ("intro", False), ("groups of fields", "fields", "field id"))
     return RecordSheet(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"),
                        privacy=m.text("privacy"), warning=m.text("warning"),
                        warning_link=m.link("warning_link"), groups=groups)
 
 
 def _policy_checklist(m: _Map) -> PolicyChecklist:
-    lists = _parts(m, "lists", _point, "points", "question", ("lists of points", "points"))
+    lists = _parts(m, "lists", _point, "points", ("question", True), ("lists of points", "points", "point id"))
     return PolicyChecklist(title=m.text("title"), summary=m.text("summary"), intro=m.text("intro"), lists=lists)
 
 
