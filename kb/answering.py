@@ -16,7 +16,7 @@ from kb.learn import GENERIC, Ranking, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
 from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
 from kb.retrieve import Hit, run
-from kb.signals import NATION_WORDS
+from kb.signals import COMPARING, NATION_WORDS
 from kb.understand import Query, understand
 
 # Below this probability that the guidance answers, the answer page also offers other sections.
@@ -62,6 +62,7 @@ class Answer:
     maybe_urgent: bool = False
     intents: tuple[str, ...] = ()  # what the question asks to do (intents.yaml), as the question reads
     steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
+    compared: tuple[str, ...] = ()  # other nations whose law is shown too, for a question comparing places
 
     @property
     def guided(self) -> bool:
@@ -85,6 +86,7 @@ class Answer:
             "urgent": self.urgent,
             "context": self.context,
             "nation": self.nation,
+            "compared_nations": list(self.compared),
             "corrected": self.corrected,
             "answer": answer,
             "legislation": [law_dict(item) for item in self.legislation],
@@ -275,14 +277,26 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     """Answer a question from the guidance, or say plainly that it does not cover it."""
     query = understand(ix, question)
     before = decode_context(context)
-    # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before.
-    nation = query.nation or nation or before.nation
+    given = nation or before.nation
+    # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before;
+    # a question comparing places keeps the user's own first and shows the others' law too.
+    compared = comparing(query, given)
+    nation = (given or compared[0]) if compared else query.nation or given
+    compared = tuple(n for n in compared if n != nation)
     ranking = rank(ix, query, nation)
     asked = _asked(ix, query, ranking, before)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation)
-    return _answered(ix, question, asked, query, nation, chosen)
+    return _answered(ix, question, asked, query, (nation, compared), chosen)
+
+
+def comparing(query: Query, given: str | None) -> tuple[str, ...]:
+    """The nations a question compares ("the same law as in England?" from Glasgow), or none."""
+    if not COMPARING.search(query.text):
+        return ()
+    pointed = tuple(dict.fromkeys([*query.nations, *([given] if given else [])]))
+    return pointed if len(pointed) > 1 else ()
 
 
 def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
@@ -298,10 +312,12 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     )
 
 
-def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: str | None,
-              chosen: tuple[Article, Section]) -> Answer:
-    """The reply from the chosen section: with the law where the user works, what to read, what to ask next."""
+def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
+              where: tuple[str | None, tuple[str, ...]], chosen: tuple[Article, Section]) -> Answer:
+    """The reply from the chosen section: with the law where the user works (where: that nation, and the others a
+    comparing question names), what to read, what to ask next."""
     content, ranking = ix.content, asked.ranking
+    nation, compared = where
     urgent = ranking.urgency.urgent
     law_hits: tuple[Hit, ...] = ()
     if LAW_INTENT.search(query.text):
@@ -309,6 +325,9 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
     tuning = ix.tuning
     article, section = chosen
     laws = choose_laws(content, section, query.text, nation, law_hits, tuning)
+    if nation and compared:
+        more = (choose_laws(content, section, query.text, other, law_hits, tuning) for other in compared)
+        laws = tuple(dict.fromkeys([*laws, *(item for found in more for item in found)]))
     if asked.continues and asked.before.law_groups and not urgent:
         # The same subjects of law as the last answer, as they stand where the user now asks about.
         laws = laws_of_groups(content, asked.before.law_groups, nation, tuning.max_laws)
@@ -320,6 +339,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query, nation: 
         urgent=urgent,
         context=token,
         nation=nation,
+        compared=compared if nation and laws else (),
         article=article,
         section=section,
         legislation=laws,

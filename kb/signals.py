@@ -58,7 +58,18 @@ def is_urgent(text: str) -> bool:
     return not (PLANNING.search(text) and not NOW.search(text))
 
 
+# Words that ask how the law of one place compares with another's ("the same as in England?").
+COMPARING = re.compile(
+    r"\b(?:same|different|differ\w*|difference|compare\w*|comparison|versus|vs|unlike|as opposed to)\b", re.I)
+
+
+def nations_named(text: str) -> tuple[str, ...]:
+    """Every nation the text names, in the order they first appear."""
+    found = sorted((m.start(), n) for n, rx in NATION_WORDS.items() if (m := rx.search(text)))
+    return tuple(n for _, n in found)
+
+
 def nation_in(text: str) -> str | None:
     """The nation the text names, if exactly one."""
-    named = [n for n, rx in NATION_WORDS.items() if rx.search(text)]
+    named = nations_named(text)
     return named[0] if len(named) == 1 else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
-from kb.signals import nation_in
+from kb.signals import nation_in, nations_named
 from kb.spelling import correct, english_words
 from kb.tuning import DEFAULT, Tuning
 
@@ -23,6 +23,7 @@ class Query:
     corrected: str | None
     nation: str | None
     terms: Mapping[str, float] = field(default_factory=dict)
+    nations: tuple[str, ...] = ()  # every nation it names or places, named ones first
 
     @property
     def text(self) -> str:
@@ -41,9 +42,11 @@ def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
     typed = analyse(text, glossary, tuning)
     corrected = correct(ix, typed, glossary) if spelling else None
     analysed = replace(analyse(corrected, glossary, tuning), message=typed.message) if corrected else typed
-    nation = nation_in(analysed.text) or place_nation(ix, typed.text)
+    placed = places_of(ix).nations(typed.text)
+    nation = nation_in(analysed.text) or (next(iter(placed)) if len(placed) == 1 else None)
+    nations = tuple(dict.fromkeys([*nations_named(analysed.text), *sorted(placed)]))
     return Query(typed=typed.text, analysed=analysed, corrected=corrected, nation=nation,
-                 terms=terms_of(analysed, tuning))
+                 terms=terms_of(analysed, tuning), nations=nations)
 
 
 def intended(ix: OpenIndex, query: Query) -> frozenset[str]:
@@ -68,17 +71,21 @@ class Places:
     lower: Mapping[str, re.Pattern[str]]
     capital: Mapping[str, re.Pattern[str]]
 
+    def nations(self, text: str) -> frozenset[str]:
+        """Every nation the text's places point to."""
+        found = {n for n, rx in self.lower.items() if rx.search(text.lower())}
+        return frozenset(found | {n for n, rx in self.capital.items() if rx.search(text)})
+
     def nation(self, text: str) -> str | None:
         """The single nation the text's places point to, if exactly one."""
-        found = {n for n, rx in self.lower.items() if rx.search(text.lower())}
-        found |= {n for n, rx in self.capital.items() if rx.search(text)}
-        return found.pop() if len(found) == 1 else None
+        found = self.nations(text)
+        return next(iter(found)) if len(found) == 1 else None
 
 
-def place_nation(ix: OpenIndex, text: str) -> str | None:
-    """The nation a place named in the text belongs to."""
+def places_of(ix: OpenIndex) -> Places:
+    """The content's place names, compiled once per opened index."""
     places: Places = ix.memo.get("places", lambda: compile_places(tuple(ix.content.places)))
-    return places.nation(text)
+    return places
 
 
 def compile_places(pairs: tuple[tuple[str, str], ...]) -> Places:

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from kb import IndexHolder, OpenIndex, search
+from kb.answering import contacts_for
 from kb.model import CURRENT_STATUSES, NATION_NAMES, NATIONS, Content
 
 UK_WIDE = re.compile(r"\b(?:all (?:four )?UK nations|across the UK|UK-wide|throughout the UK|whole of the UK)\b", re.I)
@@ -403,3 +404,38 @@ def test_a_date_in_an_update_is_cited_to_a_source_for_that_law(content: Content)
                     assert hrefs & sources, (f"{article.slug}#{section.anchor}: the date of {law_id} is cited to "
                                              f"{sorted(hrefs)}, none of its sources {sorted(sources)}")
     assert checked >= 5, "the rule has teeth"
+
+
+# ---------------------------------------------------------------- comparing nations
+
+COMPARING = [
+    # (question, the nation chosen before or None, the nation shown first, the other nations shown)
+    ("Is threatening to share a girl's nudes in Glasgow the same offence as in England?", "scotland", "scotland",
+     ["england"]),
+    ("Is the law on sharing nudes different in Scotland?", "england", "england", ["scotland"]),
+    ("How does the law on sharing nudes of a child in Wales compare with Northern Ireland?", None, "wales",
+     ["northern-ireland"]),
+]
+
+
+@pytest.mark.parametrize(("question", "given", "first", "others"), COMPARING)
+def test_a_question_comparing_nations_shows_each_nations_law(
+    client: FlaskClient, content: Content, question: str, given: str | None, first: str, others: list[str]
+) -> None:
+    body = json_of(client, "/api/ask", q=question, **({"nation": given} if given else {}))
+    assert body["answered"] is True
+    assert body["nation"] == first and body["compared_nations"] == others
+    shown = {n for item in body["legislation"] for n in item["nations"]}
+    assert {first, *others} <= shown, body["legislation"]
+    # The contacts are those of the nation shown first (the user's own, when chosen).
+    assert [c["id"] for c in body["contacts"]] == [c.id for c in contacts_for(content, first)]
+    page = client.get("/ask", query_string={"q": question, **({"nation": given} if given else {})})
+    places = " and in ".join(NATION_NAMES[n] for n in [first, *others])
+    assert f"The law in {places}</h3>" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("question", ["and in Scotland?", "What is the law on sharing nudes in Scotland?"])
+def test_naming_one_nation_without_comparing_shows_that_nations_law_only(client: FlaskClient, question: str) -> None:
+    body = json_of(client, "/api/ask", q=question, nation="england")
+    assert body["nation"] == "scotland" and body["compared_nations"] == []
+    assert all("scotland" in item["nations"] for item in body["legislation"]), body["legislation"]

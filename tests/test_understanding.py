@@ -10,7 +10,7 @@ import pytest
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
 from kb.model import Content
-from kb.understand import compile_places
+from kb.understand import compile_places, understand
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
 
 EMERGENCY = "When to make a child protection referral"
@@ -90,6 +90,16 @@ def test_places_name_their_nation(content: Content, text: str, nation: str) -> N
 ])
 def test_everyday_words_and_mixed_places_name_no_nation(content: Content, text: str) -> None:
     assert compile_places(content.places).nation(text) is None
+
+
+@pytest.mark.parametrize(("text", "nations"), [
+    ("a school in Cardiff and one in Glasgow", ("scotland", "wales")),  # places, in a fixed order
+    ("is it the same in Scotland as in England for a club in Swansea", ("scotland", "england", "wales")),
+    ("he took photos of her in the bath", ()),
+])
+def test_a_query_keeps_every_nation_it_names_or_places_named_first(ix: OpenIndex, text: str,
+                                                                    nations: tuple[str, ...]) -> None:
+    assert understand(ix, text).nations == nations
 
 
 def test_a_place_sets_the_nation_of_an_answer(ix: OpenIndex) -> None:
