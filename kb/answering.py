@@ -168,6 +168,7 @@ class Asked:
     guided: bool = False  # it asks what to do first, and no child is sure to be in danger now
     bare: bool = False  # it says little beyond that (at most one word of its own)
     wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
+    nation: str | None = None  # where the user is, when known
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -181,6 +182,23 @@ def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
 def image_handling(asked: Asked) -> tuple[Article, Section] | None:
     """Viewing, keeping or passing on an image: the guidance on never doing so."""
     return asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+
+
+def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
+    """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
+    ranking may split a near tie between two sections either way), unless that section is about other nations."""
+    conversation = asked.content.conversation
+    said = _plain(asked.text)
+    follow = next((f for f in conversation.next if f.answers and _plain(f.ask) == said), None) if conversation else None
+    found = asked.content.section(follow.answers) if follow else None
+    if found is None or (asked.nation and found[1].nations and asked.nation not in found[1].nations):
+        return None
+    return found
+
+
+def _plain(text: str) -> str:
+    """A question compared without case, spacing or its closing question mark."""
+    return " ".join(text.lower().split()).rstrip(" ?")
 
 
 def same_topic(asked: Asked) -> tuple[Article, Section] | None:
@@ -213,8 +231,8 @@ def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
 
 
 # The answer's choices, first that finds a section wins.
-STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, same_topic, best_section,
-                                    emergency_when_urgent, first_steps_when_bare, intent_alone)
+STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, declared_follow_up, same_topic,
+                                    best_section, emergency_when_urgent, first_steps_when_bare, intent_alone)
 
 
 def _meaningful(query: Query) -> list[str]:
@@ -244,14 +262,14 @@ def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
     return explicit or bare
 
 
-def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context) -> Asked:
+def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, nation: str | None) -> Asked:
     """The question as the strategies see it. "What do I do?" is answered with the guidance's first steps, unless
     a child is sure to be in danger now."""
     content = ix.content
     intents = _intents(content, query)
     guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
     return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
-                 len(_meaningful(query)) <= 1, _wants(content, query))
+                 len(_meaningful(query)) <= 1, _wants(content, query), nation)
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:
@@ -284,7 +302,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     nation = (given or compared[0]) if compared else query.nation or given
     compared = tuple(n for n in compared if n != nation)
     ranking = rank(ix, query, nation)
-    asked = _asked(ix, query, ranking, before)
+    asked = _asked(ix, query, ranking, before, nation)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.answering import answer
+from kb.answering import Asked, answer, declared_follow_up
+from kb.conversation import Context
 from kb.guide import (
     NATION,
     SHARED,
@@ -21,8 +22,10 @@ from kb.guide import (
 )
 from kb.index import OpenIndex
 from kb.index_holder import IndexHolder
-from kb.model import Content
+from kb.learn import Ranking
+from kb.model import NATIONS, Content
 from kb.tools import BadState, DecisionAid, decide
+from kb.urgency import Urgency
 
 ROOT = Path(__file__).resolve().parent.parent
 WHAT_DO_I_DO = ["what do I do?", "What should we do now?", "what now", "where do I start"]
@@ -120,6 +123,24 @@ def test_each_follow_up_question_is_answered_as_the_conversation_says(
             assert reply.guided, follow.ask
         else:
             assert f"{reply.article.slug}#{reply.section.anchor}" == follow.answers, follow.ask
+
+
+@pytest.mark.parametrize("nation", [None, *NATIONS])
+def test_a_declared_follow_up_answers_only_where_its_section_applies(
+    content: Content, conversation: Conversation, nation: str | None
+) -> None:
+    # Nothing ranked: only the declaration can answer. A section about some nations answers only there (else
+    # the ranking picks); the question is matched without case, spacing or its question mark.
+    ranking = Ranking((), 0.0, False, Urgency(0.0, False, False, frozenset()), 0.0)
+    for follow in (f for f in conversation.next if f.answers):
+        found = content.section(follow.answers)
+        assert found is not None, follow.answers
+        typed = "  " + follow.ask.upper().rstrip("?") + " "
+        got = declared_follow_up(Asked(content, typed, ranking, Context(), continues=False, nation=nation))
+        applies = nation is None or not found[1].nations or nation in found[1].nations
+        assert got == (found if applies else None), (follow.ask, nation)
+    other = Asked(content, "What should our policy on nudes say about phones?", ranking, Context(), continues=False)
+    assert declared_follow_up(other) is None
 
 
 # ---------------------------------------------------------------- parsing and checks, on strings
