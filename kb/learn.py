@@ -247,10 +247,12 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     best: dict[str, tuple[float, float, int]] = {}
     for group, key in zip(groups, keys, strict=True):
         best[group] = min(best.get(group, key), key)
-    within = eng.model.within_scores(rows).tolist()
-    if not place:
-        within = as_versions([f.places for f in eng.sections], groups, within)
-    order = sorted(range(len(candidates)), key=lambda i: (best[groups[i]], groups[i], -within[i], keys[i], i))
+    own = eng.model.within_scores(rows).tolist()
+    # Without a nation, versions of one answer for different nations tie on their best; then the version that
+    # fits the question best comes first (the probabilities of a source section's sections saturate together).
+    within = own if place else as_versions([f.places for f in eng.sections], groups, own)
+    order = sorted(range(len(candidates)),
+                   key=lambda i: (best[groups[i]], groups[i], -within[i], -own[i], keys[i], i))
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
