@@ -16,7 +16,7 @@ from kb.learn import GENERIC, Ranking, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
 from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
 from kb.retrieve import Hit, run
-from kb.signals import COMPARING, NATION_WORDS
+from kb.signals import COMPARING, COMPARING_ONE, NATION_WORDS
 from kb.understand import Query, understand
 
 # Below this probability that the guidance answers, the answer page also offers other sections.
@@ -299,8 +299,8 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     # A nation the question names ("and in Scotland?", "a school in Cardiff") wins over the one chosen before;
     # a question comparing places keeps the user's own first and shows the others' law too.
     compared = comparing(query, given)
-    nation = (given or compared[0]) if compared else query.nation or given
-    compared = tuple(n for n in compared if n != nation)
+    nation = compared[0] if compared else query.nation or given
+    compared = compared[1:]
     ranking = rank(ix, query, nation)
     asked = _asked(ix, query, ranking, before, nation)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
@@ -310,11 +310,13 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
 
 
 def comparing(query: Query, given: str | None) -> tuple[str, ...]:
-    """The nations a question compares ("the same law as in England?" from Glasgow), or none."""
-    if not COMPARING.search(query.text):
-        return ()
-    pointed = tuple(dict.fromkeys([*query.nations, *([given] if given else [])]))
-    return pointed if len(pointed) > 1 else ()
+    """The nations a question compares ("the same law as in England?" from Glasgow; "is it different in
+    Scotland?" from England), or none."""
+    if len(query.nations) > 1 and COMPARING.search(query.text):
+        return query.nations if given not in query.nations else (given, *(n for n in query.nations if n != given))
+    if len(query.nations) == 1 and given and given != query.nations[0] and COMPARING_ONE.search(query.text):
+        return (given, query.nations[0])
+    return ()
 
 
 def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:

@@ -58,9 +58,13 @@ def is_urgent(text: str) -> bool:
     return not (PLANNING.search(text) and not NOW.search(text))
 
 
-# Words that ask how the law of one place compares with another's ("the same as in England?").
+# Words that ask how the law of one place compares with another's ("the same as in England?"). With only one
+# place in the question (the other is the user's own), "difference" is too common ("the difference between a
+# policy and procedures") to count.
 COMPARING = re.compile(
     r"\b(?:same|different|differ\w*|difference|compare\w*|comparison|versus|vs|unlike|as opposed to)\b", re.I)
+COMPARING_ONE = re.compile(
+    r"\b(?:same|different|differs?|compared? (?:to|with)|comparison|versus|vs|unlike|as opposed to)\b", re.I)
 
 
 def nations_named(text: str) -> tuple[str, ...]:

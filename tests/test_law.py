@@ -415,6 +415,7 @@ COMPARING = [
     ("Is the law on sharing nudes different in Scotland?", "england", "england", ["scotland"]),
     ("How does the law on sharing nudes of a child in Wales compare with Northern Ireland?", None, "wales",
      ["northern-ireland"]),
+    ("Is the law on sharing nudes the same in Scotland as in England?", "wales", "scotland", ["england"]),
 ]
 
 
@@ -434,7 +435,8 @@ def test_a_question_comparing_nations_shows_each_nations_law(
     assert f"The law in {places}</h3>" in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("question", ["and in Scotland?", "What is the law on sharing nudes in Scotland?"])
+@pytest.mark.parametrize("question", ["and in Scotland?", "What is the law on sharing nudes in Scotland?",
+                                      "We're in Scotland: what's the difference between a policy and procedures?"])
 def test_naming_one_nation_without_comparing_shows_that_nations_law_only(client: FlaskClient, question: str) -> None:
     body = json_of(client, "/api/ask", q=question, nation="england")
     assert body["nation"] == "scotland" and body["compared_nations"] == []
