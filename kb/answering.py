@@ -344,13 +344,13 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
         _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
     tuning = ix.tuning
     article, section = chosen
-    laws = choose_laws(content, section, query.text, nation, law_hits, tuning)
-    if nation and compared:
-        more = (choose_laws(content, section, query.text, other, law_hits, tuning) for other in compared)
-        laws = tuple(dict.fromkeys([*laws, *(item for found in more for item in found)]))
+    # The law of each place the question is about: the user's nation, then those a comparing question names.
     if asked.continues and asked.before.law_groups and not urgent:
         # The same subjects of law as the last answer, as they stand where the user now asks about.
-        laws = laws_of_groups(content, asked.before.law_groups, nation, tuning.max_laws)
+        found = [laws_of_groups(content, asked.before.law_groups, n, tuning.max_laws) for n in (nation, *compared)]
+    else:
+        found = [choose_laws(content, section, query.text, n, law_hits, tuning) for n in (nation, *compared)]
+    laws = tuple(dict.fromkeys(item for items in found for item in items))
     token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
     unsure = ranking.in_scope < tuning.unsure and not urgent
     return Answer(

@@ -441,3 +441,14 @@ def test_naming_one_nation_without_comparing_shows_that_nations_law_only(client:
     body = json_of(client, "/api/ask", q=question, nation="england")
     assert body["nation"] == "scotland" and body["compared_nations"] == []
     assert all("scotland" in item["nations"] for item in body["legislation"]), body["legislation"]
+
+
+def test_a_follow_up_comparing_nations_keeps_the_topic_and_shows_each_nations_law(client: FlaskClient) -> None:
+    first = json_of(client, "/api/ask", q="Is it a crime to share a nude of a 15 year old?", nation="scotland")
+    assert first["legislation"] and all("scotland" in item["nations"] for item in first["legislation"])
+    body = json_of(client, "/api/ask", q="Is it the same in England?", context=first["context"])
+    assert body["nation"] == "scotland" and body["compared_nations"] == ["england"]
+    shown = {n for item in body["legislation"] for n in item["nations"]}
+    assert {"scotland", "england"} <= shown, body["legislation"]
+    groups = {item["group"] for item in first["legislation"]}
+    assert {item["group"] for item in body["legislation"]} <= groups, "the follow-up keeps the subjects of law"
