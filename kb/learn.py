@@ -40,7 +40,7 @@ from kb.retrieve import section_scores
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
-from kb.urgency import ADULTS, Cues, Urgency, UrgencyModel, assess
+from kb.urgency import Cues, Urgency, UrgencyModel, assess
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -208,7 +208,7 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tu
     intents = intended(ix, query)
     classes = eng.classifier.predict(tokens_of(query, intents)) if eng.classifier is not None else {}
     question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
-                        cover, unknown, classes, ADULTS in eng.cues.matched(query.typed, query.text))
+                        cover, unknown, classes, eng.cues.matched(query.typed, query.text))
     return question, scores
 
 
@@ -255,7 +255,8 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
                    key=lambda i: (best[groups[i]], groups[i], -within[i], -own[i], keys[i], i))
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
                        head=ix.tuning.distinct_head)
-    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos)
+    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
+                     matched=question.cues)
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
 
@@ -312,7 +313,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         urgent = bool(item.get("urgent"))
         memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
         docs.append(tokens_of(query, question.intents))
-        urgent_rows.append((eng.cues.matched(query.typed, query.text), query.terms, urgent, group,
+        urgent_rows.append((question.cues, query.terms, urgent, group,
                             ngrams(query.typed, query.text)))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []

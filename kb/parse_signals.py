@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from kb.model import NATIONS, Intent, Problem
 from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
-from kb.urgency import ADULTS, NOW, THREATS, CueFamily, Cues
+from kb.rank import ADULTS
+from kb.urgency import NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
 

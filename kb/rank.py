@@ -33,6 +33,9 @@ WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
                   "classifier_out", "classifier_top", "adults")
 NEIGHBOURS = 10
+# The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
+# the guidance is about children.
+ADULTS = "adults_only"
 NO_SOURCE = "\0"  # a key no label has
 
 
@@ -217,7 +220,7 @@ class Question:
     coverage: float = 0.0
     unknown: float = 0.0
     classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
-    adults: bool = False  # only adults are involved (content/urgency.yaml's adults_only cues)
+    cues: frozenset[str] = frozenset()  # the cue families it matches (content/urgency.yaml)
 
 
 @dataclass(frozen=True)
@@ -340,7 +343,7 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     classes = question.classes
     return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
                      question.unknown, float(question.unknown == 0.0), subject, classes.get("", 0.0),
-                     max((p for c, p in classes.items() if c), default=0.0), float(question.adults)])
+                     max((p for c, p in classes.items() if c), default=0.0), float(ADULTS in question.cues)])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

@@ -18,8 +18,6 @@ from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
-# The calm family that finds questions about adults only: evidence for scope too (the guidance is about children).
-ADULTS = "adults_only"
 INTENT = "intent_to_die"  # the family that is urgent on its own
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
@@ -151,9 +149,10 @@ def rule(cues: Cues, matched: frozenset[str]) -> bool:
 
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],
-           memory: Memory | None, cos: np.ndarray | None = None) -> Urgency:
-    """How urgent the question is (texts: as typed, and as corrected)."""
-    matched = cues.matched(*texts)
+           memory: Memory | None, cos: np.ndarray | None = None, matched: frozenset[str] | None = None) -> Urgency:
+    """How urgent the question is (texts: as typed, and as corrected; matched: the families found in them, when
+    already known)."""
+    matched = cues.matched(*texts) if matched is None else matched
     if not model.names or model.names != feature_names(cues):
         hit = rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)

@@ -16,9 +16,9 @@ from kb.learn import Ranking
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_urgency
-from kb.rank import Labelled, Memory
+from kb.rank import ADULTS, Labelled, Memory
 from kb.rank_fit import fit_logistic
-from kb.urgency import ADULTS, Cues, Urgency, assess, fit, held_out_scores
+from kb.urgency import Cues, Urgency, assess, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
