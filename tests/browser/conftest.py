@@ -156,3 +156,23 @@ def screenshots() -> Shoot:
             page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
 
     return shoot
+
+
+@pytest.fixture(scope="session")
+def assert_good_at_widths(assert_accessible: Callable[[Page], None], assert_fits: Callable[[Page, str], None],
+                          screenshots: Shoot) -> Callable[[Page, str, str], None]:
+    """A check of one address, loaded once, at the desktop's width then a phone's, where it leaves the page (the
+    layout answers to the width through CSS alone): it loads, axe finds nothing and nothing scrolls sideways (the
+    label names it)."""
+
+    def check(page: Page, url: str, label: str) -> None:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            screenshots(page, f"{label}-{width}")
+            assert_accessible(page)
+            assert_fits(page, label)
+
+    return check

@@ -14,11 +14,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kb.model import Content
-
-# tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
-Shoot = Callable[..., None]
-
 WHAT_DO_I_DO = "what do I do?"
 LAW = "Which law makes it a crime to share a nude image of a child?"
 URGENT = "A pupil has just told me she is going to kill herself tonight"
@@ -184,14 +179,5 @@ SCREENS = {
 
 @pytest.mark.parametrize("name", SCREENS)
 def test_conversation_screens_are_accessible_at_phone_and_desktop_widths(
-    page: Page, screenshots: Shoot, assert_accessible: Callable[[Page], None], content: Content, name: str,
-    assert_fits: Callable[[Page, str], None]) -> None:
-    page.set_viewport_size({"width": 390, "height": 900})
-    response = page.goto(SCREENS[name])
-    assert response is not None and response.status == 200
-    # One load, at a phone's width then the desktop's (the layout answers to the width through CSS alone).
-    for width in (390, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        screenshots(page, f"ask-{name}-{width}")
-        assert_fits(page, name)
-        assert_accessible(page)
+        page: Page, name: str, assert_good_at_widths: Callable[[Page, str, str], None]) -> None:
+    assert_good_at_widths(page, SCREENS[name], f"ask-{name}")

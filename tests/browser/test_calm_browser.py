@@ -134,16 +134,9 @@ NEW_STATES = {
 @pytest.mark.parametrize("name", NEW_STATES)
 def test_axe_finds_nothing_on_the_new_page_states(page: Page, name: str, screenshots: Shoot,
                                                   assert_accessible: Callable[[Page], None],
-                                                  assert_fits: Callable[[Page, str], None]) -> None:
-    # One load, at the desktop width then a phone's (the layout answers to the width through CSS alone).
-    page.set_viewport_size({"width": 1280, "height": 900})
-    response = page.goto(NEW_STATES[name])
-    assert response is not None and response.status == 200
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        screenshots(page, f"{name}-{width}")
-        assert_accessible(page)
-        assert_fits(page, name)
+                                                  assert_good_at_widths: Callable[[Page, str, str], None]) -> None:
+    assert_good_at_widths(page, NEW_STATES[name], name)
+    # At a phone's width the menu opens.
     page.locator(".menu__toggle").click()
     assert page.locator("nav[aria-label=Main] a").first.is_visible()
     screenshots(page, f"{name}-390-menu", full_page=False)
