@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
@@ -79,6 +79,19 @@ def csp_violations(page: Page) -> Callable[[], list[str]]:
 def csp_watch() -> Callable[[Page], Callable[[], list[str]]]:
     """watch_csp, for a page a test makes in a context of its own."""
     return watch_csp
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Pages with motion reduced: with smooth scrolling Playwright waits for every scroll to settle before it
+    acts (a second a click); test_reduced_motion_is_respected checks the smooth scrolling itself."""
+    return {**browser_context_args, "reduced_motion": "reduce"}
+
+
+@pytest.fixture(scope="session")
+def open_context(browser: Browser) -> Callable[..., BrowserContext]:
+    """A new browser context of a test's own, with motion reduced as in browser_context_args."""
+    return lambda **options: browser.new_context(reduced_motion="reduce", **options)
 
 
 @pytest.fixture(scope="session")

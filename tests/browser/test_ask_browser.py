@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
+
+# tests/browser/conftest.py's `open_context`: a browser context of a test's own, with motion reduced.
+OpenContext = Callable[..., BrowserContext]
 
 WHAT_DO_I_DO = "what do I do?"
 LAW = "Which law makes it a crime to share a nude image of a child?"
@@ -102,12 +105,12 @@ def walk(page: Page, js: bool, marker: str = "", seen: Callable[[Page], None] = 
 
 
 def test_a_whole_conversation_with_javascript_on(
-        browser: Browser, logged_url: str, caplog: pytest.LogCaptureFixture,
+        open_context: OpenContext, logged_url: str, caplog: pytest.LogCaptureFixture,
         csp_watch: Callable[[Page], Callable[[], list[str]]], assert_accessible: Callable[[Page], None]) -> None:
     # One walk, on the site with its request log on as in production: accessible in every state, only the site's
     # own requests, no CSP violation, and nothing of the conversation in the log.
     marker = f"marker{uuid.uuid4().hex[:10]}"
-    context = browser.new_context(base_url=logged_url)
+    context = open_context(base_url=logged_url)
     requests: list[str] = []
     context.on("request", lambda r: requests.append(r.url))
     try:
@@ -127,9 +130,9 @@ def test_a_whole_conversation_with_javascript_on(
     assert "what do I do" not in caplog.text and "Scotland" not in caplog.text
 
 
-def test_a_whole_conversation_with_javascript_off(browser: Browser, base_url: str, page: Page,
+def test_a_whole_conversation_with_javascript_off(open_context: OpenContext, base_url: str, page: Page,
                                                   assert_accessible: Callable[[Page], None]) -> None:
-    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+    context = open_context(java_script_enabled=False, base_url=base_url)
     seen: list[str] = []
     context.on("request", lambda r: seen.append(r.url))
     try:

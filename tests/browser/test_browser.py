@@ -7,7 +7,10 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import BrowserContext, Page
+
+# tests/browser/conftest.py's `open_context`: a browser context of a test's own, with motion reduced.
+OpenContext = Callable[..., BrowserContext]
 
 # tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
 Shoot = Callable[..., None]
@@ -75,9 +78,9 @@ def test_each_page_type_stays_on_the_site_passes_axe_and_fits_320_pixels(
     assert_fits(page, name)
 
 
-def test_axe_finds_nothing_on_the_unavailable_page(browser: Browser, unavailable_url: str, screenshots: Shoot,
+def test_axe_finds_nothing_on_the_unavailable_page(open_context: OpenContext, unavailable_url: str, screenshots: Shoot,
                                                    assert_accessible: Callable[[Page], None]) -> None:
-    context = browser.new_context(base_url=unavailable_url)
+    context = open_context(base_url=unavailable_url)
     try:
         page = context.new_page()
         response = page.goto("/")
@@ -120,8 +123,8 @@ def test_the_width_check_catches_a_page_that_scrolls_sideways(
         assert_fits(page, "home")
 
 
-def test_journey_with_javascript_off(browser: Browser, base_url: str, screenshots: Shoot) -> None:
-    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+def test_journey_with_javascript_off(open_context: OpenContext, base_url: str, screenshots: Shoot) -> None:
+    context = open_context(java_script_enabled=False, base_url=base_url)
     try:
         page = context.new_page()
         page.goto("/")

@@ -8,7 +8,10 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
+
+# tests/browser/conftest.py's `open_context`: a browser context of a test's own, with motion reduced.
+OpenContext = Callable[..., BrowserContext]
 
 # tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
 Shoot = Callable[..., None]
@@ -20,9 +23,9 @@ HEADER_PAGES = ["/", "/search?q=who+do+I+tell", "/articles/when-to-refer", "/leg
 
 
 @pytest.fixture(params=[True, False], ids=["js", "no-js"])
-def phone(request: pytest.FixtureRequest, browser: Browser, base_url: str) -> Iterator[Page]:
+def phone(request: pytest.FixtureRequest, open_context: OpenContext, base_url: str) -> Iterator[Page]:
     """A 390px-wide page, with JavaScript on and off."""
-    context: BrowserContext = browser.new_context(viewport=PHONE, base_url=base_url,
+    context: BrowserContext = open_context(viewport=PHONE, base_url=base_url,
                                                   java_script_enabled=request.param)
     yield context.new_page()
     context.close()
@@ -49,8 +52,8 @@ def test_the_menu_opens_on_a_phone_and_holds_the_tools(phone: Page) -> None:
     phone.wait_for_url("**/record")
 
 
-def test_on_a_wide_screen_the_menu_is_shown_without_a_button(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(viewport=WIDE, base_url=base_url)
+def test_on_a_wide_screen_the_menu_is_shown_without_a_button(open_context: OpenContext, base_url: str) -> None:
+    context = open_context(viewport=WIDE, base_url=base_url)
     try:
         page = context.new_page()
         page.goto("/articles/the-law")
@@ -91,8 +94,8 @@ def test_printed_links_within_the_site_are_absolute(page: Page, base_url: str) -
     assert shown.replace('"', "") == f" ({base_url}{href})", shown
 
 
-def test_the_nation_follows_a_whole_journey_without_javascript(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(viewport=WIDE, base_url=base_url, java_script_enabled=False)
+def test_the_nation_follows_a_whole_journey_without_javascript(open_context: OpenContext, base_url: str) -> None:
+    context = open_context(viewport=WIDE, base_url=base_url, java_script_enabled=False)
     try:
         page = context.new_page()
         page.goto("/search?q=who+do+I+tell")

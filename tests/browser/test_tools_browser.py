@@ -9,7 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import BrowserContext, Page, Request
+
+# tests/browser/conftest.py's `open_context`: a browser context of a test's own, with motion reduced.
+OpenContext = Callable[..., BrowserContext]
 
 # tests/browser/conftest.py's `screenshots`: saves a screenshot when KB_SCREENSHOTS=1.
 Shoot = Callable[..., None]
@@ -143,8 +146,8 @@ def test_keyboard_answer_yes_to_immediate_danger_gives_999(page: Page) -> None:
     assert page.locator("main a[href='tel:999']").first.is_visible()
 
 
-def test_decision_aid_works_without_javascript_and_back_goes_back(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+def test_decision_aid_works_without_javascript_and_back_goes_back(open_context: OpenContext, base_url: str) -> None:
+    context = open_context(java_script_enabled=False, base_url=base_url)
     try:
         page = context.new_page()
         page.goto("/decide")
@@ -203,8 +206,8 @@ NEW_TEXT_FIELDS = ("record_happened_on", "record_child_age", "record_recorded_by
 NEW_CHOICES = ("record_decision", "record_parents_told")
 
 
-def test_the_record_sheet_sends_nothing_that_was_typed(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(base_url=base_url)
+def test_the_record_sheet_sends_nothing_that_was_typed(open_context: OpenContext, base_url: str) -> None:
+    context = open_context(base_url=base_url)
     seen: list[tuple[str, str, str]] = []
 
     def record(r: Request) -> None:
@@ -284,8 +287,8 @@ def test_the_record_sheet_prints_what_was_typed_and_lines_for_the_rest(page: Pag
 # ---------------------------------------------------------------- the policy checklist
 
 
-def test_policy_checklist_without_javascript_checks_and_downloads(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(java_script_enabled=False, base_url=base_url, accept_downloads=True)
+def test_policy_checklist_without_javascript_checks_and_downloads(open_context: OpenContext, base_url: str) -> None:
+    context = open_context(java_script_enabled=False, base_url=base_url, accept_downloads=True)
     try:
         page = context.new_page()
         page.goto("/policy")
