@@ -27,7 +27,7 @@ from kb.rank import Labelled, Memory
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
 from kb.understand import understand
-from kb.urgency import Cues, UrgencyModel, assess, design, fit, held_out_scores
+from kb.urgency import Cues, UrgencyModel, assess, certain, design, fit, held_out_scores
 from kb.urgency_text import ngrams
 
 HERE = Path(__file__).resolve().parent
@@ -67,13 +67,15 @@ def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cue
     """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions."""
     n: dict[str, float] = dict.fromkeys(("urg", "calm", "urg_hit", "urg_line", "false_alarm", "maybe", "old_urg",
                                          "old_fa"), 0)
-    shown: dict[str, list[str]] = {"missed (not even the line)": [], "false alarms": []}
+    shown: dict[str, list[str]] = {"missed (not even the line)": [], "the line only": [], "false alarms": []}
     for r in items:
         u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory)
         tally_urgency(n, r["urgent"], u.urgent, u.maybe, is_urgent(r["q"]))
         about = f"  {r['id']} p={u.probability:.2f} {sorted(u.cues)} {r['q'][:110]!r}"
         if r["urgent"] and not (u.urgent or u.maybe):
             shown["missed (not even the line)"].append(about)
+        elif r["urgent"] and not u.urgent:
+            shown["the line only"].append(about)
         elif u.urgent and not r["urgent"]:
             shown["false alarms"].append(about)
     urg, calm = n["urg"] or 1, n["calm"] or 1
@@ -107,8 +109,10 @@ def main() -> None:
     x, y, weight = design(cues, rows, memory, a.text_l2)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = float(np.quantile(p[y == 0], 1.0 - a.false_alarm))
+    sure = np.array([certain(cues, r[0]) for r in rows])
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
-          f"{np.mean(p[y == 0] >= cut):.3f}; emergencies below the lowest train line: "
+          f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
+          f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
           f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}")
     print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))

@@ -18,7 +18,7 @@ from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_urgency
 from kb.rank import ADULTS, Labelled, Memory
 from kb.rank_fit import fit_logistic
-from kb.urgency import Cues, Urgency, assess, fit, held_out_scores
+from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, feature_names, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -26,6 +26,7 @@ from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 FAMILY_CASES = {
     "danger_to_life": (["she has swallowed sum tablets", "he drank bleach at lunch",
                         "she keeps scratching herself with a pen lid", "two boys are holding him down in the yard",
+                        "they are pinning his arms down and filming",
                         "he posted sorry for everything and logged off", "she ran towards the railway",
                         "he is on the top deck of the car park", "she says she wants to die",
                         "he has a razor in his bag", "she's on the bridge"],
@@ -40,20 +41,26 @@ FAMILY_CASES = {
     "missing": (["kid missing since the end of practice", "our girl is missing, phone off",
                  "nobody's seen him since registration", "she hasn't come home", "we can't find him anywhere",
                  "he has run away"],
-                ["he keeps missing homework deadlines", "she missed the bus to school"]),
+                ["he keeps missing homework deadlines", "she missed the bus to school",
+                 "she has left school and started college", "can we take her phone off her at night"]),
     "demand_deadline": (["send more by midnight or he posts them", "pay him by 9pm or else"],
                         ["the form deadline is Friday"]),
     "afraid_home": (["she's scared to go home because he'll be there", "he won't go home"],
                     ["she went home at 3"]),
     "happening_now": (["the man is telling her to undress on camera now", "mae'n digwydd nawr",
-                       "it's happening right now on a video call", "please help me"],
-                      ["she told me about a call last month", "we had a call about it last week"]),
+                       "it's happening right now on a video call", "please help me", "can u come and get me",
+                       "mum pick me up pls"],
+                      ["she told me about a call last month", "we had a call about it last week",
+                       "her gran will pick her up at six"]),
     "soon": (["she's meeting him tonight", "school finishes in 20 minutes"], ["in the summer holidays"]),
-    "planning": (["what should our policy say", "staff training on this"], ["she is crying in my office"]),
+    "planning": (["what should our policy say", "staff training on this", "a child missing education referral"],
+                 ["she is crying in my office"]),
     "past": (["she was found safe by police on Sunday", "it's all over now but we want to learn from it",
-              "we are writing a case review", "last year a pupil went missing", "she was found safe"],
+              "we are writing a case review", "last year a pupil went missing", "she was found safe",
+              "he went missing for an hour but it turned out he was at a friend's", "she ran off once in 2023"],
              ["she is still not answering", "she is missing"]),
-    "hypothetical": (["what if a pupil said that", "how many children are affected"], ["she said it"]),
+    "hypothetical": (["what if a pupil said that", "how many children are affected", "inspectors asked how we'd cope"],
+                     ["she said it"]),
     "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image",
                      "my ex put my intimate videos online, I'm 31", "is it legal for two adults to swap nudes",
                      "our receptionist (44) is being blackmailed over a video call",
@@ -71,6 +78,23 @@ def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: s
         assert family in cues.matched(text), text
     for text in missed:
         assert family not in cues.matched(text), text
+
+
+# Cues urgent whatever the model makes of the rest (written for this test), and the same themes with a calm cue.
+CERTAIN = ["our 12 year old is missing and her phone is off", "can you come and get me, he won't let me leave",
+           "she has run off to meet him tonight", "he says he is going to kill himself"]
+NOT_CERTAIN = ["last year a pupil went missing", "our procedure for a child missing from school",
+               "what if a child says come and get me", "she is meeting him tonight"]
+
+
+def test_missing_a_threat_happening_now_or_two_threats_now_are_urgent_without_a_calm_cue(cues: Cues) -> None:
+    model = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -20.0, 0.5, 0.25)
+    for text in CERTAIN:
+        assert certain(cues, cues.matched(text)), text
+        assert assess(model, cues, (text,), {}, None).urgent, text
+    for text in NOT_CERTAIN:
+        assert not certain(cues, cues.matched(text)), text
+        assert not assess(model, cues, (text,), {}, None).urgent, text
 
 
 def test_a_cue_family_the_code_reads_is_checked_by_name() -> None:
