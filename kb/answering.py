@@ -169,6 +169,7 @@ class Asked:
     bare: bool = False  # it says little beyond that (at most one word of its own)
     wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
     nation: str | None = None  # where the user is, when known
+    image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -180,8 +181,19 @@ def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
 
 
 def image_handling(asked: Asked) -> tuple[Article, Section] | None:
-    """Viewing, keeping or passing on an image: the guidance on never doing so."""
-    return asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+    """Viewing, keeping or passing on an image: the guidance on never doing so, unless the model ranks it far down
+    (then the words only looked like handling: "is it a crime to have one saved on your phone", "I teach the sending
+    pics stuff")."""
+    found = asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+    if found is None:
+        return None
+    first: list[str] = []
+    for r in asked.ranking.sections:
+        if r.facts.source not in first:
+            first.append(r.facts.source)
+        if len(first) == asked.image_among:
+            break
+    return found if found[1].provenance.section in first else None
 
 
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
@@ -269,7 +281,7 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     intents = _intents(content, query)
     guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
     return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
-                 len(_meaningful(query)) <= 1, _wants(content, query), nation)
+                 len(_meaningful(query)) <= 1, _wants(content, query), nation, ix.tuning.image_among)
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:

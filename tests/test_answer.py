@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex, answer
+from kb.answering import IMAGE_HANDLING
 from kb.content import source_headings
 from kb.model import CURRENT_STATUSES, NATIONS, SOURCE_DOCUMENT, Article, Content, Section
 
@@ -244,6 +245,23 @@ def test_viewing_an_image_is_never_advised(client: FlaskClient, question: str) -
     assert body["answered"] is True
     assert body["answer"]["source"]["section"] == IMAGE_SECTION
     assert NEVER.search(body["answer"]["text"]), body["answer"]["text"]
+
+
+# Questions whose words look like handling an image ("you never send it", "I teach the sending") but that ask
+# about something else: the model's answer stands (the image guidance is far down its ranking).
+LOOKS_LIKE_HANDLING = [
+    ("is it a crime for a 15 year old to have a nude on their phone even if you never send it to anyone?",
+     "Sharing indecent images of children"),
+    ("how do I teach the sending pics stuff to year 8 without scaring them", "Talk to children"),
+]
+
+
+@pytest.mark.parametrize(("question", "section"), LOOKS_LIKE_HANDLING)
+def test_words_that_only_look_like_handling_keep_the_section_that_answers(ix: OpenIndex, question: str,
+                                                                          section: str) -> None:
+    assert IMAGE_HANDLING.search(question), "the handling words are there"
+    reply = answer(ix, question)
+    assert reply.section is not None and reply.section.provenance.section == section
 
 
 # Advice to handle an image: an imperative ("Save the photo"), a modal ("You can look at it") or "it is fine
