@@ -36,7 +36,7 @@ from kb.rank import (
 )
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
-from kb.retrieve import section_scores
+from kb.retrieve import OnDemand, searcher_for, section_scores
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
@@ -197,9 +197,11 @@ def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
     return out
 
 
-def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None) -> tuple[Question, dict[str, float]]:
-    """What the models need of a question, and the BM25F scores of the sections it matches."""
-    scores = section_scores(ix, query.analysed, place)
+def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None, shared: OnDemand | None = None
+              ) -> tuple[Question, dict[str, float]]:
+    """What the models need of a question, and the BM25F scores of the sections it matches (shared: a searcher
+    kept open over many questions)."""
+    scores = section_scores(ix, query.analysed, place, shared)
     vocab = vocabulary(ix)
     own = [w for w in query.analysed.words if len(w) > 2]
     unknown = sum(1 for w in own if w not in vocab.frequency) / len(own) if own else 0.0
@@ -301,20 +303,20 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     examples: list[Example] = []
     urgent_rows: list[UrgencyRow] = []
     docs: list[list[str]] = []
-    for item in bank:
-        labels = tuple(h for h in item.get("expect", []) if h in headings)
-        if item.get("expect") and not labels:
-            continue  # labelled with sections this content does not have
-        group = str(item.get("writer", ""))
-        query = understand(ix, str(item["q"]))
-        place = item.get("nation") or query.nation
-        question, hits = _question(ix, eng, query, place)
-        examples.append(Example(question, _candidates(eng, hits), labels, group))
-        urgent = bool(item.get("urgent"))
-        memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
-        docs.append(tokens_of(query, question.intents))
-        urgent_rows.append((question.cues, query.terms, urgent, group,
-                            ngrams(query.typed, query.text)))
+    with searcher_for(ix) as shared:  # one searcher for the bank's thousands of questions, not one each
+        for item in bank:
+            labels = tuple(h for h in item.get("expect", []) if h in headings)
+            if item.get("expect") and not labels:
+                continue  # labelled with sections this content does not have
+            group = str(item.get("writer", ""))
+            query = understand(ix, str(item["q"]))
+            place = item.get("nation") or query.nation
+            question, hits = _question(ix, eng, query, place, shared)
+            examples.append(Example(question, _candidates(eng, hits), labels, group))
+            urgent = bool(item.get("urgent"))
+            memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
+            docs.append(tokens_of(query, question.intents))
+            urgent_rows.append((question.cues, query.terms, urgent, group, ngrams(query.typed, query.text)))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
@@ -345,22 +347,24 @@ def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> l
     where = {f.id: i for i, f in enumerate(eng.sections)}
     k = first
     out = []
-    for section_id, asks in ix.content.asks.items():
-        if section_id not in where:
-            continue
-        group = siblings.get(eng.sections[where[section_id]].source, [])
-        for ask in asks:
-            k += 1
-            if len(group) < 2:
+    with searcher_for(ix) as shared:  # one searcher for every ask
+        for section_id, asks in ix.content.asks.items():
+            if section_id not in where:
                 continue
-            if memory.items[k - 1].section != section_id:
-                raise ValueError(f"the memory's asks are not in the content's order at {section_id}")
-            query = understand(ix, ask, spelling=False)
-            question, hits = _question(ix, eng, query, query.nation)
-            cos = memory.cosines(question.terms)
-            cos[k - 1] = 0.0
-            rows = features(question, _candidates(eng, hits), memory, {}, near=neighbours(question, memory, cos=cos))
-            out.append((rows[np.ix_(group, WITHIN_COLUMNS)], group.index(where[section_id])))
+            group = siblings.get(eng.sections[where[section_id]].source, [])
+            for ask in asks:
+                k += 1
+                if len(group) < 2:
+                    continue
+                if memory.items[k - 1].section != section_id:
+                    raise ValueError(f"the memory's asks are not in the content's order at {section_id}")
+                query = understand(ix, ask, spelling=False)
+                question, hits = _question(ix, eng, query, query.nation, shared)
+                cos = memory.cosines(question.terms)
+                cos[k - 1] = 0.0
+                near = neighbours(question, memory, cos=cos)
+                rows = features(question, _candidates(eng, hits), memory, {}, near=near)
+                out.append((rows[np.ix_(group, WITHIN_COLUMNS)], group.index(where[section_id])))
     return out
 
 

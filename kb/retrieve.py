@@ -7,6 +7,7 @@ import html
 import threading
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -166,14 +167,16 @@ def run(
     return total, ranked, {name: dict(c.most_common()) for name, c in counts.items()} if facets else {}
 
 
-def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) -> dict[str, float]:
+def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None,
+                   shared: OnDemand | None = None) -> dict[str, float]:
     """The BM25F score of every section the query matches, by section id (slug#anchor): what ranking needs,
-    without loading any stored field (the stored bodies make full hits costly)."""
+    without loading any stored field (the stored bodies make full hits costly). `shared`: a searcher one caller
+    keeps open over many questions (the build's thousands; a served question opens its own)."""
     q = build_query(analysed, place, ix.tuning)
     if q is None:
         return {}
     elsewhere = ix.tuning.elsewhere_factor
-    with OnDemand(ix.indexes["section"], weighting(ix.tuning)) as searcher:
+    with nullcontext(shared) if shared is not None else searcher_for(ix) as searcher:
         ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher()))
         places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher()))
         leaves: Leaves = ix.memo.get("section-leaves", Leaves)
@@ -184,6 +187,11 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None) 
             factor = elsewhere if place and places[docnum] and place not in places[docnum] else 1.0
             out[ids[docnum]] = float(scores[docnum]) * factor
         return out
+
+
+def searcher_for(ix: OpenIndex) -> OnDemand:
+    """A section searcher opened when first asked for, to keep open over many questions (close it on leaving)."""
+    return OnDemand(ix.indexes["section"], weighting(ix.tuning))
 
 
 class OnDemand:
