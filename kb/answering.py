@@ -165,7 +165,7 @@ class Asked:
     ranking: Ranking
     before: Context
     continues: bool
-    guided: bool = False  # it asks what to do first, and no child is sure to be in danger now
+    guided: bool = False  # it asks what to do first, and names no danger a child is sure to be in now
     bare: bool = False  # it says little beyond that (at most one word of its own)
     wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
     nation: str | None = None  # where the user is, when known
@@ -279,7 +279,10 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     a child is sure to be in danger now."""
     content = ix.content
     intents = _intents(content, query)
-    guided = content.conversation is not None and FIRST_STEPS in intents and not ranking.urgency.sure
+    # A bare "what now?" scores high beside the bank's short emergencies; it still asks for the first steps (which
+    # begin with immediate danger), unless it names a danger.
+    guided = content.conversation is not None and FIRST_STEPS in intents and not (
+        ranking.urgency.sure and ranking.urgency.named)
     return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
                  len(_meaningful(query)) <= 1, _wants(content, query), nation, ix.tuning.image_among)
 

@@ -74,7 +74,12 @@ class Urgency:
     urgent: bool
     maybe: bool
     cues: frozenset[str]
-    sure: bool = False  # so clearly an emergency, and a danger named, that the answer is the 999 step itself
+    sure: bool = False  # so clearly an emergency that the answer is the 999 step itself
+
+    @property
+    def named(self) -> bool:
+        """Whether the question names a danger (a threat, or a child meaning to end their life), not only a time."""
+        return INTENT in self.cues or any(name in self.cues for name in THREATS)
 
     @property
     def risks(self) -> frozenset[str]:
@@ -183,10 +188,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)))
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     urgent = p >= model.threshold or certain(cues, matched)
-    # The answer becomes the 999 step itself only when the question names a danger: a bare "what now?" scores high
-    # beside the bank's short emergencies, but it asks for the first steps (which begin with immediate danger).
-    named = INTENT in matched or any(name in matched for name in THREATS)
-    return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure and named)
+    return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kb import OpenIndex, answer, search
-from kb.answering import STRATEGIES, Asked, contacts_for
+from kb.answering import STRATEGIES, Asked, _asked, contacts_for
 from kb.conversation import Context
 from kb.learn import Ranking
 from kb.model import RISKS, Content
@@ -18,6 +18,7 @@ from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_urgency
 from kb.rank import ADULTS, Labelled, Memory
 from kb.rank_fit import fit_logistic
+from kb.understand import understand
 from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, feature_names, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
@@ -210,6 +211,16 @@ def test_an_urgent_question_nothing_else_answers_gets_the_urgent_steps_not_a_ref
     asked = Asked(content, "zzz", ranking, Context(), continues=False)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     assert chosen == content.emergency_section()
+
+
+def test_what_to_do_first_keeps_its_first_steps_when_sure_unless_it_names_a_danger(ix: OpenIndex) -> None:
+    # A bare "what now?" can score as sure beside the bank's short emergencies: it still gets the first steps
+    # (which begin with immediate danger); told who is outside, the answer is the 999 step.
+    query = understand(ix, "what do I do now?")
+    for cues, guided in ((frozenset({"soon"}), True), (frozenset({"person_near", "soon"}), False),
+                         (frozenset({"intent_to_die"}), False)):
+        ranking = Ranking((), 0.0, False, Urgency(0.9, True, False, cues, sure=True), 0.0)
+        assert _asked(ix, query, ranking, Context(), None).guided is guided, cues
 
 
 def test_a_question_that_may_be_urgent_keeps_the_answer_it_asked_for_with_999_first(content: Content) -> None:
