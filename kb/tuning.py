@@ -44,8 +44,8 @@ class Tuning:
     distinct_head: int = 3  # the first results restate this many different source sections
     unsure: float = 0.8  # below this probability that the guidance answers, the answer also offers others
     # A question about viewing, keeping or passing on an image gets the guidance on never doing so when the model
-    # ranks it among this many source sections (held-out: every such question the bank labels with it has it in
-    # the first two; a question about the law of having an image, or teaching about sending them, rarely does).
+    # ranks it among this many source sections (in the bank, every question labelled with it that the words catch
+    # has it among the first two; one about the law of having an image, or teaching about sending them, rarely).
     image_among: int = 3
     alternative: float = 0.3  # the least probability of answering for another section to be offered
     max_laws: int = 3  # law items with an answer for one nation (twice as many when no nation is known)
