@@ -166,7 +166,7 @@ def certain(cues: Cues, matched: frozenset[str]) -> bool:
     """Whether the cues are urgent whatever the model makes of the rest, with nothing that says planning, the past,
     a story or adults only: a child meaning to end their life, a child missing, a threat the writer says is
     happening now, or two kinds of threat at a time now or soon."""
-    # Safety first: these are the emergencies of issue 12 told without a calm cue. On the train fold 133 of the 141
+    # Safety first: these are the emergencies of issue 12 told without a calm cue. On the train fold 170 of the 176
     # questions they take in are emergencies (the others: blackmail in progress told calmly, a child not coming in
     # to school); the model alone can score a short one below its threshold when its words are unlike the bank's.
     if any(f.name in matched for f in cues.families if not f.raises):
