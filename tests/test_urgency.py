@@ -76,7 +76,8 @@ FAMILY_CASES = {
                      "helpline for men being sextorted"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
-                     "she is 16 and he is 22"]),
+                     "she is 16 and he is 22", "a camper is talking to a 25yo online",
+                     "two of our scouts are chatting to a 30 year old"]),
 }
 
 
