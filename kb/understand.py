@@ -76,11 +76,6 @@ class Places:
         found = {n for n, rx in self.lower.items() if rx.search(text.lower())}
         return frozenset(found | {n for n, rx in self.capital.items() if rx.search(text)})
 
-    def nation(self, text: str) -> str | None:
-        """The single nation the text's places point to, if exactly one."""
-        found = self.nations(text)
-        return next(iter(found)) if len(found) == 1 else None
-
 
 def places_of(ix: OpenIndex) -> Places:
     """The content's place names, compiled once per opened index."""

@@ -60,6 +60,10 @@ class Cues:
         """The names of the families found in any of the texts (as typed and as corrected)."""
         return frozenset(f.name for f in self.families for t in texts if t and f.matches(t))
 
+    def calm(self, matched: frozenset[str]) -> frozenset[str]:
+        """The calm families (planning, the past, a story, adults only...) among those matched."""
+        return frozenset(f.name for f in self.families if not f.raises and f.name in matched)
+
     @property
     def names(self) -> tuple[str, ...]:
         """Family names in file order."""
@@ -124,7 +128,7 @@ def feature_names(cues: Cues) -> tuple[str, ...]:
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
         exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0) -> np.ndarray:
     """The feature row of one question (text: the words' model's log-odds)."""
-    calm = sum(1 for f in cues.families if not f.raises and f.name in matched)
+    calm = len(cues.calm(matched))
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
     nb = knn = 0.0
@@ -155,11 +159,11 @@ def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: i
 def rule(cues: Cues, matched: frozenset[str]) -> bool:
     """The fallback without a fitted model: a threat to life, or another threat with a time now or soon, and no
     sign of planning or the past without one."""
-    calm = any(f.name in matched for f in cues.families if not f.raises)
+    calm = bool(cues.calm(matched))
     now = any(name in matched for name in NOW)
     if "danger_to_life" in matched:
         return not calm or now
-    return any(name in matched for name in THREATS) and now and not (calm and "happening_now" not in matched)
+    return any(name in matched for name in THREATS) and now and not (calm and HAPPENING not in matched)
 
 
 def certain(cues: Cues, matched: frozenset[str]) -> bool:
@@ -169,7 +173,7 @@ def certain(cues: Cues, matched: frozenset[str]) -> bool:
     # Safety first: these are the emergencies of issue 12 told without a calm cue. On the train fold 170 of the 176
     # questions they take in are emergencies (the others: blackmail in progress told calmly, a child not coming in
     # to school); the model alone can score a short one below its threshold when its words are unlike the bank's.
-    if any(f.name in matched for f in cues.families if not f.raises):
+    if cues.calm(matched):
         return False
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)

@@ -79,8 +79,9 @@ def test_every_intent_points_to_source_headings(content: Content) -> None:
     ("PSNI officer asking about outcome 21", "northern-ireland"),
     ("Leeds secondary, year 9", "england"),
 ])
-def test_places_name_their_nation(content: Content, text: str, nation: str) -> None:
-    assert compile_places(content.places).nation(text) == nation
+def test_places_name_their_nation(ix: OpenIndex, content: Content, text: str, nation: str) -> None:
+    assert compile_places(content.places).nations(text) == {nation}
+    assert understand(ix, text).nation == nation
 
 
 @pytest.mark.parametrize("text", [
@@ -88,8 +89,8 @@ def test_places_name_their_nation(content: Content, text: str, nation: str) -> N
     "a school in Cardiff and one in Glasgow",  # two nations: none is chosen
     "what do I do",
 ])
-def test_everyday_words_and_mixed_places_name_no_nation(content: Content, text: str) -> None:
-    assert compile_places(content.places).nation(text) is None
+def test_everyday_words_and_mixed_places_name_no_nation(ix: OpenIndex, text: str) -> None:
+    assert understand(ix, text).nation is None
 
 
 @pytest.mark.parametrize(("text", "nations"), [
