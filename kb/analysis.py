@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -133,3 +134,12 @@ def analyse(text: str, glossary: tuple[GlossaryEntry, ...] = (), tuning: Tuning 
     return Analysed(text=text, words=tuple(query_words), stems=query_stems, groups=tuple(merged.values()),
                     message=message)
 
+
+def telling_words(headings: Sequence[str]) -> frozenset[str]:
+    """The words of at most a tenth of the headings, stop words included: "who" and "tell" tell "Who should I
+    tell ...?" apart from its neighbours, "what" and "I" do not."""
+    df: dict[str, int] = {}
+    for heading in headings:
+        for word in set(words(heading)):
+            df[word] = df.get(word, 0) + 1
+    return frozenset(w for w, n in df.items() if n <= len(headings) / 10)

@@ -278,6 +278,17 @@ def asks_name_sections(w: Whole) -> list[Problem]:
     return problems
 
 
+def elsewhere_is_not_the_subject(w: Whole) -> list[Problem]:
+    """No word of scope.yaml's subjects elsewhere is one of the glossary's core words (which say a question is on
+    this guidance's subject)."""
+    core = {" ".join(t.lower().split()) for g in w.content.glossary if g.core for t in (g.term, *g.also)}
+    path = w.files.get("scope.yaml", "scope.yaml")
+    lines = w.texts.get(path, "").splitlines()
+    return [Problem(path, next((i + 1 for i, line in enumerate(lines) if line.strip() == f"- {phrase}"), 1),
+                    f"'{phrase}' is a core word of the glossary: it names this guidance's subject")
+            for phrase in w.content.elsewhere if phrase in core]
+
+
 def tools_resolve(w: Whole) -> list[Problem]:
     """The tools' sources are source headings, their links land on sections and their contacts exist."""
     tools = w.content.tools
@@ -333,6 +344,7 @@ RULES: tuple[Rule, ...] = (
     reference_replacements_resolve,
     each_nation_names_its_replacement,
     asks_name_sections,
+    elsewhere_is_not_the_subject,
     tools_resolve,
     conversation_resolves,
     addresses_are_verified,

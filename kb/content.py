@@ -40,6 +40,7 @@ OPTIONAL_FILES = ("changes.yaml", "routes.yaml")
 SIGNAL_FILES: dict[str, Callable[[str, str], parse.Parsed]] = {
     "urgency.yaml": parse_signals.parse_urgency,
     "places.yaml": parse_signals.parse_places,
+    "scope.yaml": parse_signals.parse_scope,
     "asks.yaml": parse_signals.parse_asks,
     "intents.yaml": parse_signals.parse_intents,
 }
@@ -153,6 +154,7 @@ def load_content(root: Path | str) -> Content:
         digest=digest(reader.root) if reader.root.is_dir() else "",
         cues=reader.parse("urgency.yaml", SIGNAL_FILES["urgency.yaml"], optional=True, default=None),
         places=reader.parse("places.yaml", SIGNAL_FILES["places.yaml"], optional=True),
+        elsewhere=reader.parse("scope.yaml", SIGNAL_FILES["scope.yaml"], optional=True),
         asks=reader.parse("asks.yaml", SIGNAL_FILES["asks.yaml"], optional=True, default={}),
         intents=reader.parse("intents.yaml", SIGNAL_FILES["intents.yaml"], optional=True),
         roles=roles,

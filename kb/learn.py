@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.analysis import Analysed, stems, words
+from kb.analysis import Analysed, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
@@ -82,6 +82,7 @@ class Engine:
     cues: Cues
     stats: SectionStats
     classifier: Classifier | None = None
+    elsewhere: tuple[frozenset[str], ...] = ()  # the stems of each phrase of content/scope.yaml
 
 
 @dataclass(frozen=True)
@@ -172,17 +173,8 @@ def build_engine(ix: OpenIndex) -> Engine:
         cues=content.cues if isinstance(content.cues, Cues) else Cues(),
         stats=section_stats(content),
         classifier=Classifier.from_dict(learned.get("classifier", {})),
+        elsewhere=tuple(frozenset(stems(p)) for p in content.elsewhere if stems(p)),
     )
-
-
-def telling_words(headings: Sequence[str]) -> frozenset[str]:
-    """The words of at most a tenth of the headings, stop words included: "who" and "tell" tell "Who should I
-    tell ...?" apart from its neighbours, "what" and "I" do not."""
-    df: dict[str, int] = {}
-    for heading in headings:
-        for word in set(words(heading)):
-            df[word] = df.get(word, 0) + 1
-    return frozenset(w for w, n in df.items() if n <= len(headings) / 10)
 
 
 def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
@@ -209,9 +201,15 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None, share
     cover = coverage(query.analysed, best, eng.stats) if best else 0.0
     intents = intended(ix, query)
     classes = eng.classifier.predict(tokens_of(query, intents)) if eng.classifier is not None else {}
-    question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core,
-                        cover, unknown, classes, eng.cues.matched(query.typed, query.text))
+    found = frozenset(query.analysed.stems)
+    question = Question(query.terms, found, place, intents, query.analysed.core, cover, unknown, classes,
+                        eng.cues.matched(query.typed, query.text), any(p <= found for p in eng.elsewhere))
     return question, scores
+
+
+def question_of(ix: OpenIndex, text: str, place: str | None = None) -> Question:
+    """A question as the ranking and scope models read it."""
+    return _question(ix, engine(ix), understand(ix, text), place)[0]
 
 
 def tokens_of(query: Query, intents: frozenset[str]) -> list[str]:

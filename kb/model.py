@@ -337,6 +337,7 @@ class Content:
     tools: Tools | None = None  # the decision aid, record sheet and policy checklist (tools.yaml)
     cues: Cues | None = None  # the urgency cue families (urgency.yaml)
     places: tuple[tuple[str, str], ...] = ()  # (place name, nation) pairs (places.yaml)
+    elsewhere: tuple[str, ...] = ()  # words of concerns and places the guidance does not cover (scope.yaml)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> questions it answers (asks.yaml)
     intents: tuple[Intent, ...] = ()  # what users want to do, and the source sections that serve it (intents.yaml)
     roles: Roles = Roles()  # the parts of the content the code relies on (roles.yaml)

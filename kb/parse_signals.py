@@ -1,10 +1,11 @@
-"""Parse the data that reading a question relies on: urgency cue families, place names, and the questions each
-section answers (`asks`). Pure: text in, values and problems out."""
+"""Parse the data that reading a question relies on: urgency cue families, place names, words of subjects the
+guidance does not cover, and the questions each section answers (`asks`). Pure: text in, values and problems out."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from kb.model import NATIONS, Intent, Problem
 from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
@@ -56,29 +57,52 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
 def parse_places(text: str, path: str = "places.yaml") -> Parsed:
     """Place names that pin a nation: (name, nation) pairs; a name may belong to one nation only."""
     data, problems = mapping_of(text, path)
-    if data is None:
-        return Parsed((), tuple(problems))
-    places = data.get("places") or {}
-    line = int(data.get(LINES_KEY, {}).get("places", 1))
-    if not isinstance(places, dict):
-        return Parsed((), (*problems, Problem(path, line, "'places' must map nations to lists of names")))
     pairs: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
-    for nation, names in places.items():
-        if nation in (LINE_KEY, LINES_KEY):
-            continue
-        at = int(places.get(LINES_KEY, {}).get(nation, line))
+    for nation, name, at in grouped_names(data, "places", path, problems):
+        key = " ".join(name.lower().split())
         if nation not in NATIONS:
-            problems.append(Problem(path, at, f"unknown nation '{nation}'"))
-            continue
-        for name in names if isinstance(names, list) else []:
-            key = " ".join(str(name).lower().split())
-            if key in seen and seen[key] != nation:
-                problems.append(Problem(path, at, f"place '{name}' is listed for {seen[key]} and {nation}"))
-                continue
+            if not any(p.message == f"unknown nation '{nation}'" for p in problems):
+                problems.append(Problem(path, at, f"unknown nation '{nation}'"))
+        elif key in seen and seen[key] != nation:
+            problems.append(Problem(path, at, f"place '{name}' is listed for {seen[key]} and {nation}"))
+        else:
             seen[key] = nation
-            pairs.append((str(name), nation))
+            pairs.append((name, nation))
     return Parsed(tuple(pairs), tuple(problems))
+
+
+def parse_scope(text: str, path: str = "scope.yaml") -> Parsed:
+    """Words naming concerns and places the guidance does not cover (`elsewhere`, by group), lower case, each
+    once."""
+    data, problems = mapping_of(text, path)
+    phrases: list[str] = []
+    for _, name, at in grouped_names(data, "elsewhere", path, problems):
+        phrase = " ".join(name.lower().split())
+        if phrase in phrases:
+            problems.append(Problem(path, at, f"'{name}' is listed twice"))
+        else:
+            phrases.append(phrase)
+    return Parsed(tuple(phrases), tuple(problems))
+
+
+def grouped_names(data: Mapping[str, Any] | None, key: str, path: str, problems: list[Problem]
+                  ) -> Iterator[tuple[str, str, int]]:
+    """(group, name, the group's line) for a top-level `key` mapping groups to lists of names."""
+    block = (data or {}).get(key) or {}
+    line = int((data or {}).get(LINES_KEY, {}).get(key, 1))
+    if not isinstance(block, dict):
+        problems.append(Problem(path, line, f"'{key}' must map groups to lists of names"))
+        return
+    for group, names in block.items():
+        if group in (LINE_KEY, LINES_KEY):
+            continue
+        at = int(block.get(LINES_KEY, {}).get(group, line))
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            problems.append(Problem(path, at, f"'{group}' must be a list of names"))
+            continue
+        for name in names:
+            yield str(group), name, at
 
 
 def parse_asks(text: str, path: str = "asks.yaml") -> Parsed:

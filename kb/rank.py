@@ -30,8 +30,8 @@ FEATURES = (
 WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
 WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
-SCOPE_FEATURES = ("top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known", "subject",
-                  "classifier_out", "classifier_top", "adults")
+SCOPE_FEATURES = ("elsewhere", "top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known",
+                  "subject", "classifier_out", "classifier_top", "adults")
 NEIGHBOURS = 10
 # The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
 # the guidance is about children.
@@ -221,6 +221,7 @@ class Question:
     unknown: float = 0.0
     classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
     cues: frozenset[str] = frozenset()  # the cue families it matches (content/urgency.yaml)
+    elsewhere: bool = False  # it names a concern or place the guidance does not cover (content/scope.yaml)
 
 
 @dataclass(frozen=True)
@@ -341,9 +342,11 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
         nearest = max(closest.values(), default=0.0)
     subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
     classes = question.classes
-    return np.array([top, top - second, out_vote, nearest, float(question.core), question.coverage,
-                     question.unknown, float(question.unknown == 0.0), subject, classes.get("", 0.0),
-                     max((p for c, p in classes.items() if c), default=0.0), float(ADULTS in question.cues)])
+    # Another subject named, and none of this one's core words: the guidance's words alone are not its subject.
+    return np.array([float(question.elsewhere and not question.core), top, top - second, out_vote, nearest,
+                     float(question.core), question.coverage, question.unknown, float(question.unknown == 0.0),
+                     subject, classes.get("", 0.0), max((p for c, p in classes.items() if c), default=0.0),
+                     float(ADULTS in question.cues)])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

@@ -104,6 +104,10 @@ CASES = [
     ("not_utf8", "articles/not-utf8.md", "Some text", "not valid UTF-8 text"),
     ("conversation_broken_link", "conversation.yaml", "/articles/guide#no-such-anchor",
      "broken link '/articles/guide#no-such-anchor'"),
+    # scope.yaml: subjects the guidance does not cover, which the scope model reads.
+    ("scope_names_the_subject", "scope.yaml", "- nude pics",
+     "'nude pics' is a core word of the glossary: it names this guidance's subject"),
+    ("scope_word_twice", "scope.yaml", "more:", "'Vaping' is listed twice"),
     # roles.yaml: what the code relies on, named once and checked, so a rename is reported where it breaks it.
     ("emergency_anchor_renamed", "roles.yaml", "section: guide#when-to-make-a-child-protection-referral",
      "emergency section 'guide#when-to-make-a-child-protection-referral' is not a section of any article"),
@@ -259,7 +263,7 @@ def test_any_article_bytes_give_problems_not_exceptions(data: bytes) -> None:
 @settings(deadline=None, max_examples=60)
 @given(data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode),
        name=st.sampled_from(["legislation.yaml", "references.yaml", "contacts.yaml", "glossary.yaml",
-                             "sources.yaml", "changes.yaml", "roles.yaml"]))
+                             "sources.yaml", "changes.yaml", "roles.yaml", "scope.yaml", "places.yaml"]))
 def test_any_data_file_bytes_give_problems_not_exceptions(data: bytes, name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         content = make_content(Path(tmp))

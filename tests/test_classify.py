@@ -11,9 +11,19 @@ import pytest
 
 from kb import IndexHolder, OpenIndex
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
-from kb.learn import build, engine, rank
+from kb.learn import build, engine, question_of, rank
 from kb.model import Content
-from kb.rank import FEATURES, WITHIN_FEATURES, Candidate, Model, Question, as_versions, features
+from kb.rank import (
+    FEATURES,
+    SCOPE_FEATURES,
+    WITHIN_FEATURES,
+    Candidate,
+    Model,
+    Question,
+    as_versions,
+    features,
+    scope_features,
+)
 from kb.rank_fit import fit_within
 from kb.understand import understand
 
@@ -108,6 +118,32 @@ def test_a_section_that_restates_no_source_section_gets_no_out_of_scope_evidence
                     None, {})
     column = FEATURES.index("classifier")
     assert rows[0, column] == 0.0 and rows[1, column] == pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------- another subject named (content/scope.yaml)
+
+
+@pytest.mark.parametrize(("elsewhere", "core", "expected"),
+                         [(True, False, 1.0), (True, True, 0.0), (False, False, 0.0)])
+def test_another_subject_counts_for_scope_only_without_this_ones_core_words(elsewhere: bool, core: bool,
+                                                                             expected: float) -> None:
+    row = scope_features(Question({}, frozenset(), core=core, elsewhere=elsewhere), np.zeros(0), np.zeros((0, 0)),
+                         None)
+    assert row[SCOPE_FEATURES.index("elsewhere")] == expected
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("a pupil was caught vaping in the toilets, do I tell her parents", True),
+    ("what is the law on sexting in the isle of man", True),
+    ("a pupil was caught sending nudes in the toilets, do I tell her parents", False),
+    ("what is the law on sexting in Cardiff", False),
+])
+def test_the_engine_reads_which_questions_name_another_subject(ix: OpenIndex, question: str, named: bool) -> None:
+    assert question_of(ix, question).elsewhere is named
+
+
+def test_the_served_scope_model_counts_another_subject_against_answering(ix: OpenIndex) -> None:
+    assert engine(ix).model.scope_weights[SCOPE_FEATURES.index("elsewhere")] < 0
 
 
 # ---------------------------------------------------------------- which section of a source section answers
