@@ -143,3 +143,12 @@ def telling_words(headings: Sequence[str]) -> frozenset[str]:
         for word in set(words(heading)):
             df[word] = df.get(word, 0) + 1
     return frozenset(w for w, n in df.items() if n <= len(headings) / 10)
+
+
+def names_any(sequence: Sequence[str], phrases: Sequence[Sequence[str]]) -> bool:
+    """True when one of the phrases (as stems) stands in the sequence of stems, its words together and in order."""
+    for phrase in phrases:
+        n = len(phrase)
+        if n and any(tuple(sequence[i:i + n]) == tuple(phrase) for i in range(len(sequence) - n + 1)):
+            return True
+    return False

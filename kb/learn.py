@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.analysis import Analysed, stems, telling_words, words
+from kb.analysis import Analysed, names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
@@ -82,7 +82,7 @@ class Engine:
     cues: Cues
     stats: SectionStats
     classifier: Classifier | None = None
-    elsewhere: tuple[frozenset[str], ...] = ()  # the stems of each phrase of content/scope.yaml
+    elsewhere: tuple[tuple[str, ...], ...] = ()  # the stems of each phrase of content/scope.yaml
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def build_engine(ix: OpenIndex) -> Engine:
         cues=content.cues if isinstance(content.cues, Cues) else Cues(),
         stats=section_stats(content),
         classifier=Classifier.from_dict(learned.get("classifier", {})),
-        elsewhere=tuple(frozenset(stems(p)) for p in content.elsewhere if stems(p)),
+        elsewhere=tuple(tuple(stems(p)) for p in content.elsewhere if stems(p)),
     )
 
 
@@ -201,9 +201,9 @@ def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None, share
     cover = coverage(query.analysed, best, eng.stats) if best else 0.0
     intents = intended(ix, query)
     classes = eng.classifier.predict(tokens_of(query, intents)) if eng.classifier is not None else {}
-    found = frozenset(query.analysed.stems)
-    question = Question(query.terms, found, place, intents, query.analysed.core, cover, unknown, classes,
-                        eng.cues.matched(query.typed, query.text), any(p <= found for p in eng.elsewhere))
+    question = Question(query.terms, frozenset(query.analysed.stems), place, intents, query.analysed.core, cover,
+                        unknown, classes, eng.cues.matched(query.typed, query.text),
+                        names_any(stems(query.text), eng.elsewhere))
     return question, scores
 
 
