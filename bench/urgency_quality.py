@@ -114,6 +114,11 @@ def main() -> None:
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
           f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}")
+    if a.misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
+        for r, score_, rule in zip(train, p, sure, strict=True):
+            if r["urgent"] and score_ < cut and not rule:
+                print(f"  train miss {r['id']} p={score_:.3f} {sorted(cues.matched(r['typed'], r['text']))} "
+                      f"{r['typed'][:110]!r}")
     print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
     for name in a.sets.split(","):
