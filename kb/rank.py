@@ -121,6 +121,12 @@ class Table:
     urgent: np.ndarray     # 1 for a remembered emergency
     bank: np.ndarray       # 1 for a bank question (not an ask)
     ask_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the items that are asks
+    # Each label's items as one run of row numbers (label_rows[label_starts[i]:...]), so that per-label maxima
+    # and sums cost one pass over the items, not a pass over items x labels; and each item's group as a number.
+    label_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    label_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    group_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    group_code: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, items: Sequence[Labelled]) -> Table:
@@ -136,11 +142,22 @@ class Table:
                 votes[i, column[label]] = 1.0 if j == 0 else 0.5
             if item.section:
                 asks[i, where[item.section]] = 1.0
-        return cls(labels, votes, (votes > 0).astype(float), sections, asks,
-                   np.array([item.group for item in items], dtype=object),
+        has = votes > 0
+        rows = [np.flatnonzero(has[:, j]) for j in range(len(labels))]
+        code = {group: i for i, group in enumerate(dict.fromkeys(item.group for item in items))}
+        groups = np.array([item.group for item in items], dtype=object)
+        return cls(labels, votes, has.astype(float), sections, asks, groups,
                    np.array([float(item.urgent) for item in items]),
                    np.array([0.0 if item.section else 1.0 for item in items]),
-                   np.array([i for i, item in enumerate(items) if item.section], dtype=np.int64))
+                   np.array([i for i, item in enumerate(items) if item.section], dtype=np.int64),
+                   np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+                   np.cumsum([0] + [len(r) for r in rows[:-1]]).astype(np.int64),
+                   np.array([code[item.group] for item in items], dtype=np.int64), code)
+
+    def group_mask(self, exclude: str) -> np.ndarray | None:
+        """True for the items outside the group (None when no item is in it)."""
+        found = self.group_code.get(exclude) if exclude else None
+        return self.group_codes != found if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -307,16 +324,19 @@ def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos
         return {}, {}, {}, {}
     table = memory.table
     cos = memory.cosines(question.terms) if cos is None else cos
-    if exclude:
-        cos = np.where(table.groups == exclude, 0.0, cos)
+    keep = table.group_mask(exclude)
+    if keep is not None:
+        cos = np.where(keep, cos, 0.0)
     top = np.argsort(-cos)[:NEIGHBOURS]
     top = top[cos[top] > 0]
     weight = cos[top] ** 2
     vote = (weight @ table.votes[top]) / weight.sum() if len(top) else np.zeros(len(table.labels))
-    near = (table.has * cos[:, None]).max(axis=0)
-    counts = table.has.sum(axis=0)
-    live = table.has if not exclude else table.has * (table.groups != exclude)[:, None]
-    mean = (cos @ live) / np.maximum(live.sum(axis=0), 1.0)
+    # Every label has at least one item, so no run is empty; cosines are never negative.
+    found = cos[table.label_rows]
+    near = np.maximum.reduceat(found, table.label_starts)
+    live = np.add.reduceat(keep[table.label_rows], table.label_starts) if keep is not None else np.diff(
+        np.append(table.label_starts, len(table.label_rows)))
+    mean = np.add.reduceat(found, table.label_starts) / np.maximum(live, 1.0)
     # Only the asks' rows can be non-zero: the product over them alone is the same, at a seventh of the cost.
     rows = table.ask_rows
     asks = (table.asks[rows] * cos[rows, None]).max(axis=0) if table.sections and len(rows) else np.zeros(
@@ -324,7 +344,7 @@ def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos
     labels = table.labels
     return ({labels[i]: float(vote[i]) for i in np.flatnonzero(vote)},
             {labels[i]: float(near[i]) for i in np.flatnonzero(near)},
-            {labels[i]: float(mean[i]) for i in range(len(labels)) if counts[i]},
+            {labels[i]: float(mean[i]) for i in range(len(labels))},
             {table.sections[i]: float(asks[i]) for i in np.flatnonzero(asks)})
 
 

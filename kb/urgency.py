@@ -148,8 +148,9 @@ def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: i
     if table is None:
         return 0.0
     cos = (memory.cosines(terms) if cos is None else cos) * table.bank
-    if exclude:
-        cos = np.where(table.groups == exclude, 0.0, cos)
+    keep = table.group_mask(exclude)
+    if keep is not None:
+        cos = np.where(keep, cos, 0.0)
     top = np.argsort(-cos)[:k]
     top = top[cos[top] > 0]
     total = float(cos[top].sum())
