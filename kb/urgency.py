@@ -25,6 +25,9 @@ HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die")}
+# The words' model is cross-fitted over this many folds of writers (0: one model per writer, as until the bank
+# had 40 writers; the build's longest part then).
+TEXT_FOLDS = 8
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, and its words and word pairs.
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str]]
@@ -217,11 +220,11 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
                         max(sure, threshold), fit_text(bags, y, l2=text_l2))
 
 
-def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0
+def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = TEXT_FOLDS
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
-    text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2)
+    text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
     x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
                    for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.

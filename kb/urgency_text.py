@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from kb.classify import folds
+
 _WORD = re.compile(r"[a-z0-9£]+(?:'[a-z]+)?")
 
 
@@ -77,14 +79,16 @@ def _adam(rows: np.ndarray, cols: np.ndarray, y: np.ndarray, weight: np.ndarray,
     return w
 
 
-def cross_scores(bags: Sequence[frozenset[str]], y: np.ndarray, groups: Sequence[str], l2: float = 1.0
-                 ) -> np.ndarray:
-    """Each question's text score from a model fitted without its writer: the scores of an unseen writer."""
+def cross_scores(bags: Sequence[frozenset[str]], y: np.ndarray, groups: Sequence[str], l2: float = 1.0,
+                 k: int = 0) -> np.ndarray:
+    """Each question's text score from a model fitted without its writer: the scores of an unseen writer. With k,
+    writers are dealt into k folds and each fold is scored by a model fitted without it (k fits, not one a writer)."""
     out = np.zeros(len(bags))
-    names = np.array(list(groups), dtype=object)
-    for group in sorted(set(groups)):
-        left = names == group
-        kept = [b for b, k in zip(bags, left, strict=True) if not k]
+    names = list(groups)
+    fold = folds(names, k) if k else np.unique(np.array(names, dtype=str), return_inverse=True)[1]
+    for f in np.unique(fold):
+        left = fold == f
+        kept = [b for b, k_ in zip(bags, left, strict=True) if not k_]
         model = fit_text(kept, y[~left], l2=l2)
-        out[left] = [model.score(b) for b, k in zip(bags, left, strict=True) if k]
+        out[left] = [model.score(b) for b, k_ in zip(bags, left, strict=True) if k_]
     return out
