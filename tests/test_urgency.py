@@ -11,6 +11,7 @@ import pytest
 
 from kb import OpenIndex, answer, search
 from kb.answering import STRATEGIES, Asked, _asked, contacts_for
+from kb.classify import folds
 from kb.conversation import Context
 from kb.learn import Ranking
 from kb.model import RISKS, Content
@@ -155,6 +156,21 @@ def test_cross_scores_leave_each_writer_out() -> None:
     alone = fit_text([b for b, (_, g) in zip(bags, texts, strict=True) if g != "a"],
                      y[[g != "a" for _, g in texts]])
     assert scores[0] == pytest.approx(alone.score(bags[0]))
+
+
+def test_cross_scores_over_folds_score_each_fold_without_its_writers() -> None:
+    texts = [("zebra now", "a"), ("zebra here", "a"), ("calm words", "a"), ("he is near", "b"), ("near now", "b"),
+             ("policy words", "b"), ("lessons words", "c"), ("near here", "c"), ("zebra again", "d")]
+    bags = [ngrams(t) for t, _ in texts]
+    y = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    groups = [g for _, g in texts]
+    fold = folds(groups, 2)
+    scores = cross_scores(bags, y, groups, k=2)
+    for f in (0, 1):
+        mine = fold == f
+        without = fit_text([b for b, m in zip(bags, mine, strict=True) if not m], y[~mine])
+        assert {groups[i] for i in np.flatnonzero(mine)}.isdisjoint(groups[i] for i in np.flatnonzero(~mine))
+        assert scores[mine] == pytest.approx([without.score(b) for b, m in zip(bags, mine, strict=True) if m])
 
 
 # ---------------------------------------------------------------- thresholds
