@@ -284,7 +284,7 @@ def elsewhere_is_not_the_subject(w: Whole) -> list[Problem]:
     core = {" ".join(t.lower().split()) for g in w.content.glossary if g.core for t in (g.term, *g.also)}
     path = w.files.get("scope.yaml", "scope.yaml")
     lines = w.texts.get(path, "").splitlines()
-    return [Problem(path, next((i + 1 for i, line in enumerate(lines) if line.strip() == f"- {phrase}"), 1),
+    return [Problem(path, next((i + 1 for i, line in enumerate(lines) if line.strip().lower() == f"- {phrase}"), 1),
                     f"'{phrase}' is a core word of the glossary: it names this guidance's subject")
             for phrase in w.content.elsewhere if phrase in core]
 

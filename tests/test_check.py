@@ -105,7 +105,7 @@ CASES = [
     ("conversation_broken_link", "conversation.yaml", "/articles/guide#no-such-anchor",
      "broken link '/articles/guide#no-such-anchor'"),
     # scope.yaml: subjects the guidance does not cover, which the scope model reads.
-    ("scope_names_the_subject", "scope.yaml", "- nude pics",
+    ("scope_names_the_subject", "scope.yaml", "- Nude Pics",
      "'nude pics' is a core word of the glossary: it names this guidance's subject"),
     ("scope_word_twice", "scope.yaml", "more:", "'Vaping' is listed twice"),
     # roles.yaml: what the code relies on, named once and checked, so a rename is reported where it breaks it.
