@@ -2,7 +2,7 @@
 building the ranking (questions are understood once and cached under /tmp between runs).
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
-       [--text-l2 0.03]
+       [--text-l2 0.03] [--text-folds 8]
 
 Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
 cache after changing how questions are understood in code.
@@ -94,6 +94,7 @@ def main() -> None:
     ap.add_argument("--false-alarm", type=float, default=DEFAULT.urgent_false_alarm)
     ap.add_argument("--margin", type=float, default=DEFAULT.urgent_margin)
     ap.add_argument("--text-l2", type=float, default=DEFAULT.urgent_text_l2)
+    ap.add_argument("--text-folds", type=int, default=DEFAULT.urgent_text_folds)
     a = ap.parse_args()
     data = understood()
     cues = load_content(ROOT / "content").cues
@@ -103,10 +104,11 @@ def main() -> None:
     memory = Memory.of([Labelled(r["terms"], r["labels"], r["group"], urgent=r["urgent"]) for r in train] + asks)
     rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]))
             for r in train]
-    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2)
+    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
+                text_folds=a.text_folds)
     # The measure to choose by: each train writer scored by models fitted without them, the alarm set where
     # `false_alarm` of the calm ones reach.
-    x, y, weight = design(cues, rows, memory, a.text_l2)
+    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = float(np.quantile(p[y == 0], 1.0 - a.false_alarm))
     sure = np.array([certain(cues, r[0]) for r in rows])

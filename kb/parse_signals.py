@@ -59,11 +59,13 @@ def parse_places(text: str, path: str = "places.yaml") -> Parsed:
     data, problems = mapping_of(text, path)
     pairs: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
+    unknown: set[str] = set()
     for nation, name, at in grouped_names(data, "places", path, problems):
         key = " ".join(name.lower().split())
         if nation not in NATIONS:
-            if not any(p.message == f"unknown nation '{nation}'" for p in problems):
+            if nation not in unknown:  # once for the nation, not for each of its names
                 problems.append(Problem(path, at, f"unknown nation '{nation}'"))
+                unknown.add(nation)
         elif key in seen and seen[key] != nation:
             problems.append(Problem(path, at, f"place '{name}' is listed for {seen[key]} and {nation}"))
         else:

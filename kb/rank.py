@@ -114,19 +114,18 @@ class Table:
 
     labels: tuple[str, ...]
     votes: np.ndarray      # items x labels: 1 for an item's first label, 0.5 for the others
-    has: np.ndarray        # items x labels: 1 where the item has the label
     sections: tuple[str, ...]
     asks: np.ndarray       # items x sections: 1 where the item is an ask of the section
-    groups: np.ndarray     # each item's group
     urgent: np.ndarray     # 1 for a remembered emergency
     bank: np.ndarray       # 1 for a bank question (not an ask)
-    ask_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the items that are asks
-    # Each label's items as one run of row numbers (label_rows[label_starts[i]:...]), so that per-label maxima
-    # and sums cost one pass over the items, not a pass over items x labels; and each item's group as a number.
-    label_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    label_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    group_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    group_code: Mapping[str, int] = field(default_factory=dict)
+    ask_rows: np.ndarray   # the items that are asks
+    # Each label's items as one run of row numbers (label_rows[label_starts[i]:][:label_counts[i]]), so that
+    # per-label maxima and sums cost one pass over the items, not a pass over items x labels.
+    label_rows: np.ndarray
+    label_starts: np.ndarray
+    label_counts: np.ndarray
+    group_codes: np.ndarray  # each item's group, as a number
+    group_code: Mapping[str, int]  # the number of each group
 
     @classmethod
     def of(cls, items: Sequence[Labelled]) -> Table:
@@ -142,17 +141,17 @@ class Table:
                 votes[i, column[label]] = 1.0 if j == 0 else 0.5
             if item.section:
                 asks[i, where[item.section]] = 1.0
-        has = votes > 0
-        rows = [np.flatnonzero(has[:, j]) for j in range(len(labels))]
+        runs = [np.flatnonzero(votes[:, j]) for j in range(len(labels))]
+        counts = np.array([len(r) for r in runs], dtype=np.int64)
         code = {group: i for i, group in enumerate(dict.fromkeys(item.group for item in items))}
-        groups = np.array([item.group for item in items], dtype=object)
-        return cls(labels, votes, has.astype(float), sections, asks, groups,
-                   np.array([float(item.urgent) for item in items]),
-                   np.array([0.0 if item.section else 1.0 for item in items]),
-                   np.array([i for i, item in enumerate(items) if item.section], dtype=np.int64),
-                   np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
-                   np.cumsum([0] + [len(r) for r in rows[:-1]]).astype(np.int64),
-                   np.array([code[item.group] for item in items], dtype=np.int64), code)
+        return cls(labels=labels, votes=votes, sections=sections, asks=asks,
+                   urgent=np.array([float(item.urgent) for item in items]),
+                   bank=np.array([0.0 if item.section else 1.0 for item in items]),
+                   ask_rows=np.array([i for i, item in enumerate(items) if item.section], dtype=np.int64),
+                   label_rows=np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64),
+                   label_starts=np.cumsum(counts) - counts,
+                   label_counts=counts,
+                   group_codes=np.array([code[item.group] for item in items], dtype=np.int64), group_code=code)
 
     def group_mask(self, exclude: str) -> np.ndarray | None:
         """True for the items outside the group (None when no item is in it)."""
@@ -334,8 +333,7 @@ def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos
     # Every label has at least one item, so no run is empty; cosines are never negative.
     found = cos[table.label_rows]
     near = np.maximum.reduceat(found, table.label_starts)
-    live = np.add.reduceat(keep[table.label_rows], table.label_starts) if keep is not None else np.diff(
-        np.append(table.label_starts, len(table.label_rows)))
+    live = np.add.reduceat(keep[table.label_rows], table.label_starts) if keep is not None else table.label_counts
     mean = np.add.reduceat(found, table.label_starts) / np.maximum(live, 1.0)
     # Only the asks' rows can be non-zero: the product over them alone is the same, at a seventh of the cost.
     rows = table.ask_rows

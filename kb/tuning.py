@@ -61,6 +61,9 @@ class Tuning:
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at 3% false
     # alarms (bench/urgency_quality.py): 0.974 at 1.0, 0.978 at 0.3, 0.980 at 0.1, 0.983 at 0.03 and at 0.01.
     urgent_text_l2: float = 0.03
+    # Its out-of-fold scores come from this many folds of writers (0: one model per writer). One per writer had
+    # become the build's longest part at 40 writers; 8 folds measured the same train out-of-fold and held-out recall.
+    urgent_text_folds: int = 8
     # The text classifier (kb/classify.py), chosen on the train fold's cross-fitting: more folds or passes, or a
     # refit on the whole fold for serving, measured no better on held-out and cost build time.
     classifier_folds: int = 3  # training questions are scored by models fitted without their writers' fold

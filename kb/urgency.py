@@ -25,9 +25,6 @@ HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die")}
-# The words' model is cross-fitted over this many folds of writers (0: one model per writer, as until the bank
-# had 40 writers; the build's longest part then).
-TEXT_FOLDS = 8
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, and its words and word pairs.
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str]]
@@ -200,13 +197,13 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
-        margin: float = 0.5, text_l2: float = 1.0) -> UrgencyModel:
+        margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
     999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach (never below
     "maybe"); `sure` is where the answer becomes the 999 step itself."""
-    x, y, weight = design(cues, rows, memory, text_l2)
+    x, y, weight = design(cues, rows, memory, text_l2, text_folds)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
@@ -220,7 +217,7 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
                         max(sure, threshold), fit_text(bags, y, l2=text_l2))
 
 
-def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = TEXT_FOLDS
+def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])

@@ -88,7 +88,7 @@ def cross_scores(bags: Sequence[frozenset[str]], y: np.ndarray, groups: Sequence
     fold = folds(names, k) if k else np.unique(np.array(names, dtype=str), return_inverse=True)[1]
     for f in np.unique(fold):
         left = fold == f
-        kept = [b for b, k_ in zip(bags, left, strict=True) if not k_]
+        kept = [b for b, out_of_fold in zip(bags, left, strict=True) if not out_of_fold]
         model = fit_text(kept, y[~left], l2=l2)
-        out[left] = [model.score(b) for b, k_ in zip(bags, left, strict=True) if k_]
+        out[left] = [model.score(b) for b, out_of_fold in zip(bags, left, strict=True) if out_of_fold]
     return out

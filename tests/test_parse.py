@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from kb import parse, parse_article, parse_data
 from kb.model import Article, LawItem, Provenance, Section
+from kb.parse_signals import parse_places, parse_scope
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADINGS = parse.parse_headings((ROOT / "kb" / "source_sections.txt").read_text(encoding="utf-8"))
@@ -475,3 +476,13 @@ def test_data_parsers_never_raise(text: str) -> None:
     for parser in parsers:
         parsed = parser(text, "x.yaml")
         assert all(p.line >= 1 for p in parsed.problems)
+
+
+def test_grouped_names_say_what_is_wrong_once_where_it_is() -> None:
+    places = parse_places("places:\n  wales: [Cardiff]\n  narnia: [Cair Paravel, Beaversdam]\n")
+    assert places.value == (("Cardiff", "wales"),)
+    assert [(p.line, p.message) for p in places.problems] == [(3, "unknown nation 'narnia'")]
+    scope = parse_scope("elsewhere:\n  concerns: [vaping, Vaping]\n  abroad: 3\n")
+    assert scope.value == ("vaping",)
+    assert [(p.line, p.message) for p in scope.problems] == [(2, "'Vaping' is listed twice"),
+                                                              (3, "'abroad' must be a list of names")]
