@@ -185,8 +185,10 @@ def image_handling(asked: Asked) -> tuple[Article, Section] | None:
     (then the words only looked like handling: "is it a crime to have one saved on your phone", "I teach the sending
     pics stuff")."""
     found = asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+    if found is None:
+        return None
     first = list(dict.fromkeys(r.facts.source for r in asked.ranking.sections))[:asked.image_among]
-    return found if found is not None and found[1].provenance.section in first else None
+    return found if found[1].provenance.section in first else None
 
 
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
