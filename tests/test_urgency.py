@@ -84,11 +84,12 @@ FAMILY_CASES = {
     "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image",
                      "my ex put my intimate videos online, I'm 31", "is it legal for two adults to swap nudes",
                      "our receptionist (44) is being blackmailed over a video call",
-                     "helpline for men being sextorted"],
+                     "helpline for men being sextorted", "he says he'll post her pics tonight, she's 38"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
-                     "two of our scouts are chatting to a 30 year old"]),
+                     "two of our scouts are chatting to a 30 year old",
+                     "a man of 40 is messaging a girl in S2"]),
 }
 
 
