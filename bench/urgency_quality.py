@@ -121,6 +121,10 @@ def main() -> None:
             if r["urgent"] and score_ < cut and not rule:
                 print(f"  train miss {r['id']} p={score_:.3f} {sorted(cues.matched(r['typed'], r['text']))} "
                       f"{r['typed'][:110]!r}")
+        for r, score_, rule in zip(train, p, sure, strict=True):  # and the calm ones they flag: what calms
+            if not r["urgent"] and (score_ >= cut or rule):
+                print(f"  train false alarm {r['id']} p={score_:.3f}{' rule' if rule else ''} "
+                      f"{sorted(cues.matched(r['typed'], r['text']))} {r['typed'][:110]!r}")
     print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
     for name in a.sets.split(","):
