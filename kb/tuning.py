@@ -55,7 +55,10 @@ class Tuning:
     # answer accuracy 0.897 at 0.3, 0.897 at 1, 0.900 at 3, 0.898 at 10, 0.897 at 30.
     l2: float = 3.0
     max_false_abstention: float = 0.03  # the scope threshold keeps all but this share of in-scope questions
-    urgent_false_alarm: float = 0.03  # the emergency answer: at most this share of the train fold's calm questions
+    # The emergency answer: at most this share of the train fold's calm questions, with those the safety rules flag.
+    # Issue 12 bounds false alarms at 0.03 on unseen questions; held-out ran a little above the train fold (0.0305
+    # at 0.030), so the fit aims just under: 0.028 kept train recall with the rules at 0.998 (0.999 at 0.03).
+    urgent_false_alarm: float = 0.028
     urgent_margin: float = 0.5  # "maybe urgent" from this share of the least urgent-looking train emergency's score
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at 3% false

@@ -201,8 +201,8 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
-    999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach (never below
-    "maybe"); `sure` is where the answer becomes the 999 step itself."""
+    999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach, those the safety
+    rules flag among them (never below "maybe"); `sure` is where the answer becomes the 999 step itself."""
     x, y, weight = design(cues, rows, memory, text_l2, text_folds)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
@@ -212,7 +212,13 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     maybe = margin * float(p[y > 0].min())
-    threshold = max(maybe, float(np.quantile(p[y == 0], 1.0 - false_alarm)))
+    # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
+    # share is what is left of `false_alarm` (the issue's measure is of the two together).
+    ruled = np.array([certain(cues, r[0]) for r in rows])[y == 0]
+    calm = np.sort(p[y == 0][~ruled])[::-1]
+    room = int(false_alarm * len(ruled)) - int(ruled.sum())
+    # Just above the score of the first calm question there is no room for, so that `room` of them reach it.
+    threshold = max(maybe, float(np.nextafter(calm[max(room, 0)], 1.0)) if len(calm) > max(room, 0) else maybe)
     return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
                         max(sure, threshold), fit_text(bags, y, l2=text_l2))
 

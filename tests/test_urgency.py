@@ -20,7 +20,7 @@ from kb.parse_signals import parse_urgency
 from kb.rank import ADULTS, Labelled, Memory
 from kb.rank_fit import fit_logistic
 from kb.understand import understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, feature_names, fit, held_out_scores
+from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, design, feature_names, fit, held_out_scores
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -201,6 +201,28 @@ def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered
         if urgent:
             got = assess(model, cues, [t], {w: 1.0 for w in t.split()}, memory)
             assert got.urgent or got.maybe, t
+
+
+
+def test_the_false_alarm_share_counts_the_calm_questions_the_safety_rules_flag(cues: Cues) -> None:
+    calm = [f"{what} in year {n}" for n in range(7, 12) for what in (
+        "what should our policy say", "how do I report an image", "is sexting illegal", "staff training on nudes",
+        "a pupil sent a photo last year", "who is our safeguarding lead")]
+    calm += [f"a man is waiting outside for her now, number {n}" for n in range(5)]  # look-alikes written as calm
+    ruled = [f"the class hamster has gone missing again, room {n}" for n in range(3)]  # certain: missing, no calm cue
+    urgent = [f"{what} number {n}" for n in range(4) for what in (
+        "he is outside the school now", "she is on the roof right now", "a man is waiting at the gate for her now")]
+    texts = [(t, False) for t in calm + ruled] + [(t, True) for t in urgent]
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t))
+            for i, (t, u) in enumerate(texts)]
+    assert all(certain(cues, cues.matched(t)) for t in ruled)
+    memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
+    model = fit(cues, rows, memory, false_alarm=0.15)
+    x, y, weight = design(cues, rows, memory)
+    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
+    flagged = sum(1 for r, score in zip(rows, p, strict=True)
+                  if not r[2] and (score >= model.threshold or certain(cues, r[0])))
+    assert flagged <= 0.15 * (len(calm) + len(ruled))
 
 
 # ---------------------------------------------------------------- answers
