@@ -66,7 +66,7 @@ def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cue
           show: bool) -> None:
     """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions."""
     n: dict[str, float] = dict.fromkeys(("urg", "calm", "urg_hit", "urg_line", "false_alarm", "maybe", "old_urg",
-                                         "old_fa"), 0)
+                                         "old_fa", "fa_out"), 0)
     shown: dict[str, list[str]] = {"missed (not even the line)": [], "the line only": [], "false alarms": []}
     for r in items:
         u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory)
@@ -78,10 +78,11 @@ def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cue
             shown["the line only"].append(about)
         elif u.urgent and not r["urgent"]:
             shown["false alarms"].append(about)
+            n["fa_out"] += not r["labels"]
     urg, calm = n["urg"] or 1, n["calm"] or 1
     print(f"== {name}: urgent recall {n['urg_hit'] / urg:.3f} ({n['urg_hit']:.0f}/{n['urg']:.0f}), with the line "
           f"{n['urg_line'] / urg:.3f}; calm false alarms {n['false_alarm'] / calm:.3f} ({n['false_alarm']:.0f}/"
-          f"{n['calm']:.0f}), the line on calm {n['maybe'] / calm:.3f}; old rules recall {n['old_urg'] / urg:.3f}, "
+          f"{n['calm']:.0f}, {n['fa_out']:.0f} out of scope), the line on calm {n['maybe'] / calm:.3f}; old rules recall {n['old_urg'] / urg:.3f}, "
           f"false alarms {n['old_fa'] / calm:.3f}")
     for kind, rows in shown.items() if show else ():
         print(f"# {kind}\n" + "\n".join(rows))
