@@ -82,8 +82,8 @@ def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cue
     urg, calm = n["urg"] or 1, n["calm"] or 1
     print(f"== {name}: urgent recall {n['urg_hit'] / urg:.3f} ({n['urg_hit']:.0f}/{n['urg']:.0f}), with the line "
           f"{n['urg_line'] / urg:.3f}; calm false alarms {n['false_alarm'] / calm:.3f} ({n['false_alarm']:.0f}/"
-          f"{n['calm']:.0f}, {n['fa_out']:.0f} out of scope), the line on calm {n['maybe'] / calm:.3f}; old rules recall {n['old_urg'] / urg:.3f}, "
-          f"false alarms {n['old_fa'] / calm:.3f}")
+          f"{n['calm']:.0f}, {n['fa_out']:.0f} out of scope), the line on calm {n['maybe'] / calm:.3f}; "
+          f"old rules recall {n['old_urg'] / urg:.3f}, false alarms {n['old_fa'] / calm:.3f}")
     for kind, rows in shown.items() if show else ():
         print(f"# {kind}\n" + "\n".join(rows))
 
