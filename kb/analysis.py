@@ -147,8 +147,6 @@ def telling_words(headings: Sequence[str]) -> frozenset[str]:
 
 def names_any(sequence: Sequence[str], phrases: Sequence[Sequence[str]]) -> bool:
     """True when one of the phrases (as stems) stands in the sequence of stems, its words together and in order."""
-    for phrase in phrases:
-        n = len(phrase)
-        if n and any(tuple(sequence[i:i + n]) == tuple(phrase) for i in range(len(sequence) - n + 1)):
-            return True
-    return False
+    # The sequence's runs of each length a phrase has, in a set: one lookup a phrase, not one a position.
+    runs = {tuple(sequence[i:i + n]) for n in {len(p) for p in phrases if p} for i in range(len(sequence) - n + 1)}
+    return any(tuple(phrase) in runs for phrase in phrases if phrase)

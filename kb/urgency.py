@@ -58,7 +58,8 @@ class Cues:
 
     def matched(self, *texts: str) -> frozenset[str]:
         """The names of the families found in any of the texts (as typed and as corrected)."""
-        return frozenset(f.name for f in self.families for t in texts if t and f.matches(t))
+        distinct = [t for t in dict.fromkeys(texts) if t]  # most questions need no correction: read them once
+        return frozenset(f.name for f in self.families for t in distinct if f.matches(t))
 
     def calm(self, matched: frozenset[str]) -> frozenset[str]:
         """The calm families (planning, the past, a story, adults only...) among those matched."""

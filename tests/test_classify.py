@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kb import IndexHolder, OpenIndex
+from kb.analysis import names_any
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, question_of, rank
 from kb.model import Content
@@ -130,6 +131,17 @@ def test_another_subject_counts_for_scope_only_without_this_ones_core_words(else
     row = scope_features(Question({}, frozenset(), core=core, elsewhere=elsewhere), np.zeros(0), np.zeros((0, 0)),
                          None)
     assert row[SCOPE_FEATURES.index("elsewhere")] == expected
+
+
+@pytest.mark.parametrize(("phrases", "named"), [
+    ([("man",)], True), ([("isl", "of", "man")], True), ([("of", "man")], True),
+    ([("isl", "man")], False),  # its words apart
+    ([("man", "isl")], False),  # out of order
+    ([(), ("jersey",)], False), ([], False),
+])
+def test_a_phrase_is_named_only_with_its_stems_together_and_in_order(phrases: list[tuple[str, ...]],
+                                                                     named: bool) -> None:
+    assert names_any(["law", "in", "the", "isl", "of", "man"], phrases) is named
 
 
 @pytest.mark.parametrize(("question", "named"), [
