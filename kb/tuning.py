@@ -54,7 +54,11 @@ class Tuning:
     # The ranking and scope models' regularisation, chosen by writer-fold CV on the train fold (bench/train_cv.py):
     # answer accuracy 0.897 at 0.3, 0.897 at 1, 0.900 at 3, 0.898 at 10, 0.897 at 30.
     l2: float = 3.0
-    max_false_abstention: float = 0.03  # the scope threshold keeps all but this share of in-scope questions
+    # The scope threshold keeps all but this share of the train fold's in-scope questions (their scope scores). Served,
+    # fewer are declined (an urgent question is always answered): writer-fold CV on the train fold measured false
+    # abstention 0.019 at 0.03 and 0.026 at 0.038 (out-of-scope abstention 0.914 and 0.922; 0.031 and 0.928 at
+    # 0.045). Issue 11 bounds false abstention at 0.03 on unseen questions: 0.038 aims just under it.
+    max_false_abstention: float = 0.038
     # The emergency answer: at most this share of the train fold's calm questions, with those the safety rules flag.
     # Issue 12 bounds false alarms at 0.03 on unseen questions; held-out ran a little above the train fold (0.0305
     # at 0.030), so the fit aims just under: 0.028 kept train recall with the rules at 0.998 (0.999 at 0.03).
