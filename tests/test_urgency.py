@@ -103,7 +103,8 @@ FAMILY_CASES = {
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
                      "two of our scouts are chatting to a 30 year old",
                      "a man of 40 is messaging a girl in S2",
-                     "my 15 year old is with a lad of 19 outside the caravan, my husband's out with the car"]),
+                     "my 15 year old is with a lad of 19 outside the caravan, my husband's out with the car",
+                     "a colleague passed on a report of nudes swapped between two Year 10s"]),
 }
 
 
