@@ -103,7 +103,8 @@ def main() -> None:
     asks = [Labelled(t, tuple(lab), "asks", section=s) for t, lab, s in data["asks"][0]["asks"]]
     train = data["train"]
     memory = Memory.of([Labelled(r["terms"], r["labels"], r["group"], urgent=r["urgent"]) for r in train] + asks)
-    rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]))
+    rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]),
+             cues.parts(r["typed"], r["text"]))
             for r in train]
     model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
                 text_folds=a.text_folds)

@@ -314,7 +314,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
             urgent = bool(item.get("urgent"))
             memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
             docs.append(tokens_of(query, question.intents))
-            urgent_rows.append((question.cues, query.terms, urgent, group, ngrams(query.typed, query.text)))
+            urgent_rows.append((question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
+                                eng.cues.parts(query.typed, query.text)))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]

@@ -67,9 +67,11 @@ class Tuning:
     urgent_false_alarm: float = 0.028
     urgent_margin: float = 0.5  # "maybe urgent" from this share of the least urgent-looking train emergency's score
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
-    # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at 3% false
-    # alarms (bench/urgency_quality.py): 0.974 at 1.0, 0.978 at 0.3, 0.980 at 0.1, 0.983 at 0.03 and at 0.01.
-    urgent_text_l2: float = 0.03
+    # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at the alarm
+    # (bench/urgency_quality.py). With each word weighing 1/sqrt(length) (ninth session, 11,323 train questions):
+    # 0.974 at 0.1, 0.976 at 0.03, 0.978 at 0.01, 0.980 at 0.003, 0.982 at 0.001 and at 0.0003 (Adam's 400 steps
+    # stop it before the penalty matters); unscaled words at 0.03 had 0.974.
+    urgent_text_l2: float = 0.001
     # Its out-of-fold scores come from this many folds of writers (0: one model per writer). One per writer had
     # become the build's longest part at 40 writers; 8 folds measured the same train out-of-fold and held-out recall.
     urgent_text_folds: int = 8

@@ -20,14 +20,21 @@ from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
 INTENT = "intent_to_die"  # the family that is urgent on its own
+# Families that name a danger to the child's life or body by themselves (no time needed: a goodbye is sent now).
+DANGER = ("danger_to_life", INTENT, "farewell")
 MISSING = "missing"
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die")}
-DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text")
-# One bank question as fitting sees it: matched families, terms, urgent, writer, and its words and word pairs.
-Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str]]
+DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
+           "part_danger")
+# One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
+# families of each of its sentences (none when it has one sentence).
+Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str], tuple[frozenset[str], ...]]
+# Where one sentence of a message ends: a long message about something else can hold its danger in one sentence,
+# and a calm word (a meeting last week, next term's policy) in another does not make that sentence calm.
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\s*\n\s*")
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,15 @@ class Cues:
         """The names of the families found in any of the texts (as typed and as corrected)."""
         distinct = [t for t in dict.fromkeys(texts) if t]  # most questions need no correction: read them once
         return frozenset(f.name for f in self.families for t in distinct if f.matches(t))
+
+    def parts(self, *texts: str) -> tuple[frozenset[str], ...]:
+        """The families found in each sentence of the texts (none for a text of one sentence)."""
+        out: list[frozenset[str]] = []
+        for text in dict.fromkeys(t for t in texts if t):
+            pieces = [p for p in _SENTENCE.split(text) if p.strip()]
+            if len(pieces) > 1:
+                out.extend(self.matched(p) for p in pieces)
+        return tuple(out)
 
     def calm(self, matched: frozenset[str]) -> frozenset[str]:
         """The calm families (planning, the past, a story, adults only...) among those matched."""
@@ -127,18 +143,23 @@ def feature_names(cues: Cues) -> tuple[str, ...]:
 
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
-        exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0) -> np.ndarray:
-    """The feature row of one question (text: the words' model's log-odds)."""
+        exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = ()
+        ) -> np.ndarray:
+    """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families)."""
     calm = len(cues.calm(matched))
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
+    # A sentence with no calm word of its own: the danger and the time it names are read together.
+    clear = [p for p in (parts or (matched,)) if not cues.calm(p)]
     nb = knn = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)
         knn = _urgent_share(memory, terms, exclude, cos=cos)
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
-              "text": max(-10.0, min(10.0, text)) / 10.0}
+              "text": max(-10.0, min(10.0, text)) / 10.0,
+              "part_threat_and_now": float(any(p & set(THREATS) and p & set(NOW) for p in clear)),
+              "part_danger": float(any(p & set(DANGER) for p in clear))}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
@@ -191,7 +212,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     if not model.names or model.names != feature_names(cues):
         hit = certain(cues, matched) or rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
-    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)))
+    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=cues.parts(*texts))
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     urgent = p >= model.threshold or certain(cues, matched)
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
@@ -229,8 +250,8 @@ def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t)
-                   for (matched, terms, _, group, _), t in zip(rows, text, strict=True)])
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts)
+                   for (matched, terms, _, group, _, parts), t in zip(rows, text, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     return x, y, np.where(y > 0, 3.0, 1.0)
 

@@ -3,6 +3,7 @@ corrected), fitted on the bank's train fold, whose score is one input of the urg
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ class TextModel:
 
     def score(self, grams: Iterable[str]) -> float:
         """The model's log-odds that the question is an emergency."""
-        return self.bias + sum(self.weights.get(g, 0.0) for g in grams)
+        grams = list(grams)
+        return self.bias + sum(self.weights.get(g, 0.0) for g in grams) / math.sqrt(max(len(grams), 1))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index (weights rounded: the file stays small)."""
@@ -57,22 +59,24 @@ def fit_text(bags: Sequence[frozenset[str]], y: np.ndarray, l2: float = 1.0, pos
     vocab = {g: i for i, g in enumerate(sorted(g for g, n in seen.items() if n >= 2))}
     rows = np.array([i for i, bag in enumerate(bags) for g in bag if g in vocab], dtype=np.int64)
     cols = np.array([vocab[g] for bag in bags for g in bag if g in vocab], dtype=np.int64)
-    w = _adam(rows, cols, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
+    # Each word counts 1/sqrt(length): a long message about something else is not calm by its many words alone.
+    scale = np.array([1.0 / math.sqrt(max(len(bag), 1)) for bag in bags])[rows]
+    w = _adam(rows, cols, scale, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
     names = sorted(vocab, key=vocab.__getitem__)
     return TextModel(dict(zip(names, (float(v) for v in w[:-1]), strict=True)), float(w[-1]))
 
 
-def _adam(rows: np.ndarray, cols: np.ndarray, y: np.ndarray, weight: np.ndarray, d: int, l2: float,
-          steps: int, rate: float = 0.05) -> np.ndarray:
+def _adam(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, y: np.ndarray, weight: np.ndarray, d: int,
+          l2: float, steps: int, rate: float = 0.05) -> np.ndarray:
     """Weights then bias of the weighted, penalised logistic loss (mean over questions) minimised by Adam."""
     n = len(y)
     w = np.zeros(d + 1)
     m = np.zeros(d + 1)
     v = np.zeros(d + 1)
     for t in range(1, steps + 1):
-        z = np.bincount(rows, weights=w[cols], minlength=n) + w[-1]
+        z = np.bincount(rows, weights=w[cols] * values, minlength=n) + w[-1]
         g = weight * (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))) - y)
-        grad = np.append(np.bincount(cols, weights=g[rows], minlength=d) + l2 * w[:-1], g.sum()) / n
+        grad = np.append(np.bincount(cols, weights=g[rows] * values, minlength=d) + l2 * w[:-1], g.sum()) / n
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad * grad
         w -= rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)

@@ -19,8 +19,9 @@ from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_urgency
 from kb.rank import ADULTS, Labelled, Memory
 from kb.rank_fit import fit_logistic
+from kb.tuning import DEFAULT
 from kb.understand import understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, design, feature_names, fit, held_out_scores
+from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, design, feature_names, fit, held_out_scores, row
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -37,6 +38,14 @@ FAMILY_CASES = {
                         "she sent a photo of her new trainers", "he was hurt at rugby last season"]),
     "intent_to_die": (["he told me he's going to take his own life", "she says she wants to die"],
                       ["she is dying to go to the party", "he harmed his chances"]),
+    "farewell": (["she posted her final message and logged off", "he said we'd all be better off without him",
+                  "my daughter keeps saying she's a burden", "he has written letters to his family",
+                  "she says she wants it all to stop", "he told his brother who gets his games",
+                  "she asked me how many paracetamol it takes", "this is the last time u'll hear from me",
+                  "he won't be around for the match on saturday, he said"],
+                 ["the final whistle went", "he has a plan for his revision", "we love her and want to help",
+                  "she sent the last photo to her friend", "who gets the minibus on friday",
+                  "she won't be at training on monday"]),
     "person_near": (["she is with him in his car now", "a man tried to collect a pupil from the gate",
                      "he won't let her leave the flat", "the man is across the road from the club",
                      "he is parked outside the school", "the man is on his way to meet her",
@@ -155,11 +164,22 @@ def test_the_words_model_learns_which_words_mark_an_emergency() -> None:
     bags = [ngrams(t) for t in ("he is outside now", "she is outside now", "policy on phones",
                                 "training on phones", "he is outside the gate now", "lessons on phones")]
     y = np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])
-    model = fit_text(bags, y)
+    model = fit_text(bags, y, l2=DEFAULT.urgent_text_l2)
     assert model.score(ngrams("outside now")) > 0 > model.score(ngrams("phones policy"))
-    assert fit_text(bags, y) == model, "fitting is deterministic"
+    assert fit_text(bags, y, l2=DEFAULT.urgent_text_l2) == model, "fitting is deterministic"
     assert TextModel.from_dict(model.as_dict()).score(ngrams("outside now")) == pytest.approx(
         model.score(ngrams("outside now")), abs=1e-2)
+
+
+def test_a_words_weight_is_shared_by_the_length_of_the_message() -> None:
+    # The score sums word weights over the square root of the message's length: a long message about rotas and
+    # payslips does not reach the clipped bottom of the scale by its many calm words alone, and the cue families
+    # (a threat and a time in one sentence) can still outweigh it.
+    model = TextModel({"outside": 2.0, "now": 1.0, "rota": -0.5, "payslip": -0.5}, bias=-1.0)
+    assert model.score({"outside", "now"}) == pytest.approx(-1.0 + 3.0 / 2**0.5)
+    assert model.score({"outside", "now", "rota", "payslip"}) == pytest.approx(-1.0 + 2.0 / 2)
+    assert model.score({"never", "seen"}) == pytest.approx(-1.0)
+    assert model.score(set()) == pytest.approx(-1.0)
 
 
 def test_cross_scores_leave_each_writer_out() -> None:
@@ -189,6 +209,24 @@ def test_cross_scores_over_folds_score_each_fold_without_its_writers() -> None:
         assert scores[mine] == pytest.approx([without.score(b) for b, m in zip(bags, mine, strict=True) if m])
 
 
+def test_a_calm_word_counts_only_in_its_own_sentence(cues: Cues) -> None:
+    names = feature_names(cues)
+    at = names.index("part_threat_and_now")
+    danger = names.index("part_danger")
+
+    def features(text: str) -> np.ndarray:
+        return row(cues, cues.matched(text), {}, None, parts=cues.parts(text))
+
+    buried = "About last month's payslip and next term's policy. A man is waiting outside for her now. Thanks."
+    told_as_past = "Last month a man was waiting outside for her after school. What should our policy say?"
+    assert len(cues.parts(buried)) == 3 and cues.parts("one sentence only") == ()
+    assert cues.calm(cues.matched(buried)), "the message as a whole has calm words"
+    assert features(buried)[at] == 1.0
+    assert features(told_as_past)[at] == 0.0
+    assert features("Writing up the rota. She is on the roof at the moment.")[danger] == 1.0
+    assert features("Last year she was on the roof. What training is there?")[danger] == 0.0
+
+
 # ---------------------------------------------------------------- thresholds
 
 
@@ -197,7 +235,7 @@ def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered
              ("she is on the roof right now", True), ("what should our policy say", False),
              ("last year a pupil ran away", False), ("staff training on nudes", False),
              ("how do I report an image", False), ("is sexting illegal at 16", False)]
-    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 3}", ngrams(t))
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 3}", ngrams(t), cues.parts(t))
             for i, (t, u) in enumerate(texts)]
     memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
     model = fit(cues, rows, memory)
@@ -218,7 +256,7 @@ def test_the_false_alarm_share_counts_the_calm_questions_the_safety_rules_flag(c
     urgent = [f"{what} number {n}" for n in range(4) for what in (
         "he is outside the school now", "she is on the roof right now", "a man is waiting at the gate for her now")]
     texts = [(t, False) for t in calm + ruled] + [(t, True) for t in urgent]
-    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t))
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t), cues.parts(t))
             for i, (t, u) in enumerate(texts)]
     assert all(certain(cues, cues.matched(t)) for t in ruled)
     memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
