@@ -113,7 +113,7 @@ def main() -> None:
     x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = model.threshold
-    sure = np.array([certain(cues, r[0]) for r in rows])
+    sure = np.array([certain(cues, r[0], r[5]) for r in rows])
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "

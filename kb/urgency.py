@@ -189,7 +189,13 @@ def rule(cues: Cues, matched: frozenset[str]) -> bool:
     return any(name in matched for name in THREATS) and now and not (calm and HAPPENING not in matched)
 
 
-def certain(cues: Cues, matched: frozenset[str]) -> bool:
+def certain(cues: Cues, matched: frozenset[str], parts: Sequence[frozenset[str]] = ()) -> bool:
+    """Whether the question, or one of its sentences read alone, is certainly urgent (certain_whole): in a long
+    message, the past or a policy named in another sentence does not calm a child missing now."""
+    return certain_whole(cues, matched) or any(certain_whole(cues, p) for p in parts)
+
+
+def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
     """Whether the cues are urgent whatever the model makes of the rest, with nothing that says planning, the past,
     a story or adults only: a child meaning to end their life, a child missing, a threat the writer says is
     happening now, or two kinds of threat at a time now or soon."""
@@ -210,11 +216,11 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     already known)."""
     matched = cues.matched(*texts) if matched is None else matched
     if not model.names or model.names != feature_names(cues):
-        hit = certain(cues, matched) or rule(cues, matched)
+        hit = certain(cues, matched, cues.parts(*texts)) or rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
     x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=cues.parts(*texts))
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
-    urgent = p >= model.threshold or certain(cues, matched)
+    urgent = p >= model.threshold or certain(cues, matched, cues.parts(*texts))
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
@@ -236,7 +242,7 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     maybe = margin * float(p[y > 0].min())
     # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
     # share is what is left of `false_alarm` (the issue's measure is of the two together).
-    ruled = np.array([certain(cues, r[0]) for r in rows])[y == 0]
+    ruled = np.array([certain(cues, r[0], r[5]) for r in rows])[y == 0]
     calm = np.sort(p[y == 0][~ruled])[::-1]
     room = int(false_alarm * len(ruled)) - int(ruled.sum())
     # Just above the score of the first calm question there is no room for, so that `room` of them reach it.

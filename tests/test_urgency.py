@@ -227,6 +227,16 @@ def test_a_calm_word_counts_only_in_its_own_sentence(cues: Cues) -> None:
     assert features("Last year she was on the roof. What training is there?")[danger] == 0.0
 
 
+def test_a_sentence_that_is_certainly_urgent_is_not_calmed_by_another(cues: Cues) -> None:
+    buried = ("Writing about last term's policy review and the rota. "
+              "Also, she is missing and her phone is off. Can someone send the minutes?")
+    assert not certain(cues, cues.matched(buried)), "read whole, the message has calm words"
+    assert certain(cues, cues.matched(buried), cues.parts(buried))
+    assert assess(UrgencyModel(), cues, [buried], {}, None).urgent
+    calm = "Last term she was missing for a night and was found safe. What should our policy say?"
+    assert not certain(cues, cues.matched(calm), cues.parts(calm))
+
+
 # ---------------------------------------------------------------- thresholds
 
 
