@@ -315,6 +315,18 @@ def features(question: Question, candidates: Sequence[Candidate], memory: Memory
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
 
+def nearest(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the k highest positive scores, highest first (ties in row order)."""
+    # A partial sort: the bank's thousands of questions are scored for every question, and only k are kept.
+    top = np.arange(len(scores))
+    if len(scores) > k:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th highest score
+        above = np.flatnonzero(scores > kth)
+        top = np.concatenate([above, np.flatnonzero(scores == kth)[:k - len(above)]])
+    top = top[np.lexsort((top, -scores[top]))]
+    return top[scores[top] > 0]
+
+
 def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos: np.ndarray | None = None
                ) -> Neighbours:
     """Votes of the nearest remembered questions per source section ("" for out of scope), the nearest cosine
@@ -326,8 +338,7 @@ def neighbours(question: Question, memory: Memory | None, exclude: str = "", cos
     keep = table.group_mask(exclude)
     if keep is not None:
         cos = np.where(keep, cos, 0.0)
-    top = np.argsort(-cos)[:NEIGHBOURS]
-    top = top[cos[top] > 0]
+    top = nearest(cos, NEIGHBOURS)
     weight = cos[top] ** 2
     vote = (weight @ table.votes[top]) / weight.sum() if len(top) else np.zeros(len(table.labels))
     # Every label has at least one item, so no run is empty; cosines are never negative.

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.rank import Memory
+from kb.rank import Memory, nearest
 from kb.rank_fit import fit_logistic
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
@@ -173,8 +173,7 @@ def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: i
     keep = table.group_mask(exclude)
     if keep is not None:
         cos = np.where(keep, cos, 0.0)
-    top = np.argsort(-cos)[:k]
-    top = top[cos[top] > 0]
+    top = nearest(cos, k)
     total = float(cos[top].sum())
     return float(cos[top] @ table.urgent[top]) / total if total else 0.0
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex
 from kb.analysis import names_any
@@ -23,6 +25,7 @@ from kb.rank import (
     Question,
     as_versions,
     features,
+    nearest,
     scope_features,
 )
 from kb.rank_fit import fit_within
@@ -201,3 +204,11 @@ def test_a_nation_named_picks_its_own_version(ix: OpenIndex) -> None:
     told = rank(ix, understand(ix, "is keeping a nude of a 16 year old on your phone a crime in Scotland"),
                 "scotland").sections[0].facts
     assert "scotland" in told.places, told.id
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0]), max_size=40), st.integers(1, 12))
+def test_the_nearest_rows_are_the_k_highest_positive_scores_highest_first(values: list[float], k: int) -> None:
+    scores = np.array(values)
+    expected = [i for i in sorted(range(len(values)), key=lambda i: (-values[i], i)) if values[i] > 0][:k]
+    assert nearest(scores, k).tolist() == expected
