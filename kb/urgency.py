@@ -26,7 +26,7 @@ MISSING = "missing"
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
-RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die")}
+RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die", "farewell")}
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
@@ -99,8 +99,9 @@ class Urgency:
 
     @property
     def named(self) -> bool:
-        """Whether the question names a danger (a threat, or a child meaning to end their life), not only a time."""
-        return INTENT in self.cues or any(name in self.cues for name in THREATS)
+        """Whether the question names a danger (a threat, a child meaning to end their life or saying goodbye), not
+        only a time."""
+        return any(name in self.cues for name in (*DANGER, *THREATS))
 
     @property
     def risks(self) -> frozenset[str]:

@@ -355,6 +355,13 @@ def test_risks_are_signalled_only_by_an_urgent_or_maybe_urgent_question() -> Non
     assert Urgency(0.3, False, True, cues).risks == {"self-harm"}
     assert Urgency(0.01, False, False, cues).risks == frozenset()
     assert Urgency(0.9, True, False, frozenset({"missing"})).risks == frozenset()
+    assert Urgency(0.9, True, False, frozenset({"farewell"})).risks == {"self-harm"}, "a veiled goodbye"
+
+
+def test_a_goodbye_names_a_danger_and_a_time_alone_does_not() -> None:
+    assert Urgency(0.9, True, False, frozenset({"farewell"})).named
+    assert Urgency(0.9, True, False, frozenset({"intent_to_die"})).named
+    assert not Urgency(0.9, True, False, frozenset({"soon", "happening_now"})).named
 
 
 def test_a_contact_risk_must_be_a_known_one() -> None:
