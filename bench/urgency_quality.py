@@ -2,7 +2,7 @@
 building the ranking (questions are understood once and cached under /tmp between runs).
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
-       [--text-l2 0.03] [--text-folds 8]
+       [--line-calm 0.05] [--text-l2 0.03] [--text-folds 8]
 
 Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
 cache after changing how questions are understood in code.
@@ -94,6 +94,7 @@ def main() -> None:
     ap.add_argument("--sets", default="heldout,dev2")
     ap.add_argument("--false-alarm", type=float, default=DEFAULT.urgent_false_alarm)
     ap.add_argument("--margin", type=float, default=DEFAULT.urgent_margin)
+    ap.add_argument("--line-calm", type=float, default=DEFAULT.urgent_line_calm)
     ap.add_argument("--text-l2", type=float, default=DEFAULT.urgent_text_l2)
     ap.add_argument("--text-folds", type=int, default=DEFAULT.urgent_text_folds)
     a = ap.parse_args()
@@ -107,7 +108,7 @@ def main() -> None:
              cues.parts(r["typed"], r["text"]))
             for r in train]
     model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
-                text_folds=a.text_folds)
+                text_folds=a.text_folds, line_calm=a.line_calm)
     # The measure to choose by: each train writer scored by models fitted without them, at the alarm the fit set
     # on those same scores (where `false_alarm` of the calm ones reach, those the safety rules flag among them).
     x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds)
@@ -117,7 +118,8 @@ def main() -> None:
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
-          f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}")
+          f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}; the line: recall "
+          f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}")
     if a.misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
         for r, score_, rule in zip(train, p, sure, strict=True):
             if r["urgent"] and score_ < cut and not rule:

@@ -326,7 +326,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     with ThreadPoolExecutor(max_workers=1) as pool:
         urgency_fit = pool.submit(fit_urgency, eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
                                   false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
-                                  text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds
+                                  text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
+                                  line_calm=tuning.urgent_line_calm
                                   ) if eng.cues.families else None
         examples, classifier = classify_examples(ix, eng, examples, docs)
         model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)

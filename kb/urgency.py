@@ -225,12 +225,13 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
-        margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0) -> UrgencyModel:
+        margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
-    999"; the emergency answer starts where no more than `false_alarm` of the calm questions reach, those the safety
-    rules flag among them (never below "maybe"); `sure` is where the answer becomes the 999 step itself."""
+    999", unless that would show the line on more than `line_calm` of the calm questions; the emergency answer
+    starts where no more than `false_alarm` of the calm questions reach, those the safety rules flag among them
+    (never below "maybe"); `sure` is where the answer becomes the 999 step itself."""
     x, y, weight = design(cues, rows, memory, text_l2, text_folds)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
@@ -240,6 +241,10 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     maybe = margin * float(p[y > 0].min())
+    # A line shown above most answers is a line people learn to skip: it reaches at most `line_calm` of them.
+    calm_scores = np.sort(p[y == 0])[::-1]
+    if int(line_calm * len(calm_scores)) < len(calm_scores):
+        maybe = max(maybe, float(np.nextafter(calm_scores[int(line_calm * len(calm_scores))], 1.0)))
     # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
     # share is what is left of `false_alarm` (the issue's measure is of the two together).
     ruled = np.array([certain(cues, r[0], r[5]) for r in rows])[y == 0]

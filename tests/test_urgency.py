@@ -278,6 +278,26 @@ def test_the_false_alarm_share_counts_the_calm_questions_the_safety_rules_flag(c
     assert flagged <= 0.15 * (len(calm) + len(ruled))
 
 
+def test_the_line_call_999_reaches_at_most_its_share_of_calm_questions(cues: Cues) -> None:
+    calm = [f"{what} in year {n}" for n in range(7, 12) for what in (
+        "what should our policy say", "how do I report an image", "is sexting illegal", "staff training on nudes",
+        "who is our safeguarding lead", "a man was outside the gate last year")]
+    urgent = [f"{what} number {n}" for n in range(4) for what in (
+        "he is outside the school now", "she is on the roof right now")]
+    urgent.append("who is our safeguarding lead in year 9")  # an emergency that reads like the calm questions
+    texts = [(t, False) for t in calm] + [(t, True) for t in urgent]
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t), cues.parts(t))
+            for i, (t, u) in enumerate(texts)]
+    memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
+    x, y, weight = design(cues, rows, memory)
+    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
+    unbounded = fit(cues, rows, memory, false_alarm=0.0)
+    bounded = fit(cues, rows, memory, false_alarm=0.0, line_calm=0.1)
+    assert np.mean(p[y == 0] >= unbounded.maybe) > 0.1, "the case needs calm questions above the lowest emergency"
+    assert np.mean(p[y == 0] >= bounded.maybe) <= 0.1
+    assert bounded.maybe <= bounded.threshold
+
+
 # ---------------------------------------------------------------- answers
 
 # Issue 12's four examples (the engine of 26 Nov found none of them urgent and declined them), then our own.
