@@ -23,7 +23,7 @@ from common import ROOT, questions, tally_urgency
 from kb import IndexHolder, load_content
 from kb.index import build_index
 from kb.learn import asks_memory, build_engine
-from kb.rank import Labelled, Memory
+from kb.memory import Labelled, Memory
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
 from kb.understand import understand

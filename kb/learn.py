@@ -19,12 +19,11 @@ from kb.analysis import Analysed, names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import training_bank
 from kb.index import Learner, OpenIndex, build_index, is_current
+from kb.memory import Labelled, Memory
 from kb.model import Article, Content, Section
 from kb.rank import (
     WITHIN_COLUMNS,
     Candidate,
-    Labelled,
-    Memory,
     Model,
     Question,
     as_versions,

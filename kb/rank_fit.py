@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.memory import Memory
 from kb.rank import (
     Candidate,
-    Memory,
     Model,
     Neighbours,
     Question,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.rank import Memory, nearest
+from kb.memory import Memory, nearest
 from kb.rank_fit import fit_logistic
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 

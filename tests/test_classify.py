@@ -15,6 +15,7 @@ from kb import IndexHolder, OpenIndex
 from kb.analysis import names_any
 from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, question_of, rank
+from kb.memory import nearest
 from kb.model import Content
 from kb.rank import (
     FEATURES,
@@ -25,7 +26,6 @@ from kb.rank import (
     Question,
     as_versions,
     features,
-    nearest,
     scope_features,
 )
 from kb.rank_fit import fit_within

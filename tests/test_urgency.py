@@ -14,10 +14,11 @@ from kb.answering import STRATEGIES, Asked, _asked, contacts_for
 from kb.classify import folds
 from kb.conversation import Context
 from kb.learn import Ranking
+from kb.memory import Labelled, Memory
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_urgency
-from kb.rank import ADULTS, Labelled, Memory
+from kb.rank import ADULTS
 from kb.rank_fit import fit_logistic
 from kb.tuning import DEFAULT
 from kb.understand import understand
