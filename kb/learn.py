@@ -235,15 +235,14 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     rows = features(question, candidates, eng.memory, eng.model.priors, near=near)
     probs = score(eng.model, rows) if len(candidates) else np.zeros(0)
     scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
-    # Ties (an untrained model on sections no word matched, or a question of common words only) keep the BM25F
-    # order, then put first the heading that shares most of the question's telling words, stop words included
-    # ("who do I tell" -> "Who should I tell if ...?"), then keep the content's order.
-    asked = frozenset(query.analysed.words)
-    # A source section ranks by its best section; the sections restating it, by the model fitted for that.
-    keys = [(-float(probs[i]), -candidates[i].bm25, -len(asked & eng.sections[i].heading_words))
-            for i in range(len(candidates))]
+    # A question of common words only ("who should I tell?") gives the model nothing but priors: a heading that
+    # shares two or more of its words, stop words included, comes first; then the model; ties keep the BM25F order,
+    # then the heading words, then the content's order. A source section ranks by its best section.
+    asked, bare = frozenset(query.analysed.words), not question.stems
+    keys = [(-(len(asked & eng.sections[i].heading_words) >= 2) if bare else 0, -float(probs[i]), -candidates[i].bm25,
+             -len(asked & eng.sections[i].heading_words)) for i in range(len(candidates))]
     groups = [c.source or c.id for c in candidates]
-    best: dict[str, tuple[float, float, int]] = {}
+    best: dict[str, tuple[int, float, float, int]] = {}
     for group, key in zip(groups, keys, strict=True):
         best[group] = min(best.get(group, key), key)
     own = eng.model.within_scores(rows).tolist()

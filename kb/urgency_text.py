@@ -28,19 +28,21 @@ def ngrams(*texts: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class TextModel:
-    """Weights of the n-grams seen at least twice in training; unseen ones weigh nothing."""
+    """Weights of the n-grams seen at least twice in training; unseen ones weigh nothing and do not count."""
 
     weights: Mapping[str, float] = field(default_factory=dict)
     bias: float = 0.0
 
     def score(self, grams: Iterable[str]) -> float:
         """The model's log-odds that the question is an emergency."""
-        grams = list(grams)
-        return self.bias + sum(self.weights.get(g, 0.0) for g in grams) / math.sqrt(max(len(grams), 1))
+        # Only the n-grams the model knows count towards the length: a misspelt word read as typed beside its
+        # correction (never seen in training) does not dilute the rest.
+        known = [self.weights[g] for g in grams if g in self.weights]
+        return self.bias + sum(known) / math.sqrt(max(len(known), 1))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index (weights rounded: the file stays small)."""
-        return {"weights": {g: round(w, 4) for g, w in self.weights.items() if abs(w) >= 1e-3}, "bias": self.bias}
+        return {"weights": {g: round(w, 4) for g, w in self.weights.items()}, "bias": self.bias}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TextModel:
@@ -60,7 +62,7 @@ def fit_text(bags: Sequence[frozenset[str]], y: np.ndarray, l2: float = 1.0, pos
     rows = np.array([i for i, bag in enumerate(bags) for g in bag if g in vocab], dtype=np.int64)
     cols = np.array([vocab[g] for bag in bags for g in bag if g in vocab], dtype=np.int64)
     # Each word counts 1/sqrt(length): a long message about something else is not calm by its many words alone.
-    scale = np.array([1.0 / math.sqrt(max(len(bag), 1)) for bag in bags])[rows]
+    scale = np.array([1.0 / math.sqrt(max(sum(1 for g in bag if g in vocab), 1)) for bag in bags])[rows]
     w = _adam(rows, cols, scale, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
     names = sorted(vocab, key=vocab.__getitem__)
     return TextModel(dict(zip(names, (float(v) for v in w[:-1]), strict=True)), float(w[-1]))

@@ -183,6 +183,7 @@ def test_a_words_weight_is_shared_by_the_length_of_the_message() -> None:
     assert model.score({"outside", "now"}) == pytest.approx(-1.0 + 3.0 / 2**0.5)
     assert model.score({"outside", "now", "rota", "payslip"}) == pytest.approx(-1.0 + 2.0 / 2)
     assert model.score({"never", "seen"}) == pytest.approx(-1.0)
+    assert model.score({"outside", "now", "outsid"}) == model.score({"outside", "now"}), "a word never seen"
     assert model.score(set()) == pytest.approx(-1.0)
 
 
