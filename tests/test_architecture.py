@@ -197,3 +197,14 @@ def test_the_size_rules_find_what_is_too_long(tmp_path: Path) -> None:
     assert long_functions(tmp_path) == [f"{long}:2 grows: 51 lines"]
     assert long_modules(tmp_path) == [f"{long}: 401 lines"]
     assert long_functions(tmp_path / "short.py") == [] and long_modules(tmp_path / "short.py") == []
+
+
+def test_the_code_that_learns_is_in_the_index_code_version() -> None:
+    # A change to any module the learning step uses (the words' model, the classifier, the memory...) must make an
+    # old index stale; kb/config.py only says where the bank is (the bank's own text is part of the index's key).
+    from kb.index import SHAPING
+
+    tree = ast.parse((ROOT / "kb" / "learn.py").read_text(encoding="utf-8"))
+    used = {node.module.removeprefix("kb.").replace(".", "/") + ".py" for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kb.")}
+    assert used - set(SHAPING) == {"config.py"}
