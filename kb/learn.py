@@ -239,8 +239,9 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     # shares two or more of its words, stop words included, comes first; then the model; ties keep the BM25F order,
     # then the heading words, then the content's order. A source section ranks by its best section.
     asked, bare = frozenset(query.analysed.words), not question.stems
-    keys = [(-(len(asked & eng.sections[i].heading_words) >= 2) if bare else 0, -float(probs[i]), -candidates[i].bm25,
-             -len(asked & eng.sections[i].heading_words)) for i in range(len(candidates))]
+    shared = [len(asked & f.heading_words) for f in eng.sections]
+    keys = [(-(shared[i] >= 2) if bare else 0, -float(probs[i]), -candidates[i].bm25, -shared[i])
+            for i in range(len(candidates))]
     groups = [c.source or c.id for c in candidates]
     best: dict[str, tuple[int, float, float, int]] = {}
     for group, key in zip(groups, keys, strict=True):

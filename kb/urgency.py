@@ -159,8 +159,8 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
               "text": max(-10.0, min(10.0, text)) / 10.0,
-              "part_threat_and_now": float(any(p & set(THREATS) and p & set(NOW) for p in clear)),
-              "part_danger": float(any(p & set(DANGER) for p in clear))}
+              "part_threat_and_now": float(any(not p.isdisjoint(THREATS) and not p.isdisjoint(NOW) for p in clear)),
+              "part_danger": float(any(not p.isdisjoint(DANGER) for p in clear))}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
@@ -218,9 +218,10 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     if not model.names or model.names != feature_names(cues):
         hit = certain(cues, matched, cues.parts(*texts)) or rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
-    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=cues.parts(*texts))
+    parts = cues.parts(*texts)
+    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
-    urgent = p >= model.threshold or certain(cues, matched, cues.parts(*texts))
+    urgent = p >= model.threshold or certain(cues, matched, parts)
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
@@ -243,8 +244,9 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     maybe = margin * float(p[y > 0].min())
     # A line shown above most answers is a line people learn to skip: it reaches at most `line_calm` of them.
     calm_scores = np.sort(p[y == 0])[::-1]
-    if int(line_calm * len(calm_scores)) < len(calm_scores):
-        maybe = max(maybe, float(np.nextafter(calm_scores[int(line_calm * len(calm_scores))], 1.0)))
+    reach = int(line_calm * len(calm_scores))
+    if reach < len(calm_scores):
+        maybe = max(maybe, float(np.nextafter(calm_scores[reach], 1.0)))
     # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
     # share is what is left of `false_alarm` (the measure is of the two together).
     ruled = np.array([certain(cues, r[0], r[5]) for r in rows])[y == 0]

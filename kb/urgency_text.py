@@ -62,7 +62,7 @@ def fit_text(bags: Sequence[frozenset[str]], y: np.ndarray, l2: float = 1.0, pos
     rows = np.array([i for i, bag in enumerate(bags) for g in bag if g in vocab], dtype=np.int64)
     cols = np.array([vocab[g] for bag in bags for g in bag if g in vocab], dtype=np.int64)
     # Each word counts 1/sqrt(length): a long message about something else is not calm by its many words alone.
-    scale = np.array([1.0 / math.sqrt(max(sum(1 for g in bag if g in vocab), 1)) for bag in bags])[rows]
+    scale = (1.0 / np.sqrt(np.maximum(np.bincount(rows, minlength=len(bags)), 1)))[rows]
     w = _adam(rows, cols, scale, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
     names = sorted(vocab, key=vocab.__getitem__)
     return TextModel(dict(zip(names, (float(v) for v in w[:-1]), strict=True)), float(w[-1]))
