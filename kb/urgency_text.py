@@ -50,33 +50,64 @@ class TextModel:
         return cls(dict(data.get("weights", {})), float(data.get("bias", 0.0))) if data else cls()
 
 
+@dataclass(frozen=True)
+class Coded:
+    """Bags of n-grams as numbers, coded once for many fits: the grams in sorted order, and every entry's gram
+    code and bag number (each bag's entries in its own order)."""
+
+    names: tuple[str, ...]
+    codes: np.ndarray
+    bags: np.ndarray
+
+    @classmethod
+    def of(cls, bags: Sequence[frozenset[str]]) -> Coded:
+        """The bags, coded."""
+        names = tuple(sorted(set().union(*bags)))
+        index = {g: i for i, g in enumerate(names)}
+        codes = np.fromiter((index[g] for bag in bags for g in bag), dtype=np.int64, count=sum(map(len, bags)))
+        return cls(names, codes, np.repeat(np.arange(len(bags), dtype=np.int64), [len(b) for b in bags]))
+
+
 def fit_text(bags: Sequence[frozenset[str]], y: np.ndarray, l2: float = 1.0, positive: float = 2.0,
              steps: int = 400) -> TextModel:
     """L2-regularised logistic regression by Adam on a sparse design (n-grams of at least two questions);
     emergencies weigh `positive` times a calm question. Deterministic: full batches, no randomness."""
-    seen: dict[str, int] = {}
-    for bag in bags:
-        for g in bag:
-            seen[g] = seen.get(g, 0) + 1
-    vocab = {g: i for i, g in enumerate(sorted(g for g, n in seen.items() if n >= 2))}
-    rows = np.array([i for i, bag in enumerate(bags) for g in bag if g in vocab], dtype=np.int64)
-    cols = np.array([vocab[g] for bag in bags for g in bag if g in vocab], dtype=np.int64)
+    return _fit_coded(Coded.of(bags), np.ones(len(bags), dtype=bool), y, l2, positive, steps)
+
+
+def _fit_coded(coded: Coded, kept: np.ndarray, y: np.ndarray, l2: float = 1.0, positive: float = 2.0,
+               steps: int = 400) -> TextModel:
+    """fit_text on the kept bags of coded ones (y: the kept bags' labels)."""
+    entries = kept[coded.bags]
+    codes = coded.codes[entries]
+    known = np.bincount(codes, minlength=len(coded.names)) >= 2
+    column = np.cumsum(known) - 1  # a known gram's column: the grams' sorted order, as the names are
+    inside = known[codes]
+    rows = (np.cumsum(kept) - 1)[coded.bags[entries][inside]]
+    cols = column[codes[inside]]
     # Each word counts 1/sqrt(length): a long message about something else is not calm by its many words alone.
-    scale = (1.0 / np.sqrt(np.maximum(np.bincount(rows, minlength=len(bags)), 1)))[rows]
-    w = _adam(rows, cols, scale, y, np.where(y > 0, positive, 1.0), len(vocab), l2, steps)
-    names = sorted(vocab, key=vocab.__getitem__)
+    scale = (1.0 / np.sqrt(np.maximum(np.bincount(rows, minlength=len(y)), 1)))[rows]
+    w = _adam(rows, cols, scale, y, np.where(y > 0, positive, 1.0), int(known.sum()), l2, steps)
+    names = [g for g, k in zip(coded.names, known.tolist(), strict=True) if k]
     return TextModel(dict(zip(names, (float(v) for v in w[:-1]), strict=True)), float(w[-1]))
 
 
 def _adam(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, y: np.ndarray, weight: np.ndarray, d: int,
           l2: float, steps: int, rate: float = 0.05) -> np.ndarray:
-    """Weights then bias of the weighted, penalised logistic loss (mean over questions) minimised by Adam."""
+    """Weights then bias of the weighted, penalised logistic loss (mean over questions) minimised by Adam (rows:
+    in order, as the bags come)."""
     n = len(y)
     w = np.zeros(d + 1)
     m = np.zeros(d + 1)
     v = np.zeros(d + 1)
+    # Each row's entries are contiguous: their sums by segment cost half a scatter into every row.
+    starts = np.flatnonzero(np.diff(rows, prepend=-1)) if len(rows) else np.zeros(0, dtype=np.int64)
+    owners = rows[starts]
     for t in range(1, steps + 1):
-        z = np.bincount(rows, weights=w[cols] * values, minlength=n) + w[-1]
+        z = np.zeros(n)
+        if len(starts):
+            z[owners] = np.add.reduceat(w[cols] * values, starts)
+        z += w[-1]
         g = weight * (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))) - y)
         grad = np.append(np.bincount(cols, weights=g[rows] * values, minlength=d) + l2 * w[:-1], g.sum()) / n
         m = 0.9 * m + 0.1 * grad
@@ -92,9 +123,9 @@ def cross_scores(bags: Sequence[frozenset[str]], y: np.ndarray, groups: Sequence
     out = np.zeros(len(bags))
     names = list(groups)
     fold = folds(names, k) if k else np.unique(np.array(names, dtype=str), return_inverse=True)[1]
+    coded = Coded.of(bags)  # once for every fold's fit
     for f in np.unique(fold):
         left = fold == f
-        kept = [b for b, out_of_fold in zip(bags, left, strict=True) if not out_of_fold]
-        model = fit_text(kept, y[~left], l2=l2)
+        model = _fit_coded(coded, ~left, y[~left], l2=l2)
         out[left] = [model.score(b) for b, out_of_fold in zip(bags, left, strict=True) if out_of_fold]
     return out

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
 from kb.answering import STRATEGIES, Asked, _asked, contacts_for
@@ -410,3 +412,34 @@ def test_the_thresholds_read_each_writers_scores_from_a_model_fitted_without_the
         assert np.allclose(scores[mine], 1.0 / (1.0 + np.exp(-(x[mine] @ w + b))))
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     assert not np.allclose(scores, 1.0 / (1.0 + np.exp(-(x @ w + b))))
+
+
+def _dense_fit(bags: list[frozenset[str]], y: np.ndarray, l2: float, steps: int) -> TextModel:
+    """fit_text's model computed the plain way: a dense design of the grams of two or more bags, each row
+    scaled by 1/sqrt(its known grams), and full-batch Adam on the weighted, penalised logistic loss."""
+    seen: dict[str, int] = {}
+    for bag in bags:
+        for g in bag:
+            seen[g] = seen.get(g, 0) + 1
+    names = sorted(g for g, n in seen.items() if n >= 2)
+    x = np.array([[1.0 if g in bag else 0.0 for g in names] for bag in bags]).reshape(len(bags), len(names))
+    x /= np.sqrt(np.maximum(x.sum(axis=1, keepdims=True), 1.0))
+    weight, w, m, v = np.where(y > 0, 2.0, 1.0), np.zeros(len(names) + 1), 0.0, 0.0
+    for t in range(1, steps + 1):
+        g = weight * (1.0 / (1.0 + np.exp(-np.clip(x @ w[:-1] + w[-1], -30, 30))) - y)
+        grad = np.append(x.T @ g + l2 * w[:-1], g.sum()) / len(y)
+        m, v = 0.9 * m + 0.1 * grad, 0.999 * v + 0.001 * grad * grad
+        w = w - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return TextModel(dict(zip(names, w[:-1].tolist(), strict=True)), float(w[-1]))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.sets(st.sampled_from("abcdefgh"), max_size=4), st.booleans()), min_size=1, max_size=12))
+def test_the_sparse_words_fit_is_the_plain_logistic_fit(data: list[tuple[set[str], bool]]) -> None:
+    # Bags whose grams no other bag has (a row with no known gram) and grams of one bag alone are in the cases.
+    bags = [frozenset(b) for b, _ in data]
+    y = np.array([1.0 if u else 0.0 for _, u in data])
+    got, want = fit_text(bags, y, l2=0.01, steps=30), _dense_fit(bags, y, l2=0.01, steps=30)
+    assert got.weights.keys() == want.weights.keys()
+    assert [got.weights[g] for g in want.weights] == pytest.approx(list(want.weights.values()), abs=1e-9)
+    assert got.bias == pytest.approx(want.bias, abs=1e-9)

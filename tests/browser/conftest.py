@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
@@ -89,6 +89,34 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 
 @pytest.fixture(scope="session")
+def shared_context(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[BrowserContext]:
+    """One browser context for the tests of a worker that need none of their own (JavaScript on, motion
+    reduced): a new context costs twice a new page, and the site leaves nothing in one for the next test to
+    find (no cookie, no storage; the privacy tests prove it)."""
+    context = browser.new_context(**browser_context_args)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def context(shared_context: BrowserContext) -> Iterator[BrowserContext]:
+    """The worker's shared context (overrides pytest-playwright's new context a test); what a test routed or
+    left open in it goes when the test ends."""
+    yield shared_context
+    shared_context.unroute_all(behavior="ignoreErrors")
+    for left in shared_context.pages:
+        left.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A new page of the test's own in the shared context (overrides pytest-playwright's)."""
+    opened = context.new_page()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
 def open_context(browser: Browser) -> Callable[..., BrowserContext]:
     """A new browser context of a test's own, with motion reduced as in browser_context_args."""
     return lambda **options: browser.new_context(reduced_motion="reduce", **options)
@@ -147,10 +175,15 @@ def request_log(context: BrowserContext, base_url: str) -> Iterator[list[str]]:
         except PlaywrightError:
             pass  # the test closed its page while this request (a late favicon) was still in flight
 
-    context.on("request", lambda r: seen.append(r.url))
+    def record(request: Request) -> None:
+        seen.append(request.url)
+
+    context.on("request", record)
     context.route("**/*", only_the_site)
     yield seen
-    # A request still in flight when the test ends (a late favicon) must not fail the teardown.
+    # The context outlives the test: its listener goes, and a request still in flight (a late favicon) must not
+    # fail the teardown.
+    context.remove_listener("request", record)
     context.unroute_all(behavior="ignoreErrors")
 
 
