@@ -9,6 +9,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from kb import config as kb_config
+from kb.index_holder import IndexHolder
 from web import api, engine, errors, filters, guards, middleware, pages, tools
 
 
@@ -38,8 +39,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create the site; config overrides the defaults (and KB_* environment variables)."""
+def create_app(config: dict[str, Any] | None = None, holder: IndexHolder | None = None) -> Flask:
+    """Create the site; config overrides the defaults (and KB_* environment variables); holder: an index holder of
+    INDEX_DIR to share with other apps of this process (each opens its own by default)."""
     app = Flask(__name__)
     app.json = JSON(app)
     app.config.from_mapping(DEFAULTS, CONTENT_DIR=str(kb_config.content_dir()), INDEX_DIR=str(kb_config.index_dir()))
@@ -52,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SITE_URL"] = str(app.config["SITE_URL"] or "").rstrip("/")
     app.config["TRUSTED_HOSTS"] = middleware.trusted_hosts(app.config["TRUSTED_HOSTS"], app.config["SITE_URL"])
     app.wsgi_app = middleware.wrap(app.wsgi_app, app.config)  # type: ignore[method-assign]
-    engine.install(app)
+    engine.install(app, holder)
     guards.install(app)
     errors.install(app)
     filters.install(app)

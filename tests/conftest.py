@@ -72,21 +72,29 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Pat
 
 
 @pytest.fixture(scope="session")
-def ix(index_dir: Path) -> OpenIndex:
+def holder(index_dir: Path) -> IndexHolder:
+    """The session index's holder, shared by the apps made on it: each opening of the index works out its
+    engine again (the memory of the bank's thousands of questions, half a second)."""
+    return IndexHolder(index_dir)
+
+
+@pytest.fixture(scope="session")
+def ix(holder: IndexHolder) -> OpenIndex:
     """The session's index, opened."""
-    opened = IndexHolder(index_dir).get()
+    opened = holder.get()
     assert opened is not None
     return opened
 
 
 @pytest.fixture(scope="session")
-def make_app(content_path: Path, index_dir: Path) -> Callable[..., Flask]:
-    """Create an app on the session's index, with config overrides."""
+def make_app(content_path: Path, index_dir: Path, holder: IndexHolder) -> Callable[..., Flask]:
+    """Create an app with config overrides; on the session's index (unless INDEX_DIR says otherwise) it shares
+    the session's holder. Each app has its own result cache, so no answer passes from one app to the next."""
 
     def make(**overrides: Any) -> Flask:
         config = {"TESTING": True, "CONTENT_DIR": str(content_path), "INDEX_DIR": str(index_dir),
                   "BUILD_ON_START": False, **overrides}
-        return create_app(config)
+        return create_app(config, holder if Path(config["INDEX_DIR"]) == index_dir else None)
 
     return make
 

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import app as app_module
-from kb import build_index, load_content
+from kb import IndexHolder, build_index, load_content
 from kb.model import NATIONS, Content
 from kb.ratelimit import Rate, SharedLimiter
 from web import engine as web_engine
@@ -499,3 +499,12 @@ def test_a_newly_built_index_is_served_without_a_restart(tmp_path: Path, content
     build_index(edited, index)
     after = json_of(client.get("/healthz"))["content"]
     assert before != after == edited.digest
+
+
+def test_a_shared_index_holder_must_hold_the_apps_own_index(make_app: Callable[..., Flask], tmp_path: Path,
+                                                               holder: IndexHolder) -> None:
+    with pytest.raises(ValueError, match="INDEX_DIR"):
+        app_module.create_app({"TESTING": True, "INDEX_DIR": str(tmp_path), "BUILD_ON_START": False}, holder)
+    first, second = make_app(), make_app(RATE_LIMIT="1/60")
+    assert first.extensions["kb"] is second.extensions["kb"] is holder
+    assert first.extensions["kb_cache"] is not second.extensions["kb_cache"], "each app keeps its own answers"
