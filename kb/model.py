@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kb.roles import Roles
@@ -296,9 +297,15 @@ class Intent:
     sections: tuple[str, ...]
     line: int = 0
 
+    @cached_property
+    def _any(self) -> re.Pattern[str]:
+        # As a cue family's: one alternation, searched without re.I in lower-cased text (kb check keeps the
+        # patterns in lower case); every question is read by every intent, thousands at build.
+        return re.compile("|".join(f"(?:{p.pattern})" for p in self.patterns) or r"(?!)")
+
     def matches(self, text: str) -> bool:
-        """True when the text says this."""
-        return any(p.search(text) for p in self.patterns)
+        """True when the text says this (in any case)."""
+        return self._any.search(text.lower()) is not None
 
     def without(self, text: str) -> str:
         """The text without the words that say this: what else it asks."""

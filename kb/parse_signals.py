@@ -13,6 +13,14 @@ from kb.rank import ADULTS
 from kb.urgency import NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
+# Cue and intent patterns are searched in lower-cased text without re.I (a third of the cost): a capital letter
+# outside an escape (\S, \W and \B mean other things) could never match.
+_ESCAPE = re.compile(r"\\.")
+
+
+def _capital(pattern: str) -> bool:
+    """True when a pattern has a capital letter outside an escape."""
+    return any(c.isupper() for c in _ESCAPE.sub("", pattern))
 
 
 def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
@@ -44,6 +52,9 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
                     compiled.append(re.compile(str(pattern), re.I))
                 except re.error as exc:
                     f.problem(f"cue family '{name}': bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
+                if _capital(str(pattern)):
+                    f.problem(f"cue family '{name}': pattern {str(pattern)[:40]!r} has a capital letter: patterns "
+                              "are matched in lower-cased text, so write them in lower case", key="patterns")
             families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled)))
     names = {f.name for f in families}
     for needed in (*THREATS, *NOW):
@@ -139,6 +150,9 @@ def parse_intents(text: str, path: str = "intents.yaml") -> Parsed:
                 compiled.append(re.compile(str(pattern), re.I))
             except re.error as exc:
                 f.problem(f"bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
+            if _capital(str(pattern)):
+                f.problem(f"pattern {str(pattern)[:40]!r} has a capital letter: patterns are matched in "
+                          "lower-cased text, so write them in lower case", key="patterns")
         if not compiled:
             f.problem("an intent needs at least one pattern", key="patterns")
         sections = f.items("sections", required=True)

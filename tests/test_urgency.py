@@ -19,7 +19,7 @@ from kb.learn import Ranking
 from kb.memory import Labelled, Memory
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
-from kb.parse_signals import parse_urgency
+from kb.parse_signals import parse_intents, parse_urgency
 from kb.rank import ADULTS
 from kb.rank_fit import fit_logistic
 from kb.tuning import DEFAULT
@@ -443,3 +443,27 @@ def test_the_sparse_words_fit_is_the_plain_logistic_fit(data: list[tuple[set[str
     assert got.weights.keys() == want.weights.keys()
     assert [got.weights[g] for g in want.weights] == pytest.approx(list(want.weights.values()), abs=1e-9)
     assert got.bias == pytest.approx(want.bias, abs=1e-9)
+
+
+def test_cue_and_intent_patterns_match_text_in_any_case_and_must_be_written_in_lower_case(content: Content) -> None:
+    # Patterns are searched in lower-cased text without re.I: text in capitals matches as in lower case, and a
+    # pattern with a capital letter (which could never match) is a content error with its file and line.
+    for family in content.cues.families:
+        for text in ("HE IS OUTSIDE THE SCHOOL GATES NOW", "She Says She Wants To Kill Herself Tonight"):
+            assert family.matches(text) == family.matches(text.lower()), (family.name, text)
+    named = [family.name for family in content.cues.families if family.matches("HE IS OUTSIDE THE GATES NOW")]
+    assert "person_near" in named
+    for intent in content.intents:
+        assert intent.matches("IS IT ILLEGAL TO SHARE A NUDE?") == intent.matches("is it illegal to share a nude?")
+    text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
+    family = next(f for f in content.cues.families if f.name == "soon")
+    pattern = family.patterns[0].pattern
+    shouted = parse_urgency(text.replace(pattern, pattern.upper().replace("\\B", "\\b"), 1), "urgency.yaml")
+    assert [p.message for p in shouted.problems if "capital" in p.message], shouted.problems
+    assert all(p.path == "urgency.yaml" and p.line > 1 for p in shouted.problems if "capital" in p.message)
+    intents = (Path(__file__).resolve().parent.parent / "content" / "intents.yaml").read_text(encoding="utf-8")
+    first = content.intents[0].patterns[0].pattern
+    assert first in intents
+    bad = parse_intents(intents.replace(first, "Police", 1), "intents.yaml")
+    assert any("capital letter" in p.message and p.path == "intents.yaml" for p in bad.problems), bad.problems
+    assert not [p for p in parse_intents(intents, "intents.yaml").problems if "capital" in p.message]
