@@ -40,6 +40,16 @@ class Sparse:
     data: np.ndarray
     columns: int
 
+    def rows(self, chosen: Sequence[int]) -> Sparse:
+        """The chosen rows, in that order."""
+        picked = np.asarray(chosen, dtype=np.int64)
+        starts, lengths = self.indptr[picked], self.indptr[picked + 1] - self.indptr[picked]
+        ends = np.cumsum(lengths)
+        # Each kept entry's place in the arrays: its row's start, plus how far into the row it is.
+        entries = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        indptr = np.concatenate([np.zeros(1, dtype=np.int64), ends]).astype(np.int64)
+        return Sparse(indptr, self.indices[entries], self.data[entries], self.columns)
+
     def dot(self, w: np.ndarray) -> np.ndarray:
         """X @ W, by cumulative sums over each row's entries (an empty row gives zeros)."""
         sums = np.vstack([np.zeros((1, w.shape[1])), np.cumsum(self.data[:, None] * w[self.indices], axis=0)])
@@ -99,7 +109,11 @@ class Classifier:
 
     def probabilities(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
         """Each question's probability of each class (rows as docs, columns as classes)."""
-        return softmax(self.vectoriser.matrix(docs).dot(self.weights) + self.bias)
+        return self.probabilities_of(self.vectoriser.matrix(docs))
+
+    def probabilities_of(self, x: Sparse) -> np.ndarray:
+        """The probabilities of rows already made by this classifier's vectoriser."""
+        return softmax(x.dot(self.weights) + self.bias)
 
     def predict(self, doc: Sequence[str]) -> dict[str, float]:
         """One question's probability per class."""
@@ -175,10 +189,16 @@ def fit(vectoriser: Vectoriser, docs: Sequence[Sequence[str]], labels: Sequence[
         classes: tuple[str, ...], how: Fitting = Fitting(), weight: np.ndarray | None = None) -> Classifier:
     """Fit a softmax classifier of docs (token lists) to their labels (empty: OUT) by minibatch Adam on the mean
     cross-entropy plus an L2 penalty: a few passes over the data, deterministic for a seed."""
-    x, y = vectoriser.matrix(docs), targets(labels, classes)
+    return fit_rows(vectoriser, vectoriser.matrix(docs), labels, classes, how, weight)
+
+
+def fit_rows(vectoriser: Vectoriser, x: Sparse, labels: Sequence[Sequence[str]], classes: tuple[str, ...],
+             how: Fitting = Fitting(), weight: np.ndarray | None = None) -> Classifier:
+    """fit, on rows the vectoriser already made (one per label)."""
+    y = targets(labels, classes)
     rng = np.random.default_rng(how.seed)
-    parts = np.array_split(rng.permutation(len(docs)), max(1, len(docs) // how.batch))
-    rows = np.ones(len(docs)) if weight is None else weight
+    parts = np.array_split(rng.permutation(len(labels)), max(1, len(labels) // how.batch))
+    rows = np.ones(len(labels)) if weight is None else weight
     batches = [Batch.of(x, part, y, rows) for part in parts]
     w = np.zeros((x.columns, len(classes)), dtype=np.float32)
     b = np.zeros(len(classes), dtype=np.float32)
@@ -227,14 +247,16 @@ def cross_fit(docs: Sequence[Sequence[str]], labels: Sequence[Sequence[str]], gr
     fold = folds(groups, k) if len(set(groups)) >= k else np.arange(len(docs)) % k
     out: list[dict[str, float]] = [{} for _ in docs]
     models = []
+    x = vectoriser.matrix(everything)  # each question's row made once, for every fold's fit and prediction
+    asks = list(range(len(docs), len(everything)))
     for f in range(k):
         train = [i for i in range(len(docs)) if fold[i] != f]
         weight = np.concatenate([np.ones(len(train)), np.full(len(always[0]), always_weight)])
-        model = fit(vectoriser, [docs[i] for i in train] + list(always[0]),
-                    [labels[i] for i in train] + list(always[1]), classes, how, weight)
+        model = fit_rows(vectoriser, x.rows(train + asks), [labels[i] for i in train] + list(always[1]), classes,
+                         how, weight)
         models.append(model)
         held = [i for i in range(len(docs)) if fold[i] == f]
-        for i, row in zip(held, model.probabilities([docs[i] for i in held]).tolist(), strict=True):
+        for i, row in zip(held, model.probabilities_of(x.rows(held)).tolist(), strict=True):
             out[i] = dict(zip(classes, row, strict=True))
     mean = Classifier(vectoriser, classes, np.mean([m.weights for m in models], axis=0),
                       np.mean([m.bias for m in models], axis=0))

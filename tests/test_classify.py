@@ -212,3 +212,16 @@ def test_the_nearest_rows_are_the_k_highest_positive_scores_highest_first(values
     scores = np.array(values)
     expected = [i for i in sorted(range(len(values)), key=lambda i: (-values[i], i)) if values[i] > 0][:k]
     assert nearest(scores, k).tolist() == expected
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.lists(st.sampled_from(["s nude", "s law", "s refer", "c <nud", "b a b", "s zebra"]), max_size=5),
+                min_size=1, max_size=8), st.data())
+def test_rows_taken_from_a_matrix_are_the_rows_made_for_those_docs(docs: list[list[str]], data: st.DataObject
+                                                                   ) -> None:
+    # Cross-fitting makes every question's row once and takes each fold's rows from it (repeats and empty rows too).
+    vectoriser = Vectoriser.of(docs, min_df=1)
+    chosen = data.draw(st.lists(st.integers(0, len(docs) - 1), max_size=10))
+    taken, made = vectoriser.matrix(docs).rows(chosen), vectoriser.matrix([docs[i] for i in chosen])
+    assert taken.indptr.tolist() == made.indptr.tolist()
+    assert taken.indices.tolist() == made.indices.tolist() and taken.data.tolist() == made.data.tolist()
