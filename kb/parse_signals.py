@@ -10,7 +10,7 @@ from typing import Any
 from kb.model import NATIONS, Intent, Problem
 from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
 from kb.rank import ADULTS
-from kb.urgency import NOW, THREATS, CueFamily, Cues
+from kb.urgency import FAREWELL, INTENT, NOW, THREATS, CueFamily, Cues
 
 MIN_ASKS, MAX_ASKS = 5, 15
 # Cue and intent patterns are searched in lower-cased text without re.I (a third of the cost): a capital letter
@@ -57,7 +57,7 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
                               "are matched in lower-cased text, so write them in lower case", key="patterns")
             families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled)))
     names = {f.name for f in families}
-    for needed in (*THREATS, *NOW):
+    for needed in (*THREATS, *NOW, INTENT, FAREWELL):
         if families and needed not in names:
             problems.append(Problem(path, 1, f"missing cue family '{needed}' (the detector combines it)"))
     if families and ADULTS not in names:

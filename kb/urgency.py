@@ -20,8 +20,9 @@ from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
 NOW = ("soon", "happening_now")
 INTENT = "intent_to_die"  # the family that is urgent on its own
+FAREWELL = "farewell"  # a goodbye: urgent on its own too
 # Families that name a danger to the child's life or body by themselves (no time needed: a goodbye is sent now).
-DANGER = ("danger_to_life", INTENT, "farewell")
+DANGER = ("danger_to_life", INTENT, FAREWELL)
 MISSING = "missing"
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
@@ -198,16 +199,18 @@ def certain(cues: Cues, matched: frozenset[str], parts: Sequence[frozenset[str]]
 
 def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
     """Whether the cues are urgent whatever the model makes of the rest, with nothing that says planning, the past,
-    a story or adults only: a child meaning to end their life, a child missing, a threat the writer says is
-    happening now, or two kinds of threat at a time now or soon."""
+    a story or adults only: a child meaning to end their life or saying goodbye, a child missing, a threat the
+    writer says is happening now, or two kinds of threat at a time now or soon."""
     # Safety first: these are the emergencies of issue 12 told without a calm cue. On the train fold 170 of the 176
     # questions they take in are emergencies (the others: blackmail in progress told calmly, a child not coming in
     # to school); the model alone can score a short one below its threshold when its words are unlike the bank's.
+    # A goodbye joined them in the tenth session: veiled goodbyes in long messages were the train fold's most
+    # frequent misses (out of fold with the rules, at the same calm false alarms: recall 0.989 -> 0.992).
     if cues.calm(matched):
         return False
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
-    return (INTENT in matched or MISSING in matched or (threats >= 1 and HAPPENING in matched)
+    return (INTENT in matched or FAREWELL in matched or MISSING in matched or (threats >= 1 and HAPPENING in matched)
             or (threats >= 2 and now))
 
 

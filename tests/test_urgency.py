@@ -134,12 +134,14 @@ def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: s
 
 # Cues urgent whatever the model makes of the rest (written for this test), and the same themes with a calm cue.
 CERTAIN = ["our 12 year old is missing and her phone is off", "can you come and get me, he won't let me leave",
-           "she has run off to meet him tonight", "he says he is going to kill himself"]
+           "she has run off to meet him tonight", "he says he is going to kill himself",
+           "a pupil posted 'everyone would be better off without me' on her story"]
 NOT_CERTAIN = ["last year a pupil went missing", "our procedure for a child missing from school",
-               "what if a child says come and get me", "she is meeting him tonight"]
+               "what if a child says come and get me", "she is meeting him tonight",
+               "last year a pupil said everyone would be better off without her, how should our policy cover that?"]
 
 
-def test_missing_a_threat_happening_now_or_two_threats_now_are_urgent_without_a_calm_cue(cues: Cues) -> None:
+def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_without_a_calm_cue(cues: Cues) -> None:
     model = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -20.0, 0.5, 0.25)
     for text in CERTAIN:
         assert certain(cues, cues.matched(text)), text
@@ -467,3 +469,11 @@ def test_cue_and_intent_patterns_match_text_in_any_case_and_must_be_written_in_l
     bad = parse_intents(intents.replace(first, "Police", 1), "intents.yaml")
     assert any("capital letter" in p.message and p.path == "intents.yaml" for p in bad.problems), bad.problems
     assert not [p for p in parse_intents(intents, "intents.yaml").problems if "capital" in p.message]
+
+
+def test_the_families_the_safety_rules_read_alone_are_checked_by_name() -> None:
+    text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
+    for name in ("farewell", "intent_to_die"):
+        renamed = parse_urgency(text.replace(f"  {name}:", "  renamed_family:"))
+        assert [p.message for p in renamed.problems] == [
+            f"missing cue family '{name}' (the detector combines it)"], name
