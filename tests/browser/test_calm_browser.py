@@ -22,13 +22,22 @@ HEADER_PAGES = ["/", "/search?q=who+do+I+tell", "/articles/when-to-refer", "/leg
                 "/ask"]
 
 
-@pytest.fixture(params=[True, False], ids=["js", "no-js"])
-def phone(request: pytest.FixtureRequest, open_context: OpenContext, base_url: str) -> Iterator[Page]:
-    """A 390px-wide page, with JavaScript on and off."""
-    context: BrowserContext = open_context(viewport=PHONE, base_url=base_url,
-                                                  java_script_enabled=request.param)
-    yield context.new_page()
+@pytest.fixture(scope="module", params=[True, False], ids=["js", "no-js"])
+def phone_context(request: pytest.FixtureRequest, open_context: OpenContext, base_url: str
+                  ) -> Iterator[BrowserContext]:
+    """A 390px-wide browser context, with JavaScript on and off, for this module's phone tests (a context costs
+    twice a page; the site leaves nothing in one for the next test)."""
+    context: BrowserContext = open_context(viewport=PHONE, base_url=base_url, java_script_enabled=request.param)
+    yield context
     context.close()
+
+
+@pytest.fixture
+def phone(phone_context: BrowserContext) -> Iterator[Page]:
+    """A new 390px-wide page of the test's own."""
+    page = phone_context.new_page()
+    yield page
+    page.close()
 
 
 @pytest.mark.parametrize("url", HEADER_PAGES)
