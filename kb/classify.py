@@ -47,8 +47,8 @@ class Sparse:
         ends = np.cumsum(lengths)
         # Each kept entry's place in the arrays: its row's start, plus how far into the row it is.
         entries = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
-        indptr = np.concatenate([np.zeros(1, dtype=np.int64), ends]).astype(np.int64)
-        return Sparse(indptr, self.indices[entries], self.data[entries], self.columns)
+        return Sparse(np.concatenate([np.zeros(1, dtype=np.int64), ends]), self.indices[entries], self.data[entries],
+                      self.columns)
 
     def dot(self, w: np.ndarray) -> np.ndarray:
         """X @ W, by cumulative sums over each row's entries (an empty row gives zeros)."""

@@ -18,9 +18,17 @@ MIN_ASKS, MAX_ASKS = 5, 15
 _ESCAPE = re.compile(r"\\.")
 
 
-def _capital(pattern: str) -> bool:
-    """True when a pattern has a capital letter outside an escape."""
-    return any(c.isupper() for c in _ESCAPE.sub("", pattern))
+def _pattern(pattern: str, f: Fields, what: str = "") -> re.Pattern[str] | None:
+    """A cue or intent pattern compiled (None when it does not compile); a problem for one that does not, or that
+    has a capital letter outside an escape."""
+    if any(c.isupper() for c in _ESCAPE.sub("", pattern)):
+        f.problem(f"{what}pattern {pattern[:40]!r} has a capital letter: patterns are matched in lower-cased text, "
+                  "so write them in lower case", key="patterns")
+    try:
+        return re.compile(pattern, re.I)
+    except re.error as exc:
+        f.problem(f"{what}bad pattern {pattern[:40]!r}: {exc}", key="patterns")
+        return None
 
 
 def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
@@ -42,19 +50,11 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
                 problems.append(Problem(path, line, f"cue family '{name}' must be a mapping"))
                 continue
             f = Fields(value, path, problems, line)
-            compiled = []
             patterns = value.get("patterns")
             if not isinstance(patterns, list) or not patterns:
                 f.problem(f"cue family '{name}' needs a list of patterns", key="patterns")
                 patterns = []
-            for pattern in patterns:
-                try:
-                    compiled.append(re.compile(str(pattern), re.I))
-                except re.error as exc:
-                    f.problem(f"cue family '{name}': bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
-                if _capital(str(pattern)):
-                    f.problem(f"cue family '{name}': pattern {str(pattern)[:40]!r} has a capital letter: patterns "
-                              "are matched in lower-cased text, so write them in lower case", key="patterns")
+            compiled = [p for p in (_pattern(str(pattern), f, f"cue family '{name}': ") for pattern in patterns) if p]
             families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled)))
     names = {f.name for f in families}
     for needed in (*THREATS, *NOW, INTENT, FAREWELL):
@@ -144,15 +144,7 @@ def parse_intents(text: str, path: str = "intents.yaml") -> Parsed:
     intents = []
     for data in records:
         f = Fields(data, path, problems)
-        compiled = []
-        for pattern in data.get("patterns") or []:
-            try:
-                compiled.append(re.compile(str(pattern), re.I))
-            except re.error as exc:
-                f.problem(f"bad pattern {str(pattern)[:40]!r}: {exc}", key="patterns")
-            if _capital(str(pattern)):
-                f.problem(f"pattern {str(pattern)[:40]!r} has a capital letter: patterns are matched in "
-                          "lower-cased text, so write them in lower case", key="patterns")
+        compiled = [p for p in (_pattern(str(pattern), f) for pattern in data.get("patterns") or []) if p]
         if not compiled:
             f.problem("an intent needs at least one pattern", key="patterns")
         sections = f.items("sections", required=True)

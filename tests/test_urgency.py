@@ -461,9 +461,9 @@ def test_cue_and_intent_patterns_match_text_in_any_case_and_must_be_written_in_l
     for intent in content.intents:
         assert intent.matches("IS IT ILLEGAL TO SHARE A NUDE?") == intent.matches("is it illegal to share a nude?")
     text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
-    family = next(f for f in content.cues.families if f.name == "soon")
-    pattern = family.patterns[0].pattern
-    shouted = parse_urgency(text.replace(pattern, pattern.upper().replace("\\B", "\\b"), 1), "urgency.yaml")
+    pattern = next(f for f in content.cues.families if f.name == "soon").patterns[0].pattern
+    assert pattern in text
+    shouted = parse_urgency(text.replace(pattern, "Tonight", 1), "urgency.yaml")
     assert [p.message for p in shouted.problems if "capital" in p.message], shouted.problems
     assert all(p.path == "urgency.yaml" and p.line > 1 for p in shouted.problems if "capital" in p.message)
     intents = (Path(__file__).resolve().parent.parent / "content" / "intents.yaml").read_text(encoding="utf-8")

@@ -64,7 +64,7 @@ def install(app: Flask, holder: IndexHolder | None = None) -> None:
     """Give the app its index holder (a shared one, or its own), its start-up state and its result cache."""
     if holder is not None and holder.root != Path(app.config["INDEX_DIR"]):
         raise ValueError(f"the index holder is of {holder.root}, not of INDEX_DIR {app.config['INDEX_DIR']}")
-    app.extensions["kb"] = holder or IndexHolder(app.config["INDEX_DIR"], log=app.logger)
+    app.extensions["kb"] = holder if holder is not None else IndexHolder(app.config["INDEX_DIR"], log=app.logger)
     app.extensions["kb_site"] = start(app)
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))

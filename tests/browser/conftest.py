@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +109,26 @@ def context(shared_context: BrowserContext) -> Iterator[BrowserContext]:
         left.close()
 
 
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A new page of the test's own in the shared context (overrides pytest-playwright's)."""
+@contextmanager
+def _page_in(context: BrowserContext) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def page_in() -> Callable[[BrowserContext], AbstractContextManager[Page]]:
+    """A new page of a test's own in a context that outlives the test (`with page_in(context) as page`), closed
+    when the test ends."""
+    return _page_in
+
+
+@pytest.fixture
+def page(context: BrowserContext, page_in: Callable[[BrowserContext], AbstractContextManager[Page]]
+         ) -> Iterator[Page]:
+    """A new page of the test's own in the shared context (overrides pytest-playwright's)."""
+    with page_in(context) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
@@ -33,11 +34,11 @@ def phone_context(request: pytest.FixtureRequest, open_context: OpenContext, bas
 
 
 @pytest.fixture
-def phone(phone_context: BrowserContext) -> Iterator[Page]:
+def phone(phone_context: BrowserContext, page_in: Callable[[BrowserContext], AbstractContextManager[Page]]
+          ) -> Iterator[Page]:
     """A new 390px-wide page of the test's own."""
-    page = phone_context.new_page()
-    yield page
-    page.close()
+    with page_in(phone_context) as page:
+        yield page
 
 
 @pytest.mark.parametrize("url", HEADER_PAGES)
