@@ -155,23 +155,46 @@ def targets(labels: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarr
 
 @dataclass(frozen=True)
 class Batch:
-    """Some rows as a dense block over only the columns they use, with their targets and weights."""
+    """Some rows over only the columns they use, kept sparse by row (for X @ W) and by column (for X.T @ G), with
+    their targets and weights: a dense block would be almost all zeros (a question uses few of a batch's columns)."""
 
-    columns: np.ndarray
-    x: np.ndarray
+    columns: np.ndarray  # X's columns the batch uses, in order: local column k is X's column columns[k]
+    filled: np.ndarray  # which rows have any entry
+    row_starts: np.ndarray  # where each filled row's entries start
+    local: np.ndarray  # each entry's local column, in row order
+    values: np.ndarray  # each entry's value, in row order
+    column_starts: np.ndarray  # where each local column's entries start, in column order
+    column_rows: np.ndarray  # each entry's row, in column order
+    column_values: np.ndarray  # each entry's value, in column order
     y: np.ndarray
     weight: np.ndarray
 
     @classmethod
     def of(cls, x: Sparse, chosen: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Batch:
         """The chosen rows of x."""
-        spans = [np.arange(x.indptr[i], x.indptr[i + 1]) for i in chosen.tolist()]
-        rows = np.repeat(np.arange(len(chosen)), [len(s) for s in spans])
-        entries = np.concatenate([np.zeros(0, dtype=np.int64), *spans])
-        columns, local = np.unique(x.indices[entries], return_inverse=True)
-        dense = np.zeros((len(chosen), len(columns)), dtype=np.float32)
-        dense[rows, local] = x.data[entries]
-        return cls(columns, dense, y[chosen].astype(np.float32), weight[chosen].astype(np.float32))
+        part = x.rows(chosen.tolist())
+        columns, local = np.unique(part.indices, return_inverse=True)
+        lengths = np.diff(part.indptr)
+        values = part.data.astype(np.float32)
+        order = np.argsort(local, kind="stable")
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        return cls(columns, lengths > 0, part.indptr[:-1][lengths > 0], local, values,
+                   np.searchsorted(local[order], np.arange(len(columns))), rows[order], values[order],
+                   y[chosen].astype(np.float32), weight[chosen].astype(np.float32))
+
+    def times(self, used: np.ndarray) -> np.ndarray:
+        """X @ W, for W the weights of the batch's columns."""
+        out = np.zeros((len(self.filled), used.shape[1]), dtype=np.float32)
+        if len(self.row_starts):
+            out[self.filled] = np.add.reduceat(self.values[:, None] * used[self.local], self.row_starts, axis=0)
+        return out
+
+    def transposed_times(self, g: np.ndarray) -> np.ndarray:
+        """X.T @ G, for G one row per row of the batch."""
+        if not len(self.columns):
+            return np.zeros((0, g.shape[1]), dtype=np.float32)
+        return np.asarray(np.add.reduceat(self.column_values[:, None] * g[self.column_rows], self.column_starts,
+                                          axis=0))
 
 
 @dataclass(frozen=True)
@@ -209,9 +232,8 @@ def fit_rows(vectoriser: Vectoriser, x: Sparse, labels: Sequence[Sequence[str]],
         for k in rng.permutation(len(batches)).tolist():
             bt, step = batches[k], step + 1
             used = w[bt.columns]
-            # einsum, not BLAS: on a busy machine BLAS threads wait on each other for products this small.
-            g = bt.weight[:, None] * (softmax(np.einsum("ij,jk->ik", bt.x, used) + b) - bt.y) / len(bt.y)
-            grad = np.einsum("ij,ik->jk", bt.x, g) + how.l2 * used
+            g = bt.weight[:, None] * (softmax(bt.times(used) + b) - bt.y) / len(bt.y)
+            grad = bt.transposed_times(g) + how.l2 * used
             # Lazy Adam: only the weights of the features this batch uses move (and are shrunk).
             m[bt.columns] = 0.9 * m[bt.columns] + 0.1 * grad
             v[bt.columns] = 0.999 * v[bt.columns] + 0.001 * grad * grad

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex
 from kb.analysis import names_any
-from kb.classify import OUT, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
+from kb.classify import OUT, Batch, Classifier, Fitting, Vectoriser, cross_fit, fit, folds, tokens
 from kb.learn import build, engine, question_of, rank
 from kb.memory import nearest
 from kb.model import Content
@@ -225,3 +225,23 @@ def test_rows_taken_from_a_matrix_are_the_rows_made_for_those_docs(docs: list[li
     taken, made = vectoriser.matrix(docs).rows(chosen), vectoriser.matrix([docs[i] for i in chosen])
     assert taken.indptr.tolist() == made.indptr.tolist()
     assert taken.indices.tolist() == made.indices.tolist() and taken.data.tolist() == made.data.tolist()
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.lists(st.sampled_from(["s nude", "s law", "s refer", "c <nud", "b a b", "s zebra"]), max_size=5),
+                min_size=1, max_size=8), st.data())
+def test_a_batchs_sparse_products_are_the_dense_products(docs: list[list[str]], data: st.DataObject) -> None:
+    # The fit multiplies a batch by the weights (X @ W) and the gradients back (X.T @ G) without a dense block:
+    # the same numbers as the dense products, empty rows and repeated rows included.
+    vectoriser = Vectoriser.of(docs, min_df=1)
+    x = vectoriser.matrix(docs)
+    chosen = np.array(data.draw(st.lists(st.integers(0, len(docs) - 1), min_size=1, max_size=10)))
+    batch = Batch.of(x, chosen, np.zeros((len(docs), 2)), np.ones(len(docs)))
+    dense = np.zeros((len(chosen), x.columns))
+    for i, row in enumerate(chosen.tolist()):
+        dense[i, x.indices[x.indptr[row]:x.indptr[row + 1]]] = x.data[x.indptr[row]:x.indptr[row + 1]]
+    rng = np.random.default_rng(len(docs))
+    w, g = rng.normal(size=(x.columns, 3)), rng.normal(size=(len(chosen), 3))
+    assert batch.columns.tolist() == np.flatnonzero(dense.any(axis=0)).tolist()
+    assert np.allclose(batch.times(w[batch.columns]), dense @ w, atol=1e-5)
+    assert np.allclose(batch.transposed_times(g), (dense.T @ g)[batch.columns], atol=1e-5)
