@@ -8,6 +8,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,16 +59,28 @@ def assert_fits() -> Callable[[Page, str], None]:
     return check
 
 
-def watch_csp(page: Page) -> Callable[[], list[str]]:
+@dataclass
+class CspWatch:
+    """The CSP violations of a page: those its document recorded and those the console reported (since the last
+    clear)."""
+
+    page: Page
+    messages: list[str] = field(default_factory=list)
+
+    def __call__(self) -> list[str]:
+        return [*self.page.evaluate("window.__csp"), *self.messages]
+
+    def clear(self) -> None:
+        """Forget the console's reports so far (a new document starts its own record)."""
+        self.messages.clear()
+
+
+def watch_csp(page: Page) -> CspWatch:
     """Watch a page for CSP violations from its first navigation on; call the result to read them."""
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    watch = CspWatch(page)
+    page.on("console", lambda m: watch.messages.append(m.text) if "Content Security Policy" in m.text else None)
     page.add_init_script(CSP_LISTENER)
-
-    def seen() -> list[str]:
-        return [*page.evaluate("window.__csp"), *messages]
-
-    return seen
+    return watch
 
 
 @pytest.fixture
@@ -99,14 +112,80 @@ def shared_context(browser: Browser, browser_context_args: dict[str, Any]) -> It
     context.close()
 
 
+@pytest.fixture(scope="session")
+def kept_pages() -> set[Page]:
+    """The pages tests share (see reusing): no test's end closes them."""
+    return set()
+
+
 @pytest.fixture
-def context(shared_context: BrowserContext) -> Iterator[BrowserContext]:
+def context(shared_context: BrowserContext, kept_pages: set[Page]) -> Iterator[BrowserContext]:
     """The worker's shared context (overrides pytest-playwright's new context a test); what a test routed or
     left open in it goes when the test ends."""
     yield shared_context
     shared_context.unroute_all(behavior="ignoreErrors")
     for left in shared_context.pages:
-        left.close()
+        if left not in kept_pages:
+            left.close()
+
+
+@dataclass
+class Reused:
+    """A page that tests share, and its CSP watch."""
+
+    page: Page
+    csp: CspWatch
+
+
+@contextmanager
+def reusing(context: BrowserContext, kept_pages: set[Page]) -> Iterator[Callable[[], Reused]]:
+    """One page of a context for tests that only load an address and check what it shows (a new page costs three
+    loads): each call gives it at the context's own width with its CSP watch cleared, and a new one if a test
+    closed it. The next load starts a new document, so no test sees another's page."""
+    kept: list[Reused] = []
+    width: dict[str, int] = {}
+
+    def get() -> Reused:
+        if not kept or kept[0].page.is_closed():
+            page = context.new_page()
+            kept_pages.add(page)
+            width.update(page.viewport_size or {})
+            kept[:] = [Reused(page, watch_csp(page))]
+        reused = kept[0]
+        if width:
+            reused.page.set_viewport_size({"width": width["width"], "height": width["height"]})
+        reused.csp.clear()
+        return reused
+
+    yield get
+    for reused in kept:
+        kept_pages.discard(reused.page)
+        reused.page.close()
+
+
+@pytest.fixture(scope="session")
+def reuse(kept_pages: set[Page]) -> Callable[[BrowserContext], AbstractContextManager[Callable[[], Reused]]]:
+    """reusing, for a context a test module makes (`with reuse(context) as get: ... get().page`)."""
+    return lambda context: reusing(context, kept_pages)
+
+
+@pytest.fixture(scope="session")
+def shared_page(shared_context: BrowserContext, kept_pages: set[Page]) -> Iterator[Callable[[], Reused]]:
+    """The worker's one page in the shared context, as each test gets it (see reusing)."""
+    with reusing(shared_context, kept_pages) as get:
+        yield get
+
+
+@pytest.fixture
+def reused_page(shared_page: Callable[[], Reused]) -> Page:
+    """The worker's one page in the shared context, for tests that load an address and check it (see reusing)."""
+    return shared_page().page
+
+
+@pytest.fixture
+def reused_csp(shared_page: Callable[[], Reused]) -> CspWatch:
+    """The CSP violations of reused_page in this test."""
+    return shared_page().csp
 
 
 @contextmanager

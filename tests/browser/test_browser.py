@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -59,16 +60,17 @@ def visit(page: Page, name: str) -> None:
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_each_page_type_stays_on_the_site_passes_axe_and_fits_320_pixels(
-        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
-        screenshots: Shoot, assert_accessible: Callable[[Page], None],
-        assert_fits: Callable[[Page, str], None]) -> None:
+        reused_page: Page, reused_csp: Callable[[], list[str]], request_log: list[str], base_url: str, name: str,
+        screenshots: Shoot, assert_accessible: Callable[[Page], None], assert_fits: Callable[[Page, str], None]
+) -> None:
     # One load per page type for the three checks: a browser context and a page load cost more than a check.
+    page = reused_page
     visit(page, name)
     page.wait_for_load_state("load")
     assert request_log, "the page itself is recorded"
     assert all(url.startswith(base_url + "/") for url in request_log), request_log
     assert any("/static/site.css" in url for url in request_log)
-    assert csp_violations() == []
+    assert reused_csp() == []
     screenshots(page, f"{name}")
     assert_accessible(page)
     # The layout answers to the width through CSS alone (site.js reads no size), so a resize is a phone's view.
@@ -99,6 +101,24 @@ def test_the_csp_listener_catches_a_violation(page: Page, csp_violations: Callab
     page.wait_for_function("window.__csp.length > 0")
     assert page.evaluate("window.x") is None
     assert "script-src" in csp_violations()[0]
+
+
+def test_a_shared_page_starts_each_test_clean(shared_page: Callable[[], Any]) -> None:
+    # The page-type tests share one page: what one test left (a violation reported, a phone's width) is gone for
+    # the next, which gets the same page back.
+    first = shared_page()
+    width = first.page.viewport_size
+    first.page.goto("/")
+    first.page.set_viewport_size({"width": 320, "height": 640})
+    first.page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
+                        " document.body.appendChild(s); }")
+    first.page.wait_for_function("window.__csp.length > 0")
+    assert first.csp()
+    following = shared_page()
+    assert following.page is first.page
+    assert following.page.viewport_size == width and width != {"width": 320, "height": 640}
+    following.page.goto("/contacts")
+    assert following.csp() == []
 
 
 def test_the_accessibility_check_catches_a_violation_in_a_later_state(

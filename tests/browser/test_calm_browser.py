@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
@@ -33,12 +34,19 @@ def phone_context(request: pytest.FixtureRequest, open_context: OpenContext, bas
     context.close()
 
 
+@pytest.fixture(scope="module")
+def phone_pages(phone_context: BrowserContext, reuse: Callable[[BrowserContext], AbstractContextManager[Any]]
+                ) -> Iterator[Callable[[], Any]]:
+    """The one page of each phone context that this module's tests share (tests/browser/conftest.py's reusing)."""
+    with reuse(phone_context) as get:
+        yield get
+
+
 @pytest.fixture
-def phone(phone_context: BrowserContext, page_in: Callable[[BrowserContext], AbstractContextManager[Page]]
-          ) -> Iterator[Page]:
-    """A new 390px-wide page of the test's own."""
-    with page_in(phone_context) as page:
-        yield page
+def phone(phone_pages: Callable[[], Any]) -> Page:
+    """A 390px-wide page, shared by this module's tests: each loads its own address first."""
+    page: Page = phone_pages().page
+    return page
 
 
 @pytest.mark.parametrize("url", HEADER_PAGES)
@@ -145,12 +153,12 @@ NEW_STATES = {
 
 
 @pytest.mark.parametrize("name", NEW_STATES)
-def test_axe_finds_nothing_on_the_new_page_states(page: Page, name: str, screenshots: Shoot,
+def test_axe_finds_nothing_on_the_new_page_states(reused_page: Page, name: str, screenshots: Shoot,
                                                   assert_accessible: Callable[[Page], None],
                                                   assert_good_at_widths: Callable[[Page, str, str], None]) -> None:
-    assert_good_at_widths(page, NEW_STATES[name], name)
+    assert_good_at_widths(reused_page, NEW_STATES[name], name)
     # At a phone's width the menu opens.
-    page.locator(".menu__toggle").click()
-    assert page.locator("nav[aria-label=Main] a").first.is_visible()
-    screenshots(page, f"{name}-390-menu", full_page=False)
-    assert_accessible(page)
+    reused_page.locator(".menu__toggle").click()
+    assert reused_page.locator("nav[aria-label=Main] a").first.is_visible()
+    screenshots(reused_page, f"{name}-390-menu", full_page=False)
+    assert_accessible(reused_page)

@@ -60,13 +60,14 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_each_tool_page_stays_on_the_site_passes_axe_and_fits_320_pixels(
-        page: Page, request_log: list[str], base_url: str, name: str, csp_violations: Callable[[], list[str]],
-        screenshots: Shoot, assert_accessible: Callable[[Page], None],
-        assert_fits: Callable[[Page, str], None]) -> None:
+        reused_page: Page, reused_csp: Callable[[], list[str]], request_log: list[str], base_url: str, name: str,
+        screenshots: Shoot, assert_accessible: Callable[[Page], None], assert_fits: Callable[[Page, str], None]
+) -> None:
     # One load per page for the three checks (as for the other page types in test_browser.py).
+    page = reused_page
     visit(page, name)
     page.wait_for_load_state("load")
-    assert csp_violations() == []
+    assert reused_csp() == []
     assert request_log and all(url.startswith(base_url + "/") for url in request_log), request_log
     screenshots(page, f"tool-{name}")
     assert_accessible(page)
