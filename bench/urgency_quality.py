@@ -119,7 +119,9 @@ def main() -> None:
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
           f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}; the line: recall "
-          f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}")
+          f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}; false alarms out of "
+          f"scope: {int(np.sum(((p >= cut) | sure)[y == 0] & np.array([not r['labels'] for r in train])[y == 0]))} "
+          f"of {int(np.sum(((p >= cut) | sure)[y == 0]))}")
     if a.misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
         for r, score_, rule in zip(train, p, sure, strict=True):
             if r["urgent"] and score_ < cut and not rule:
