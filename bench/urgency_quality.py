@@ -115,13 +115,14 @@ def main() -> None:
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = model.threshold
     sure = np.array([certain(cues, r[0], r[5]) for r in rows])
+    alarms = ((p >= cut) | sure)[y == 0]  # the calm train questions flagged, and those the guidance does not answer
+    outside = np.array([not r["labels"] for r in train])[y == 0]
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
           f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}; the line: recall "
-          f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}; false alarms out of "
-          f"scope: {int(np.sum(((p >= cut) | sure)[y == 0] & np.array([not r['labels'] for r in train])[y == 0]))} "
-          f"of {int(np.sum(((p >= cut) | sure)[y == 0]))}")
+          f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}; false alarms "
+          f"out of scope: {int(np.sum(alarms & outside))} of {int(np.sum(alarms))}")
     if a.misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
         for r, score_, rule in zip(train, p, sure, strict=True):
             if r["urgent"] and score_ < cut and not rule:
