@@ -25,12 +25,13 @@ FAREWELL = "farewell"  # a goodbye: urgent on its own too
 # Families that name a danger to the child's life or body by themselves (no time needed: a goodbye is sent now).
 DANGER = ("danger_to_life", INTENT, FAREWELL)
 MISSING = "missing"
+ALARMING = frozenset((*THREATS, *NOW, *DANGER))  # the families that name a danger or the time it comes
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die", "farewell")}
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
-           "part_danger")
+           "part_danger", "calm_beside_danger")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
 # families of each of its sentences (none when it has one sentence).
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str], tuple[frozenset[str], ...]]
@@ -151,7 +152,11 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
     # A sentence with no calm word of its own: the danger and the time it names are read together.
-    clear = [p for p in (parts or (matched,)) if not cues.calm(p)]
+    sentences = parts or (matched,)
+    clear = [p for p in sentences if not cues.calm(p)]
+    # The calm words in the sentences that name a danger or its time: a payslip "last month" in another sentence of
+    # a long message does not make its danger past (the whole message's calm words are an input too).
+    beside = max((len(cues.calm(p)) for p in sentences if not p.isdisjoint(ALARMING)), default=0)
     nb = knn = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)
@@ -160,7 +165,8 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
               "text": max(-10.0, min(10.0, text)) / 10.0,
               "part_threat_and_now": float(any(not p.isdisjoint(THREATS) and not p.isdisjoint(NOW) for p in clear)),
-              "part_danger": float(any(not p.isdisjoint(DANGER) for p in clear))}
+              "part_danger": float(any(not p.isdisjoint(DANGER) for p in clear)),
+              "calm_beside_danger": float(beside)}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 

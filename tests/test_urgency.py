@@ -237,6 +237,12 @@ def test_a_calm_word_counts_only_in_its_own_sentence(cues: Cues) -> None:
     assert features(told_as_past)[at] == 0.0
     assert features("Writing up the rota. She is on the roof at the moment.")[danger] == 1.0
     assert features("Last year she was on the roof. What training is there?")[danger] == 0.0
+    # The calm words in the sentences that hold the danger or its time: none in the buried emergency, where the
+    # message as a whole has two kinds; one when it is told as the past; in one sentence, all of it.
+    beside = names.index("calm_beside_danger")
+    assert features(buried)[beside] == 0.0
+    assert features(told_as_past)[beside] == 1.0
+    assert features("what should our policy say if a man is waiting outside for a pupil now")[beside] == 1.0
 
 
 def test_a_sentence_that_is_certainly_urgent_is_not_calmed_by_another(cues: Cues) -> None:
