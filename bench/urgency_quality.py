@@ -27,7 +27,7 @@ from kb.memory import Labelled, Memory
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
 from kb.understand import understand
-from kb.urgency import Cues, UrgencyModel, assess, certain, design, fit, held_out_scores
+from kb.urgency import Cues, UrgencyModel, assess, certain, design, fit, held_out_scores, sentence_stems
 from kb.urgency_text import ngrams
 
 HERE = Path(__file__).resolve().parent
@@ -107,11 +107,12 @@ def main() -> None:
     rows = [(cues.matched(r["typed"], r["text"]), r["terms"], r["urgent"], r["group"], ngrams(r["typed"], r["text"]),
              cues.parts(r["typed"], r["text"]))
             for r in train]
+    part_stems = [sentence_stems(r["typed"], r["text"]) for r in train]
     model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
-                text_folds=a.text_folds, line_calm=a.line_calm)
+                text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems)
     # The measure to choose by: each train writer scored by models fitted without them, at the alarm the fit set
     # on those same scores (where `false_alarm` of the calm ones reach, those the safety rules flag among them).
-    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds)
+    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds, part_stems)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = model.threshold
     sure = np.array([certain(cues, r[0], r[5]) for r in rows])

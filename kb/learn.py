@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -39,7 +40,7 @@ from kb.retrieve import OnDemand, searcher_for, section_scores
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess
+from kb.urgency import Cues, Urgency, UrgencyModel, assess, sentence_stems
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -123,11 +124,7 @@ def section_stats(content: Content) -> SectionStats:
         for section in article.sections:
             text = " ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])
             per[f"{article.slug}#{section.anchor}"] = frozenset(stems(text))
-    df: dict[str, int] = {}
-    for found in per.values():
-        for stem in found:
-            df[stem] = df.get(stem, 0) + 1
-    return SectionStats(per, df)
+    return SectionStats(per, dict(Counter(stem for found in per.values() for stem in found)))
 
 
 def coverage(analysed: Analysed, section_id: str, stats: SectionStats) -> float:
@@ -299,6 +296,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     memory_rows: list[dict[str, Any]] = []
     examples: list[Example] = []
     urgent_rows: list[UrgencyRow] = []
+    pieces: list[tuple[frozenset[str], ...]] = []  # each question's sentences' stems, for urgency
     docs: list[list[str]] = []
     with searcher_for(ix) as shared:  # one searcher for the bank's thousands of questions, not one each
         for item in bank:
@@ -315,6 +313,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
             docs.append(tokens_of(query, question.intents))
             urgent_rows.append((question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
                                 eng.cues.parts(query.typed, query.text)))
+            pieces.append(sentence_stems(query.typed, query.text))
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
@@ -326,7 +325,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         urgency_fit = pool.submit(fit_urgency, eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
                                   false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
                                   text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
-                                  line_calm=tuning.urgent_line_calm
+                                  line_calm=tuning.urgent_line_calm, part_stems=pieces
                                   ) if eng.cues.families else None
         examples, classifier = classify_examples(ix, eng, examples, docs)
         model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)

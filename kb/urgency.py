@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.analysis import stems
 from kb.memory import Memory, nearest
 from kb.model import any_of
 from kb.rank_fit import fit_logistic
@@ -31,7 +32,7 @@ HAPPENING = "happening_now"
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die", "farewell")}
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
-           "part_danger", "calm_beside_danger")
+           "part_danger", "calm_beside_danger", "part_nb")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
 # families of each of its sentences (none when it has one sentence).
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str], tuple[frozenset[str], ...]]
@@ -139,15 +140,26 @@ class UrgencyModel:
                    float(data["maybe"]), float(data.get("sure", 0.5)), TextModel.from_dict(data.get("text", {})))
 
 
+def sentence_stems(*texts: str) -> tuple[frozenset[str], ...]:
+    """The stems of each sentence of the texts, in Cues.parts' order (none for a text of one sentence)."""
+    out: list[frozenset[str]] = []
+    for text in dict.fromkeys(t for t in texts if t):
+        pieces = [p for p in _SENTENCE.split(text) if p.strip()]
+        if len(pieces) > 1:
+            out.extend(frozenset(stems(p)) for p in pieces)
+    return tuple(out)
+
+
 def feature_names(cues: Cues) -> tuple[str, ...]:
     """The model's inputs: one per family, then the derived ones."""
     return (*cues.names, *DERIVED)
 
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
-        exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = ()
-        ) -> np.ndarray:
-    """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families)."""
+        exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = (),
+        part_stems: Sequence[frozenset[str]] = ()) -> np.ndarray:
+    """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families;
+    part_stems: its sentences' stems, in the same order)."""
     calm = len(cues.calm(matched))
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
@@ -157,16 +169,20 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     # The calm words in the sentences that name a danger or its time: a payslip "last month" in another sentence of
     # a long message does not make its danger past (the whole message's calm words are an input too).
     beside = max((len(cues.calm(p)) for p in sentences if not p.isdisjoint(ALARMING)), default=0)
-    nb = knn = 0.0
+    nb = knn = part_nb = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)
         knn = _urgent_share(memory, terms, exclude, cos=cos)
+        # The words of a sentence that names a danger or its time, weighed alone: a long message about other
+        # things does not dilute them.
+        part_nb = max((memory.log_odds("urgent", [t for t in terms if t in own], exclude)
+                       for p, own in zip(parts, part_stems, strict=False) if not p.isdisjoint(ALARMING)), default=nb)
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
               "text": max(-10.0, min(10.0, text)) / 10.0,
               "part_threat_and_now": float(any(not p.isdisjoint(THREATS) and not p.isdisjoint(NOW) for p in clear)),
               "part_danger": float(any(not p.isdisjoint(DANGER) for p in clear)),
-              "calm_beside_danger": float(beside)}
+              "calm_beside_danger": float(beside), "part_nb": max(-10.0, min(10.0, part_nb)) / 10.0}
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
@@ -227,21 +243,24 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
         hit = certain(cues, matched, cues.parts(*texts)) or rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
     parts = cues.parts(*texts)
-    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts)
+    x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts,
+            part_stems=sentence_stems(*texts))
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     urgent = p >= model.threshold or certain(cues, matched, parts)
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
-        margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0) -> UrgencyModel:
+        margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0,
+        part_stems: Sequence[Sequence[frozenset[str]]] = ()) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
     999", unless that would show the line on more than `line_calm` of the calm questions; the emergency answer
     starts where no more than `false_alarm` of the calm questions reach, those the safety rules flag among them
-    (never below "maybe"); `sure` is where the answer becomes the 999 step itself."""
-    x, y, weight = design(cues, rows, memory, text_l2, text_folds)
+    (never below "maybe"); `sure` is where the answer becomes the 999 step itself. part_stems: each row's
+    sentences' stems (sentence_stems; none: each row read whole)."""
+    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
@@ -266,13 +285,15 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
                         max(sure, threshold), fit_text(bags, y, l2=text_l2))
 
 
-def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The fitting data of bank rows: features (each writer's from data without them), labels and weights."""
+def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,
+           part_stems: Sequence[Sequence[frozenset[str]]] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fitting data of bank rows: features (each writer's from data without them), labels and weights;
+    part_stems as for fit."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts)
-                   for (matched, terms, _, group, _, parts), t in zip(rows, text, strict=True)])
+    own = part_stems or [()] * len(rows)
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps)
+                   for (matched, terms, _, group, _, parts), t, ps in zip(rows, text, own, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     return x, y, np.where(y > 0, 3.0, 1.0)
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
+from kb.analysis import stems
 from kb.answering import STRATEGIES, Asked, _asked, contacts_for
 from kb.classify import folds
 from kb.conversation import Context
@@ -24,7 +25,19 @@ from kb.rank import ADULTS
 from kb.rank_fit import fit_logistic
 from kb.tuning import DEFAULT
 from kb.understand import understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess, certain, design, feature_names, fit, held_out_scores, row
+from kb.urgency import (
+    Cues,
+    Urgency,
+    UrgencyModel,
+    assess,
+    certain,
+    design,
+    feature_names,
+    fit,
+    held_out_scores,
+    row,
+    sentence_stems,
+)
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Cases written for these tests (not taken from the bank or the shared sets): each family finds the first list
@@ -243,6 +256,31 @@ def test_a_calm_word_counts_only_in_its_own_sentence(cues: Cues) -> None:
     assert features(buried)[beside] == 0.0
     assert features(told_as_past)[beside] == 1.0
     assert features("what should our policy say if a man is waiting outside for a pupil now")[beside] == 1.0
+
+
+def test_the_words_of_a_sentence_that_names_a_danger_are_weighed_alone(cues: Cues) -> None:
+    def terms(text: str) -> dict[str, float]:
+        return dict.fromkeys(stems(text), 1.0)
+
+    bank = [("a man is waiting outside for her now", True), ("he is outside the gates waiting now", True),
+            ("my payslip was wrong again", False), ("the rota for next term", False),
+            ("please fix the payslip and the rota", False), ("who writes the rota", False)]
+    memory = Memory.of([Labelled(terms(t), (), f"w{i}", urgent=u) for i, (t, u) in enumerate(bank)])
+    names = feature_names(cues)
+    nb, part = names.index("nb"), names.index("part_nb")
+
+    def features(text: str) -> np.ndarray:
+        return row(cues, cues.matched(text), terms(text), memory, parts=cues.parts(text),
+                   part_stems=sentence_stems(text))
+
+    buried = "My payslip was wrong and so is the rota. A man is waiting outside for her now. Please fix the payslip."
+    assert len(sentence_stems(buried)) == len(cues.parts(buried)) == 3
+    # The sentence that names the danger, weighed alone, as if it were the question: the payslip and the rota
+    # around it count against the message read whole, not against it.
+    assert features(buried)[part] == features("A man is waiting outside for her now.")[nb]
+    assert features(buried)[part] > features(buried)[nb]
+    alone = features("a man is waiting outside for her now")
+    assert alone[part] == alone[nb]
 
 
 def test_a_sentence_that_is_certainly_urgent_is_not_calmed_by_another(cues: Cues) -> None:
