@@ -30,7 +30,7 @@ ALARMING = frozenset((*THREATS, *NOW, *DANGER))  # the families that name a dang
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
-RISK_CUES = {"self-harm": ("danger_to_life", "intent_to_die", "farewell")}
+RISK_CUES = {"self-harm": DANGER}
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger", "calm_beside_danger", "part_nb")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
@@ -72,12 +72,7 @@ class Cues:
 
     def parts(self, *texts: str) -> tuple[frozenset[str], ...]:
         """The families found in each sentence of the texts (none for a text of one sentence)."""
-        out: list[frozenset[str]] = []
-        for text in dict.fromkeys(t for t in texts if t):
-            pieces = [p for p in _SENTENCE.split(text) if p.strip()]
-            if len(pieces) > 1:
-                out.extend(self.matched(p) for p in pieces)
-        return tuple(out)
+        return tuple(self.matched(p) for p in sentences(*texts))
 
     def calm(self, matched: frozenset[str]) -> frozenset[str]:
         """The calm families (planning, the past, a story, adults only...) among those matched."""
@@ -140,14 +135,19 @@ class UrgencyModel:
                    float(data["maybe"]), float(data.get("sure", 0.5)), TextModel.from_dict(data.get("text", {})))
 
 
-def sentence_stems(*texts: str) -> tuple[frozenset[str], ...]:
-    """The stems of each sentence of the texts, in Cues.parts' order (none for a text of one sentence)."""
-    out: list[frozenset[str]] = []
+def sentences(*texts: str) -> list[str]:
+    """The sentences of each distinct text, in turn (none of a text of one sentence: it is read whole)."""
+    out: list[str] = []
     for text in dict.fromkeys(t for t in texts if t):
         pieces = [p for p in _SENTENCE.split(text) if p.strip()]
         if len(pieces) > 1:
-            out.extend(frozenset(stems(p)) for p in pieces)
-    return tuple(out)
+            out.extend(pieces)
+    return out
+
+
+def sentence_stems(*texts: str) -> tuple[frozenset[str], ...]:
+    """The stems of each sentence of the texts, in Cues.parts' order."""
+    return tuple(frozenset(stems(p)) for p in sentences(*texts))
 
 
 def feature_names(cues: Cues) -> tuple[str, ...]:
@@ -175,8 +175,9 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
         knn = _urgent_share(memory, terms, exclude, cos=cos)
         # The words of a sentence that names a danger or its time, weighed alone: a long message about other
         # things does not dilute them.
+        pairs = zip(parts, part_stems, strict=True) if part_stems else ()
         part_nb = max((memory.log_odds("urgent", [t for t in terms if t in own], exclude)
-                       for p, own in zip(parts, part_stems, strict=False) if not p.isdisjoint(ALARMING)), default=nb)
+                       for p, own in pairs if not p.isdisjoint(ALARMING)), default=nb)
     values = {"threat_and_now": float(threats > 0 and now), "threats": float(threats), "calm": float(calm),
               "calm_and_no_now": float(calm > 0 and not now), "nb": max(-10.0, min(10.0, nb)) / 10.0, "knn": knn,
               "text": max(-10.0, min(10.0, text)) / 10.0,
