@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from kb.analysis import Analysed, names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import training_bank
+from kb.forkmap import cores, fork_map
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.memory import Labelled, Memory
 from kb.model import Article, Content, Section
@@ -283,37 +285,25 @@ def bank_digest(bank: Sequence[Mapping[str, Any]]) -> str:
 def learner(bank: Sequence[Mapping[str, Any]]) -> Learner:
     """The build step that fits the models on a bank of labelled questions (train fold only)."""
 
-    def learn(ix: OpenIndex) -> dict[str, Any]:
-        return fit_models(ix, bank)
-
-    return learn
+    return partial(fit_models, bank=bank)
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Fit ranking, scope and urgency on the bank; the memory of its questions is stored with the index."""
     eng = build_engine(ix)
     headings = {f.source for f in eng.sections}
-    memory_rows: list[dict[str, Any]] = []
-    examples: list[Example] = []
-    urgent_rows: list[UrgencyRow] = []
-    pieces: list[tuple[frozenset[str], ...]] = []  # each question's sentences' stems, for urgency
-    docs: list[list[str]] = []
-    with searcher_for(ix) as shared:  # one searcher for the bank's thousands of questions, not one each
-        for item in bank:
-            labels = tuple(h for h in item.get("expect", []) if h in headings)
-            if item.get("expect") and not labels:
-                continue  # labelled with sections this content does not have
-            group = str(item.get("writer", ""))
-            query = understand(ix, str(item["q"]))
-            place = item.get("nation") or query.nation
-            question, hits = _question(ix, eng, query, place, shared)
-            examples.append(Example(question, _candidates(eng, hits), labels, group))
-            urgent = bool(item.get("urgent"))
-            memory_rows.append({"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent})
-            docs.append(tokens_of(query, question.intents))
-            urgent_rows.append((question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
-                                eng.cues.parts(query.typed, query.text)))
-            pieces.append(sentence_stems(query.typed, query.text))
+    # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
+    with searcher_for(ix) as shared:
+        read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
+    examples = [Example(question, _candidates(eng, hits), labels, group) for labels, group, question, hits, *_ in read]
+    memory_rows: list[dict[str, Any]] = [
+        {"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent}
+        for labels, group, _, _, query, urgent in read]
+    docs = [tokens_of(query, question.intents) for _, _, question, _, query, _ in read]
+    urgent_rows: list[UrgencyRow] = [(question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
+                                      eng.cues.parts(query.typed, query.text))
+                                     for _, group, question, _, query, urgent in read]
+    pieces = [sentence_stems(query.typed, query.text) for *_, query, _ in read]  # for urgency, a sentence at a time
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
@@ -333,6 +323,17 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
         urgency = urgency_fit.result() if urgency_fit is not None else UrgencyModel()
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
             "classifier": classifier.as_dict()}
+
+
+def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item: Mapping[str, Any]
+          ) -> tuple[tuple[str, ...], str, Question, dict[str, float], Query, bool] | None:
+    """What fitting needs of one bank question (None when labelled with sections this content does not have)."""
+    labels = tuple(h for h in item.get("expect", []) if h in headings)
+    if item.get("expect") and not labels:
+        return None
+    query = understand(ix, str(item["q"]))
+    question, hits = _question(ix, eng, query, item.get("nation") or query.nation, shared)
+    return labels, str(item.get("writer", "")), question, hits, query, bool(item.get("urgent"))
 
 
 def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:

@@ -1,0 +1,65 @@
+"""A function over many items on every core: the later chunks in forked processes, which inherit what the
+function reads (an opened index, its engine) without pickling it, and send their results back in order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def fork_safe() -> bool:
+    """Whether forking is safe here: a process of one thread (another thread could hold a lock the child needs)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int, least: int = 200,
+             safe: Callable[[], bool] = fork_safe) -> list[R]:
+    """[fn(x) for x in items], in order: the first chunk in this process, each other chunk in a forked child,
+    when there are `workers` > 1, at least `least` items a chunk and forking is safe. A child that fails or dies
+    costs nothing but time: its chunk is worked here."""
+    chunks = min(workers, len(items) // max(least, 1))
+    if chunks < 2 or not safe():
+        return [fn(x) for x in items]
+    bounds = [len(items) * i // chunks for i in range(chunks + 1)]
+    context = multiprocessing.get_context("fork")
+    children = []
+    for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_work, args=(fn, items[lo:hi], send), daemon=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12 on fork() beside threads
+            child.start()
+        send.close()
+        children.append((child, receive, lo, hi))
+    out = [fn(x) for x in items[:bounds[1]]]
+    for child, receive, lo, hi in children:
+        try:
+            done: list[R] | None = receive.recv()
+        except EOFError:  # the child died before sending
+            done = None
+        child.join()
+        out.extend(done if done is not None else [fn(x) for x in items[lo:hi]])
+    return out
+
+
+def _work(fn: Callable[[T], R], chunk: Sequence[T], send: Connection) -> None:
+    """A child's part: its results, or None when fn fails (the parent works the chunk and meets the error)."""
+    try:
+        results: list[R] | None = [fn(x) for x in chunk]
+    except Exception:  # noqa: BLE001 - the parent repeats the chunk, so the error is raised where it is seen
+        results = None
+    send.send(results)
+    send.close()

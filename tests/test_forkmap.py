@@ -1,0 +1,67 @@
+"""The build reads the bank's questions on every core (kb.forkmap): the same results, in order, as one process."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.forkmap import fork_map
+
+
+def _with_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def _always() -> bool:
+    return True
+
+
+def test_later_chunks_are_worked_in_children_and_come_back_in_order() -> None:
+    items = list(range(1000))
+    out = fork_map(_with_pid, items, workers=3, least=100, safe=_always)
+    assert [v for v, _ in out] == [x * x for x in items]
+    pids = [p for _, p in out]
+    assert pids[0] == os.getpid()
+    assert len(set(pids)) == 3  # this process and two children, one chunk each
+    assert pids == sorted(pids, key=pids.index)  # each chunk contiguous
+
+
+@settings(deadline=None, max_examples=15)
+@given(st.lists(st.integers(-1000, 1000), max_size=60), st.integers(1, 4), st.integers(1, 20))
+def test_the_results_are_those_of_one_process(items: list[int], workers: int, least: int) -> None:
+    assert [v for v, _ in fork_map(_with_pid, items, workers, least=least, safe=_always)] == [x * x for x in items]
+
+
+def test_no_fork_when_unsafe_or_too_few_items() -> None:
+    items = list(range(500))
+    for out in (fork_map(_with_pid, items, workers=2, least=100, safe=lambda: False),
+                fork_map(_with_pid, items[:150], workers=2, least=100, safe=_always),
+                fork_map(_with_pid, items, workers=1, least=100, safe=_always)):
+        assert {p for _, p in out} == {os.getpid()}
+
+
+def _fails_late(x: int) -> int:
+    if x == 900:
+        raise ValueError("item 900")
+    return x
+
+
+def test_an_error_in_a_child_is_raised_here() -> None:
+    with pytest.raises(ValueError, match="item 900"):
+        fork_map(_fails_late, list(range(1000)), workers=2, least=100, safe=_always)
+
+
+def test_a_child_that_dies_costs_only_time() -> None:
+    parent = os.getpid()
+
+    def dies_in_a_child(x: int) -> tuple[int, int]:
+        if x == 700 and os.getpid() != parent:
+            os._exit(3)  # a child killed mid-chunk sends nothing
+        return _with_pid(x)
+
+    out = fork_map(dies_in_a_child, list(range(1000)), workers=2, least=100, safe=_always)
+    assert [v for v, _ in out] == [x * x for x in range(1000)]
+    assert {p for _, p in out} == {parent}  # the dead child's chunk was worked here
