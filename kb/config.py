@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +33,9 @@ def training_bank(path: Path | None = None) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def bank_digest(bank: Sequence[Mapping[str, Any]]) -> str:
+    """A short hash of the training questions, so new training data makes an index stale."""
+    raw = json.dumps([[x.get("q"), x.get("expect"), x.get("urgent"), x.get("nation")] for x in bank])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16] if bank else ""

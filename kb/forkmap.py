@@ -9,7 +9,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,3 +63,14 @@ def _work(fn: Callable[[T], R], chunk: Sequence[T], send: Connection) -> None:
         results = None
     send.send(results)
     send.close()
+
+
+def beside(here: Callable[[], T], there: Callable[[], R], safe: Callable[[], bool] = fork_safe) -> tuple[T, R]:
+    """(here(), there()), there() in a forked child while here() runs in this process (one after the other here,
+    where forking is unsafe or the child dies)."""
+    first, second = fork_map(_call, [here, there], workers=2, least=1, safe=safe)
+    return cast(T, first), cast(R, second)
+
+
+def _call(job: Callable[[], object]) -> object:
+    return job()

@@ -4,12 +4,9 @@ the question bank when an index is built."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -19,8 +16,8 @@ import numpy as np
 
 from kb.analysis import Analysed, names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
-from kb.config import training_bank
-from kb.forkmap import cores, fork_map
+from kb.config import bank_digest, training_bank
+from kb.forkmap import beside, cores, fork_map
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.memory import Labelled, Memory
 from kb.model import Article, Content, Section
@@ -276,12 +273,6 @@ def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
 # ---------------------------------------------------------------- fitting at build time
 
 
-def bank_digest(bank: Sequence[Mapping[str, Any]]) -> str:
-    """A short hash of the training questions, so new training data makes an index stale."""
-    raw = json.dumps([[x.get("q"), x.get("expect"), x.get("urgent"), x.get("nation")] for x in bank])
-    return hashlib.sha256(raw.encode()).hexdigest()[:16] if bank else ""
-
-
 def learner(bank: Sequence[Mapping[str, Any]]) -> Learner:
     """The build step that fits the models on a bank of labelled questions (train fold only)."""
 
@@ -296,9 +287,8 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
     examples = [Example(question, _candidates(eng, hits), labels, group) for labels, group, question, hits, *_ in read]
-    memory_rows: list[dict[str, Any]] = [
-        {"terms": dict(query.terms), "labels": list(labels), "group": group, "urgent": urgent}
-        for labels, group, _, _, query, urgent in read]
+    memory_rows: list[dict[str, Any]] = [{"terms": dict(q.terms), "labels": list(lab), "group": g, "urgent": u}
+                                         for lab, g, _, _, q, u in read]
     docs = [tokens_of(query, question.intents) for _, _, question, _, query, _ in read]
     urgent_rows: list[UrgencyRow] = [(question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
                                       eng.cues.parts(query.typed, query.text))
@@ -308,20 +298,25 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
+    near = fork_map(lambda ex: neighbours(ex.question, memory, ex.group), examples, cores())  # before any thread
     tuning = ix.tuning
-    # Urgency is fitted beside ranking: its costliest part (numpy over the words of every question) leaves the
-    # interpreter free for the ranking's, so a second core shortens the build.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        urgency_fit = pool.submit(fit_urgency, eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
-                                  false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
-                                  text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
-                                  line_calm=tuning.urgent_line_calm, part_stems=pieces
-                                  ) if eng.cues.families else None
-        examples, classifier = classify_examples(ix, eng, examples, docs)
-        model = fit_ranking(examples, memory, l2=tuning.l2, max_false_abstention=tuning.max_false_abstention)
-        model = replace(model, within=fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2))
-        urgency = urgency_fit.result() if urgency_fit is not None else UrgencyModel()
-    return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency.as_dict(),
+
+    def ranking() -> tuple[Model, Classifier]:
+        fitted, classifier = classify_examples(ix, eng, examples, docs)
+        model = fit_ranking(fitted, memory, tuning.l2, tuning.max_false_abstention, near)
+        within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
+        return replace(model, within=within), classifier
+
+    def urgency() -> UrgencyModel:
+        return fit_urgency(eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
+                           false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
+                           text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
+                           line_calm=tuning.urgent_line_calm, part_stems=pieces
+                           ) if eng.cues.families else UrgencyModel()
+
+    # Urgency is fitted in a child process while ranking is fitted here: a core each.
+    (model, classifier), urgency_model = beside(ranking, urgency)
+    return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency_model.as_dict(),
             "classifier": classifier.as_dict()}
 
 

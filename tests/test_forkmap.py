@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.forkmap import fork_map
+from kb.forkmap import beside, fork_map
 
 
 def _with_pid(x: int) -> tuple[int, int]:
@@ -65,3 +65,14 @@ def test_a_child_that_dies_costs_only_time() -> None:
     out = fork_map(dies_in_a_child, list(range(1000)), workers=2, least=100, safe=_always)
     assert [v for v, _ in out] == [x * x for x in range(1000)]
     assert {p for _, p in out} == {parent}  # the dead child's chunk was worked here
+
+
+def test_beside_runs_the_second_job_in_a_child_at_the_same_time() -> None:
+    here, there = beside(lambda: ("here", os.getpid()), lambda: ("there", os.getpid()), safe=_always)
+    assert here == ("here", os.getpid())
+    assert there[0] == "there" and there[1] != os.getpid()
+
+
+def test_beside_runs_both_here_where_forking_is_unsafe() -> None:
+    here, there = beside(lambda: os.getpid(), lambda: os.getpid(), safe=lambda: False)
+    assert here == there == os.getpid()
