@@ -10,9 +10,10 @@ from typing import Any
 
 from kb.analysis import stems
 from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
+from kb.coverage import GENERIC
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
-from kb.learn import GENERIC, Ranking, rank
+from kb.learn import Ranking, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
 from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
 from kb.retrieve import Hit, run

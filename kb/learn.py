@@ -4,19 +4,18 @@ the question bank when an index is built."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from kb.analysis import Analysed, names_any, stems, telling_words, words
+from kb.analysis import names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
 from kb.config import bank_digest, training_bank
+from kb.coverage import SectionStats, coverage, section_stats
 from kb.forkmap import beside, cores, fork_map
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.memory import Labelled, Memory
@@ -43,18 +42,6 @@ from kb.urgency import Cues, Urgency, UrgencyModel, assess, sentence_stems
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
-
-# Words that say little about what a question is about: they never count towards coverage.
-GENERIC = frozenset(stems(
-    "what do does did can could should would must how why when where who which is are am was be been "
-    "i me my we our us you your he she they them his her their it its this that these those there "
-    "a an the and or but if so to of in on at for with about from by as into any some all "
-    "need needs want know tell help please thanks advice question ask make get got go going "
-    "child children young person people pupil pupils student students kid kids boy girl son daughter "
-    "teen teenager year old yo school club staff just really also like one "
-    # where a question is set says nothing about what it asks (every part of the guidance is UK-wide)
-    "uk britain british england english wales welsh scotland scottish northern ireland irish ni"
-))
 
 
 @dataclass(frozen=True)
@@ -102,43 +89,6 @@ class Ranking:
     answerable: bool
     urgency: Urgency
     coverage: float
-
-
-@dataclass(frozen=True)
-class SectionStats:
-    """The stems of each section, and in how many sections each stem occurs."""
-
-    stems: dict[str, frozenset[str]]
-    df: dict[str, int]
-
-    def idf(self, stem: str) -> float:
-        """How much a stem says: a word no section uses says the most (it is off this guidance's subject)."""
-        return math.log(1 + len(self.stems) / (1 + self.df.get(stem, 0)))
-
-
-def section_stats(content: Content) -> SectionStats:
-    """Stems per section and in how many sections each occurs."""
-    per: dict[str, frozenset[str]] = {}
-    for article in content.articles:
-        for section in article.sections:
-            text = " ".join([article.title, section.heading, section.text, *section.keywords, *article.keywords])
-            per[f"{article.slug}#{section.anchor}"] = frozenset(stems(text))
-    return SectionStats(per, dict(Counter(stem for found in per.values() for stem in found)))
-
-
-def coverage(analysed: Analysed, section_id: str, stats: SectionStats) -> float:
-    """How much of what the question is about the section covers: its ideas, weighted by how telling each is."""
-    found = stats.stems.get(section_id, frozenset())
-    total = matched = 0.0
-    for group in analysed.groups:
-        own = [s for s in group.stems if s not in GENERIC]
-        if not own:
-            continue
-        weight = max(stats.idf(s) for s in own)
-        total += weight
-        if any(s in found for s in own) or any(all(s in found for s in m) for m in group.meanings):
-            matched += weight
-    return matched / total if total else 0.0
 
 
 def engine(ix: OpenIndex) -> Engine:
@@ -275,8 +225,18 @@ def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
 
 def learner(bank: Sequence[Mapping[str, Any]]) -> Learner:
     """The build step that fits the models on a bank of labelled questions (train fold only)."""
-
     return partial(fit_models, bank=bank)
+
+
+class BankQuestion(NamedTuple):
+    """What fitting needs of one bank question."""
+
+    labels: tuple[str, ...]
+    group: str
+    question: Question
+    hits: dict[str, float]
+    query: Query
+    urgent: bool
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -286,14 +246,14 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
-    examples = [Example(question, _candidates(eng, hits), labels, group) for labels, group, question, hits, *_ in read]
-    memory_rows: list[dict[str, Any]] = [{"terms": dict(q.terms), "labels": list(lab), "group": g, "urgent": u}
-                                         for lab, g, _, _, q, u in read]
-    docs = [tokens_of(query, question.intents) for _, _, question, _, query, _ in read]
-    urgent_rows: list[UrgencyRow] = [(question.cues, query.terms, urgent, group, ngrams(query.typed, query.text),
-                                      eng.cues.parts(query.typed, query.text))
-                                     for _, group, question, _, query, urgent in read]
-    pieces = [sentence_stems(query.typed, query.text) for *_, query, _ in read]  # for urgency, a sentence at a time
+    examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
+    memory_rows: list[dict[str, Any]] = [{"terms": dict(r.query.terms), "labels": list(r.labels), "group": r.group,
+                                          "urgent": r.urgent} for r in read]
+    docs = [tokens_of(r.query, r.question.intents) for r in read]
+    typed = [(r.query.typed, r.query.text) for r in read]
+    urgent_rows: list[UrgencyRow] = [(r.question.cues, r.query.terms, r.urgent, r.group, ngrams(*t), eng.cues.parts(*t))
+                                     for r, t in zip(read, typed, strict=True)]
+    pieces = [sentence_stems(*t) for t in typed]  # for urgency, a sentence at a time
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
@@ -321,14 +281,14 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
 
 
 def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item: Mapping[str, Any]
-          ) -> tuple[tuple[str, ...], str, Question, dict[str, float], Query, bool] | None:
-    """What fitting needs of one bank question (None when labelled with sections this content does not have)."""
+          ) -> BankQuestion | None:
+    """One bank question read for fitting (None when labelled with sections this content does not have)."""
     labels = tuple(h for h in item.get("expect", []) if h in headings)
     if item.get("expect") and not labels:
         return None
     query = understand(ix, str(item["q"]))
     question, hits = _question(ix, eng, query, item.get("nation") or query.nation, shared)
-    return labels, str(item.get("writer", "")), question, hits, query, bool(item.get("urgent"))
+    return BankQuestion(labels, str(item.get("writer", "")), question, hits, query, bool(item.get("urgent")))
 
 
 def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:

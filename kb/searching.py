@@ -11,8 +11,9 @@ from typing import Any
 
 from kb.analysis import MAX_QUERY_CHARS, Analysed, normalise
 from kb.cache import ResultCache
+from kb.coverage import GENERIC, SectionStats
 from kb.index import OpenIndex
-from kb.learn import GENERIC, Ranked, Ranking, SectionStats, engine, rank
+from kb.learn import Ranked, Ranking, engine, rank
 from kb.model import NATIONS, TOPICS, Article, Section
 from kb.retrieve import TYPES, Hit, run
 from kb.snippets import lead, make_snippet

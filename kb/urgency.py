@@ -164,11 +164,11 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
     # A sentence with no calm word of its own: the danger and the time it names are read together.
-    sentences = parts or (matched,)
-    clear = [p for p in sentences if not cues.calm(p)]
+    pieces = parts or (matched,)
+    clear = [p for p in pieces if not cues.calm(p)]
     # The calm words in the sentences that name a danger or its time: a payslip "last month" in another sentence of
     # a long message does not make its danger past (the whole message's calm words are an input too).
-    beside = max((len(cues.calm(p)) for p in sentences if not p.isdisjoint(ALARMING)), default=0)
+    beside = max((len(cues.calm(p)) for p in pieces if not p.isdisjoint(ALARMING)), default=0)
     nb = knn = part_nb = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)

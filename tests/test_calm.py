@@ -17,7 +17,8 @@ from flask.testing import FlaskClient
 
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
-from kb.learn import GENERIC, engine
+from kb.coverage import GENERIC
+from kb.learn import engine
 from kb.model import NATIONS, Content
 
 
