@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,7 +34,7 @@ from kb.rank import (
 )
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
-from kb.retrieve import OnDemand, searcher_for, section_scores
+from kb.retrieve import Leaves, OnDemand, searcher_for, section_scores
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
@@ -42,6 +42,9 @@ from kb.urgency import Cues, Urgency, UrgencyModel, assess, sentence_stems
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
+
+# Clauses kept while the build reads the bank (a few hundred bytes each; about 200,000 distinct in 18,000 questions).
+BUILD_CLAUSES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,16 @@ class Engine:
     stats: SectionStats
     classifier: Classifier | None = None
     elsewhere: tuple[tuple[str, ...], ...] = ()  # the stems of each phrase of content/scope.yaml
+
+    @cached_property
+    def unmatched(self) -> tuple[Candidate, ...]:
+        """Every section as a candidate that no search matched (score and rank 0)."""
+        return tuple(Candidate(f.id, f.source, f.heading_stems, f.places) for f in self.sections)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each section's place in `sections`, by id."""
+        return {f.id: i for i, f in enumerate(self.sections)}
 
 
 @dataclass(frozen=True)
@@ -164,10 +177,15 @@ def tokens_of(query: Query, intents: frozenset[str]) -> list[str]:
 
 def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ...]:
     """Every section as a candidate, with its BM25F score and rank (0 when it did not match)."""
-    order = sorted(scores, key=lambda k: -scores[k])
-    found = {k: (scores[k], i + 1) for i, k in enumerate(order)}
-    return tuple(Candidate(f.id, f.source, f.heading_stems, f.places, *found.get(f.id, (0.0, 0)))
-                 for f in eng.sections)
+    # The unmatched candidates are made once: a question matches a third of the sections or fewer, and the build
+    # makes the candidates of every bank question.
+    out = list(eng.unmatched)
+    for i, k in enumerate(sorted(scores, key=lambda k: -scores[k])):
+        at = eng.positions.get(k)
+        if at is not None:
+            c = out[at]
+            out[at] = Candidate(c.id, c.source, c.heading_stems, c.places, scores[k], i + 1)
+    return tuple(out)
 
 
 def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
@@ -229,7 +247,7 @@ def learner(bank: Sequence[Mapping[str, Any]]) -> Learner:
 
 
 class BankQuestion(NamedTuple):
-    """What fitting needs of one bank question."""
+    """What fitting needs of one bank question (all of it worked out where the question is read, on every core)."""
 
     labels: tuple[str, ...]
     group: str
@@ -237,44 +255,50 @@ class BankQuestion(NamedTuple):
     hits: dict[str, float]
     query: Query
     urgent: bool
+    tokens: list[str]  # the classifier's features
+    urgency: UrgencyRow
+    pieces: tuple[frozenset[str], ...]  # the stems of each sentence, for urgency
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Fit ranking, scope and urgency on the bank; the memory of its questions is stored with the index."""
     eng = build_engine(ix)
     headings = {f.source for f in eng.sections}
+    # The bank's questions share many clauses (an idea, a word pair): the build keeps every one it meets, where a
+    # served index keeps a bounded number.
+    ix.memo.get("section-leaves", partial(Leaves, cap=BUILD_CLAUSES))
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
-    examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
     memory_rows: list[dict[str, Any]] = [{"terms": dict(r.query.terms), "labels": list(r.labels), "group": r.group,
                                           "urgent": r.urgent} for r in read]
-    docs = [tokens_of(r.query, r.question.intents) for r in read]
-    typed = [(r.query.typed, r.query.text) for r in read]
-    urgent_rows: list[UrgencyRow] = [(r.question.cues, r.query.terms, r.urgent, r.group, ngrams(*t), eng.cues.parts(*t))
-                                     for r, t in zip(read, typed, strict=True)]
-    pieces = [sentence_stems(*t) for t in typed]  # for urgency, a sentence at a time
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
     bank_items = [Labelled(r["terms"], tuple(r["labels"]), r["group"], urgent=r["urgent"]) for r in memory_rows]
     memory = Memory.of(bank_items + asks)
-    near = fork_map(lambda ex: neighbours(ex.question, memory, ex.group), examples, cores())  # before any thread
     tuning = ix.tuning
 
+    def classified() -> tuple[list[Example], Classifier]:
+        examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
+        return classify_examples(ix, eng, examples, [r.tokens for r in read])
+
     def ranking() -> tuple[Model, Classifier]:
-        fitted, classifier = classify_examples(ix, eng, examples, docs)
+        # Each question's neighbours in the memory are found in a child while the classifier is fitted here.
+        (fitted, classifier), near = beside(
+            classified, lambda: [neighbours(r.question, memory, r.group) for r in read])
         model = fit_ranking(fitted, memory, tuning.l2, tuning.max_false_abstention, near)
         within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
         return replace(model, within=within), classifier
 
     def urgency() -> UrgencyModel:
-        return fit_urgency(eng.cues, urgent_rows, memory, sure=tuning.urgent_sure,
+        return fit_urgency(eng.cues, [r.urgency for r in read], memory, sure=tuning.urgent_sure,
                            false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
                            text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
-                           line_calm=tuning.urgent_line_calm, part_stems=pieces
+                           line_calm=tuning.urgent_line_calm, part_stems=[r.pieces for r in read]
                            ) if eng.cues.families else UrgencyModel()
 
-    # Urgency is fitted in a child process while ranking is fitted here: a core each.
+    # Urgency is fitted in a child process from the start, beside ranking here (the longer of the two, so it starts
+    # first): the three parts share the cores.
     (model, classifier), urgency_model = beside(ranking, urgency)
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency_model.as_dict(),
             "classifier": classifier.as_dict()}
@@ -288,7 +312,10 @@ def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item
         return None
     query = understand(ix, str(item["q"]))
     question, hits = _question(ix, eng, query, item.get("nation") or query.nation, shared)
-    return BankQuestion(labels, str(item.get("writer", "")), question, hits, query, bool(item.get("urgent")))
+    group, urgent, typed = str(item.get("writer", "")), bool(item.get("urgent")), (query.typed, query.text)
+    row: UrgencyRow = (question.cues, query.terms, urgent, group, ngrams(*typed), eng.cues.parts(*typed))
+    return BankQuestion(labels, group, question, hits, query, urgent, tokens_of(query, question.intents), row,
+                        sentence_stems(*typed))
 
 
 def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:
