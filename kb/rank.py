@@ -33,7 +33,8 @@ WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
 WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("elsewhere", "top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known",
-                  "subject", "classifier_out", "classifier_top", "adults", "length")
+                  "subject", "classifier_out", "classifier_top", "adults", "length",
+                  "nearest_gap")
 NEIGHBOURS = 10
 # The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
 # the guidance is about children.
@@ -180,12 +181,14 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     ordered = np.sort(scores)[::-1] if len(scores) else np.zeros(2)
     top = float(ordered[0]) if len(ordered) else 0.0
     second = float(ordered[1]) if len(ordered) > 1 else 0.0
-    out_vote = 0.0
-    nearest = 0.0
+    out_vote = nearest = gap = 0.0
     if memory is not None and memory.items:
         vote, closest, _, _ = near if near is not None else neighbours(question, memory, exclude)
         out_vote = vote.get("", 0.0)
         nearest = max(closest.values(), default=0.0)
+        # How much nearer the closest question the guidance answers is than the closest one it does not (train
+        # writer-fold CV: out-of-scope abstention 0.928 -> 0.930, false abstention 0.020 both).
+        gap = max((v for k, v in closest.items() if k), default=0.0) - closest.get("", 0.0)
     subject = memory.log_odds("scope", question.terms, exclude) if memory is not None else 0.0
     classes = question.classes
     # Another subject named, and none of this one's core words: the guidance's words alone are not its subject.
@@ -195,7 +198,7 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     return np.array([float(question.elsewhere and not question.core), top, top - second, out_vote, nearest,
                      float(question.core), question.coverage, question.unknown, float(question.unknown == 0.0),
                      subject, classes.get("", 0.0), max((p for c, p in classes.items() if c), default=0.0),
-                     float(ADULTS in question.cues), math.log1p(len(question.terms))])
+                     float(ADULTS in question.cues), math.log1p(len(question.terms)), gap])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:
