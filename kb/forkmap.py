@@ -3,11 +3,13 @@ function reads (an opened index, its engine) without pickling it, and send their
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import TypeVar, cast
 
@@ -74,3 +76,16 @@ def beside(here: Callable[[], T], there: Callable[[], R], safe: Callable[[], boo
 
 def _call(job: Callable[[], object]) -> object:
     return job()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused inside (as it was after): for work that makes millions of small
+    objects that live to its end, each of whose full collections would walk them all for nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -157,9 +157,9 @@ def feature_names(cues: Cues) -> tuple[str, ...]:
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
         exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = (),
-        part_stems: Sequence[frozenset[str]] = ()) -> np.ndarray:
+        part_stems: Sequence[frozenset[str]] = (), share: float | None = None) -> np.ndarray:
     """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families;
-    part_stems: its sentences' stems, in the same order)."""
+    part_stems: its sentences' stems, in the same order; share: its urgent_share, when already worked out)."""
     calm = len(cues.calm(matched))
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
@@ -172,7 +172,7 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     nb = knn = part_nb = 0.0
     if memory is not None and memory.items:
         nb = memory.log_odds("urgent", terms, exclude)
-        knn = _urgent_share(memory, terms, exclude, cos=cos)
+        knn = urgent_share(memory, terms, exclude, cos=cos) if share is None else share
         # The words of a sentence that names a danger or its time, weighed alone: a long message about other
         # things does not dilute them.
         pairs = zip(parts, part_stems, strict=True) if part_stems else ()
@@ -187,7 +187,7 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
     return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
 
 
-def _urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10,
+def urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10,
                   cos: np.ndarray | None = None) -> float:
     """Share of the nearest remembered bank questions that were emergencies (cosine-weighted)."""
     table = memory.table
@@ -253,15 +253,16 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
         margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0,
-        part_stems: Sequence[Sequence[frozenset[str]]] = ()) -> UrgencyModel:
+        part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = ()) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
     999", unless that would show the line on more than `line_calm` of the calm questions; the emergency answer
     starts where no more than `false_alarm` of the calm questions reach, those the safety rules flag among them
     (never below "maybe"); `sure` is where the answer becomes the 999 step itself. part_stems: each row's
-    sentences' stems (sentence_stems; none: each row read whole)."""
-    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems)
+    sentences' stems (sentence_stems; none: each row read whole); shares: each row's urgent_share when already
+    worked out (none: worked out here)."""
+    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems, shares)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
@@ -287,14 +288,16 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
 
 
 def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,
-           part_stems: Sequence[Sequence[frozenset[str]]] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = ()
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights;
-    part_stems as for fit."""
+    part_stems and shares as for fit."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
     own = part_stems or [()] * len(rows)
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps)
-                   for (matched, terms, _, group, _, parts), t, ps in zip(rows, text, own, strict=True)])
+    known: Sequence[float | None] = shares or [None] * len(rows)
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps, share=sh)
+                   for (matched, terms, _, group, _, parts), t, ps, sh in zip(rows, text, own, known, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     return x, y, np.where(y > 0, 3.0, 1.0)
 

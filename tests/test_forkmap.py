@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.forkmap import beside, fork_map
+from kb.forkmap import beside, collector_paused, fork_map
 
 
 def _with_pid(x: int) -> tuple[int, int]:
@@ -76,3 +77,20 @@ def test_beside_runs_the_second_job_in_a_child_at_the_same_time() -> None:
 def test_beside_runs_both_here_where_forking_is_unsafe() -> None:
     here, there = beside(lambda: os.getpid(), lambda: os.getpid(), safe=lambda: False)
     assert here == there == os.getpid()
+
+
+def test_the_collector_is_paused_inside_and_as_it_was_after_even_on_error() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError("fails inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled(), "left off where it was off"
+    finally:
+        gc.enable()
