@@ -44,7 +44,8 @@ from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
 
-# Clauses kept while the build reads the bank (a few hundred bytes each; about 200,000 distinct in 18,000 questions).
+# Clauses kept while the build reads the bank (about a kilobyte each: the bank pass's peak memory grows by about
+# 70 MB over a served index's bound, and the build is 4 s shorter).
 BUILD_CLAUSES = 1_000_000
 
 
@@ -270,6 +271,7 @@ def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, An
 
 
 def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """fit_models' work, with the collector paused."""
     eng = build_engine(ix)
     headings = {f.source for f in eng.sections}
     # The bank's questions share many clauses (an idea, a word pair): the build keeps every one it meets, where a
@@ -286,17 +288,14 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     memory = Memory.of(bank_items + asks)
     tuning = ix.tuning
 
-    def classified() -> tuple[list[Example], Classifier]:
-        examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
-        return classify_examples(ix, eng, examples, [r.tokens for r in read])
-
     # Each question's cosines to the memory, worked out once on every core: its neighbours (for ranking and scope)
     # and the share of emergencies among them (for urgency).
     nearby = fork_map(partial(_nearby, memory), read, cores())
     near, shares = [n for n, _ in nearby], [share for _, share in nearby]
 
     def ranking() -> tuple[Model, Classifier]:
-        fitted, classifier = classified()
+        examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
+        fitted, classifier = classify_examples(ix, eng, examples, [r.tokens for r in read])
         model = fit_ranking(fitted, memory, tuning.l2, tuning.max_false_abstention, near)
         within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
         return replace(model, within=within), classifier

@@ -33,8 +33,7 @@ WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
 WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("elsewhere", "top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known",
-                  "subject", "classifier_out", "classifier_top", "adults", "length",
-                  "nearest_gap")
+                  "subject", "classifier_out", "classifier_top", "adults", "length", "nearest_gap")
 NEIGHBOURS = 10
 # The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
 # the guidance is about children.
