@@ -1,5 +1,6 @@
-"""A function over many items on every core: the later chunks in forked processes, which inherit what the
-function reads (an opened index, its engine) without pickling it, and send their results back in order."""
+"""How the build uses the machine: a function over many items on every core (the later chunks in forked processes,
+which inherit what the function reads, an opened index and its engine, without pickling it, and send their results
+back in order), two jobs side by side, and the cyclic garbage collector paused while millions of objects are made."""
 
 from __future__ import annotations
 

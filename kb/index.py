@@ -62,8 +62,7 @@ def _lock(root: Path) -> Iterator[None]:
 SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data.py", "parse_signals.py",
            "roles.py", "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
            "retrieve.py", "understand.py", "memory.py", "rank.py", "rank_fit.py", "classify.py", "learn.py",
-           "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py",
-           "coverage.py")
+           "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py")
 
 
 def code_version() -> str:

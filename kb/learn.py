@@ -296,7 +296,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     def ranking() -> tuple[Model, Classifier]:
         examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
         fitted, classifier = classify_examples(ix, eng, examples, [r.tokens for r in read])
-        model = fit_ranking(fitted, memory, tuning.l2, tuning.max_false_abstention, near)
+        model = fit_ranking(fitted, memory, near, tuning.l2, tuning.max_false_abstention)
         within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
         return replace(model, within=within), classifier
 

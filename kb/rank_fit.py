@@ -17,7 +17,6 @@ from kb.rank import (
     Question,
     features,
     in_scope,
-    neighbours,
     scope_features,
     score,
     sigmoid,
@@ -65,14 +64,12 @@ def priors_of(examples: Iterable[Example]) -> dict[str, float]:
     return {k: math.log((v + 1.0) / (total + len(counts))) for k, v in counts.items()}
 
 
-def fit(examples: Sequence[Example], memory: Memory, l2: float = 1.0, max_false_abstention: float = 0.03,
-        near: Sequence[Neighbours] | None = None) -> Model:
+def fit(examples: Sequence[Example], memory: Memory, near: Sequence[Neighbours], l2: float = 1.0,
+        max_false_abstention: float = 0.03) -> Model:
     """Fit ranking and scope on labelled examples; each writer's features come from a memory without them (near:
-    each example's neighbours in it, when already worked out)."""
+    each example's neighbours in it, its writer left out, as kb.rank.neighbours finds them)."""
     priors = priors_of(examples)
     # Each example's rows are worked out once, for the ranking and then for scope (the costliest part of fitting).
-    # So are its neighbours in the memory, which both need.
-    near = list(near) if near is not None else [neighbours(ex.question, memory, ex.group) for ex in examples]
     every = [features(ex.question, ex.candidates, memory, priors, exclude=ex.group, near=n)
              for ex, n in zip(examples, near, strict=True)]
     xs, ys, ws = [], [], []
