@@ -222,6 +222,8 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
                      matched=question.cues)
+    if urgency.urgent and scope < eng.model.outside:  # about an adult, an animal, a building: the line "call 999"
+        urgency = replace(urgency, urgent=False, maybe=True, sure=False)
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
 
@@ -294,9 +296,9 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     near, shares = [n for n, _ in nearby], [share for _, share in nearby]
 
     def ranking() -> tuple[Model, Classifier]:
-        examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group) for r in read]
+        examples = [Example(r.question, _candidates(eng, r.hits), r.labels, r.group, r.urgent) for r in read]
         fitted, classifier = classify_examples(ix, eng, examples, [r.tokens for r in read])
-        model = fit_ranking(fitted, memory, near, tuning.l2, tuning.max_false_abstention)
+        model = fit_ranking(fitted, memory, near, tuning.l2, tuning.max_false_abstention, tuning.urgent_outside)
         within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
         return replace(model, within=within), classifier
 

@@ -82,12 +82,17 @@ class Model:
     # Which of the sections restating one source section answers best: weights of WITHIN_FEATURES, fitted on the
     # sections' asks (the bank's labels name source sections only, so the ranking cannot learn this).
     within: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, -1.0)
+    # Below this probability that the guidance answers, a question that reads urgent is about something else (an
+    # adult, an animal, a building): it gets the line "call 999" and is declined, not answered as a child's
+    # emergency (0: never). Fitted below the least in-scope-looking emergency of the bank.
+    outside: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index."""
         return {"weights": list(self.weights), "bias": self.bias, "scope_weights": list(self.scope_weights),
                 "scope_bias": self.scope_bias, "threshold": self.threshold, "priors": dict(self.priors),
-                "within": list(self.within), "features": list(FEATURES), "scope_features": list(SCOPE_FEATURES)}
+                "within": list(self.within), "outside": self.outside, "features": list(FEATURES),
+                "scope_features": list(SCOPE_FEATURES)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Model:
@@ -97,7 +102,7 @@ class Model:
             return cls()
         return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["scope_weights"]),
                    float(data["scope_bias"]), float(data["threshold"]), dict(data["priors"]),
-                   tuple(data.get("within", cls.within)))
+                   tuple(data.get("within", cls.within)), float(data.get("outside", 0.0)))
 
     def within_scores(self, rows: np.ndarray) -> np.ndarray:
         """How well each section answers beside the other sections of its source section (rows of FEATURES)."""

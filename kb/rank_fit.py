@@ -51,6 +51,7 @@ class Example:
     candidates: tuple[Candidate, ...]
     labels: tuple[str, ...]
     group: str
+    urgent: bool = False  # labelled an emergency
 
 
 def priors_of(examples: Iterable[Example]) -> dict[str, float]:
@@ -65,7 +66,7 @@ def priors_of(examples: Iterable[Example]) -> dict[str, float]:
 
 
 def fit(examples: Sequence[Example], memory: Memory, near: Sequence[Neighbours], l2: float = 1.0,
-        max_false_abstention: float = 0.03) -> Model:
+        max_false_abstention: float = 0.03, outside_share: float = 0.0) -> Model:
     """Fit ranking and scope on labelled examples; each writer's features come from a memory without them (near:
     each example's neighbours in it, its writer left out, as kb.rank.neighbours finds them)."""
     priors = priors_of(examples)
@@ -86,12 +87,13 @@ def fit(examples: Sequence[Example], memory: Memory, near: Sequence[Neighbours],
         ws.append(np.where(labels > 0, 1.0 / positives, 1.0 / max(len(labels) - positives, 1.0)))
     weights, bias = fit_logistic(np.vstack(xs), np.concatenate(ys), l2=l2, weight=np.concatenate(ws))
     ranking = Model(tuple(float(w) for w in weights), bias, priors=priors)
-    return _fit_scope(examples, every, near, memory, ranking, l2, max_false_abstention)
+    return _fit_scope(examples, every, near, memory, ranking, l2, max_false_abstention, outside_share)
 
 
 def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], near: Sequence[Neighbours],
-               memory: Memory, ranking: Model, l2: float, max_false_abstention: float) -> Model:
-    """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds."""
+               memory: Memory, ranking: Model, l2: float, max_false_abstention: float, outside_share: float) -> Model:
+    """Fit the in-scope model, then pick the lowest threshold that keeps false abstention within bounds, and the
+    probability below which a question that reads urgent is about something else (Model.outside)."""
     rows, ys = [], []
     for ex, section_rows, n in zip(examples, every, near, strict=True):
         scores = score(ranking, section_rows) if len(ex.candidates) else np.zeros(0)
@@ -105,7 +107,11 @@ def _fit_scope(examples: Sequence[Example], every: Sequence[np.ndarray], near: S
     # Decline only below the score of the few least confident in-scope questions (false abstention <= bound).
     cut = int(math.floor(max_false_abstention * len(inside)))
     threshold = float(inside[cut]) if len(inside) else 0.5
-    return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors)
+    # Safety first: only far below every emergency of the bank (a share of the least in-scope-looking one's score).
+    emergencies = probs[[ex.urgent for ex in examples]]
+    outside = outside_share * float(emergencies.min()) if len(emergencies) else 0.0
+    return Model(model.weights, model.bias, model.scope_weights, model.scope_bias, threshold, model.priors,
+                 outside=outside)
 
 
 def fit_within(examples: Sequence[tuple[np.ndarray, int]], l2: float = 1.0) -> tuple[float, ...]:

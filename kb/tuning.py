@@ -74,6 +74,9 @@ class Tuning:
     # of the emergencies, 0.06 0.998, 0.08 0.999 (the alarm itself is unchanged).
     urgent_line_calm: float = 0.06
     urgent_sure: float = 0.5  # from this probability the answer is the 999 step itself
+    # A question that reads urgent is declined, with the line "call 999", when the scope model gives it under this
+    # share of the least in-scope-looking train emergency's probability (Model.outside; 0 turns it off).
+    urgent_outside: float = 0.5
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at the alarm
     # (bench/urgency_quality.py). With each word weighing 1/sqrt(length) (ninth session, 11,323 train questions):
     # 0.974 at 0.1, 0.976 at 0.03, 0.978 at 0.01, 0.980 at 0.003, 0.982 at 0.001 and at 0.0003 (Adam's 400 steps

@@ -4,6 +4,7 @@ answered "not covered", and crisis lines are listed only where a child is at ris
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,13 @@ from kb.analysis import stems
 from kb.answering import STRATEGIES, Asked, _asked, contacts_for
 from kb.classify import folds
 from kb.conversation import Context
+from kb.index import Memo
 from kb.learn import Ranking
 from kb.memory import Labelled, Memory
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_intents, parse_urgency
-from kb.rank import ADULTS
+from kb.rank import ADULTS, Model
 from kb.rank_fit import fit_logistic
 from kb.tuning import DEFAULT
 from kb.understand import understand
@@ -409,6 +411,27 @@ def test_an_emergency_is_urgent_with_999_first_and_never_not_covered(ix: OpenInd
     emergency = content.emergency_section()
     assert emergency is not None
     assert emergency[1].provenance.section in [h.source.section for h in search(ix, question).hits[:2]]
+
+
+def test_urgent_words_about_what_the_guidance_is_not_about_get_the_line_and_a_plain_decline(ix: OpenIndex) -> None:
+    # Model.outside: below it, a question that reads urgent is about an adult, an animal or a building. Served with
+    # that bound and the scope threshold above every probability (the learned bound lies below the threshold), the
+    # emergencies above are all "outside": each is declined, with the line "call 999" first, never the emergency
+    # answer about a child.
+    ranking = {**ix.learned["ranking"], "outside": 1.0, "threshold": 1.0}
+    everything_outside = replace(ix, learned={**ix.learned, "ranking": ranking}, memo=Memo())
+    for question in EMERGENCIES[:3]:
+        assert answer(ix, question).urgent, question
+        reply = answer(everything_outside, question)
+        assert not reply.urgent and not reply.answered and reply.maybe_urgent, question
+        assert reply.contacts[0].phone == "999"
+        assert not search(everything_outside, question).urgent
+
+
+def test_the_learned_outside_bound_lies_between_nothing_and_the_scope_threshold(ix: OpenIndex) -> None:
+    model = Model.from_dict(ix.learned["ranking"])
+    assert 0.0 < model.outside < model.threshold
+    assert Model.from_dict(model.as_dict()) == model
 
 
 def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: OpenIndex) -> None:
