@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlencode, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app import create_app
+from kb import IndexHolder, OpenIndex
+from kb.index import Memo
 from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, Content
 
 PAGES = [
@@ -477,3 +481,22 @@ def test_did_you_mean_and_title_escape_the_query(client: FlaskClient) -> None:
     assert "Search instead for sextign <b>bold</b>" in page.text
     assert b"<b>bold</b>" not in html
     assert b"<title>Search results for \xe2\x80\x98sextign &lt;b&gt;bold&lt;/b&gt;\xe2\x80\x99" in html
+
+
+def test_a_declined_question_that_may_be_urgent_asks_whether_anyone_is_in_danger(content_path: Path, index_dir: Path,
+                                                                                  ix: OpenIndex) -> None:
+    # Everything served as below the scope threshold and the bound under which urgent words are about something
+    # else (kb.rank.Model.outside): an emergency reads as maybe urgent and is declined, with 999 first.
+    ranking = {**ix.learned["ranking"], "outside": 1.0, "threshold": 1.0}
+    patched = replace(ix, learned={**ix.learned, "ranking": ranking}, memo=Memo())
+
+    class Patched(IndexHolder):
+        def get(self) -> OpenIndex | None:
+            return patched
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content_path), "INDEX_DIR": str(index_dir),
+                      "BUILD_ON_START": False}, Patched(index_dir))
+    html, _ = get(app.test_client(), "/ask?q=" + quote("he is parked outside the school waiting for her"))
+    line = re.search(r"<p class=\"maybe-urgent\"><strong>(.*?)</strong>", html.decode())
+    assert line and line.group(1) == "Is anyone in danger right now? Call 999."
+    assert b"emergency-panel" not in html
