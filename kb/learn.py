@@ -222,8 +222,8 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
                      matched=question.cues)
-    if urgency.urgent and scope < eng.model.outside:  # about an adult, an animal, a building: the line "call 999"
-        urgency = replace(urgency, urgent=False, maybe=True, sure=False)
+    if urgency.urgent and scope < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
+        urgency = replace(urgency, urgent=False, maybe=True, sure=False)  # an adult, an animal: the line "call 999"
     return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
 
 

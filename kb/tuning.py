@@ -77,6 +77,12 @@ class Tuning:
     # A question that reads urgent is declined, with the line "call 999", when the scope model gives it under this
     # share of the least in-scope-looking train emergency's probability (Model.outside; 0 turns it off).
     urgent_outside: float = 0.5
+    # ...and has at most this many words: in a long message about other things (a menu review, a transport rota) the
+    # scope model reads the other things, and an emergency told in one sentence of it is not outside the subject.
+    # Train out of fold, the least in-scope-looking emergencies after the shortest were such messages; at 40 words
+    # the guard took no out-of-scope question back (56 either way on the probe of the scope model's rows). Added after
+    # reading a held-out emergency of that kind that the bound declined.
+    urgent_outside_words: int = 40
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at the alarm
     # (bench/urgency_quality.py). With each word weighing 1/sqrt(length) (ninth session, 11,323 train questions):
     # 0.974 at 0.1, 0.976 at 0.03, 0.978 at 0.01, 0.980 at 0.003, 0.982 at 0.001 and at 0.0003 (Adam's 400 steps

@@ -426,6 +426,14 @@ def test_urgent_words_about_what_the_guidance_is_not_about_get_the_line_and_a_pl
         assert not reply.urgent and not reply.answered and reply.maybe_urgent, question
         assert reply.contacts[0].phone == "999"
         assert not search(everything_outside, question).urgent
+    # In a long message about other things the scope model reads the other things: an emergency told in one of its
+    # sentences keeps the emergency answer whatever its scope (Tuning.urgent_outside_words).
+    long = ("I'm writing to the office about the rota for next term, the new photocopier, the parking permits for "
+            "supply staff, the date of the summer fair, the lost property cupboard and the minibus booking form. "
+            f"Also, {EMERGENCIES[0]}")
+    assert len(long.split()) > DEFAULT.urgent_outside_words
+    reply = answer(everything_outside, long)
+    assert reply.urgent and reply.answered and reply.contacts[0].phone == "999"
 
 
 def test_the_learned_outside_bound_lies_between_nothing_and_the_scope_threshold(ix: OpenIndex) -> None:
