@@ -19,7 +19,7 @@ from kb.retrieve import TYPES, Hit, run
 from kb.snippets import lead, make_snippet
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, understand
-from kb.urgency import assess
+from kb.urgency import Urgency
 
 __all__ = ["MAX_QUERY_CHARS", "TYPES", "Hit", "SearchCache", "SearchResult", "normalise", "search", "validate"]
 
@@ -87,9 +87,9 @@ def search(
     else:
         total, hits, counts = run(ix, query.analysed, nation, topic, kind, limit, facets, place=place,
                                   offset=offset, marked=marks(query.analysed, engine(ix).stats))
-        eng = engine(ix)
-        urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory)
-        urgency = urgency if kind == "all" else replace(urgency, urgent=False)
+        # Every document kind: urgency as the section search and the answer read it (an adult's emergency, below
+        # Model.outside, is not pinned); one kind alone (the law, the library) pins nothing.
+        urgency = rank(ix, query, query.nation).urgency if kind == "all" else Urgency(0.0, False, False, frozenset())
         if urgency.urgent and not offset:
             hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,

@@ -426,6 +426,8 @@ def test_urgent_words_about_what_the_guidance_is_not_about_get_the_line_and_a_pl
         assert not reply.urgent and not reply.answered and reply.maybe_urgent, question
         assert reply.contacts[0].phone == "999"
         assert not search(everything_outside, question).urgent
+        assert search(ix, question, kind="all").urgent, question
+        assert not search(everything_outside, question, kind="all").urgent, "every kind of search reads it alike"
     # In a long message about other things the scope model reads the other things: an emergency told in one of its
     # sentences keeps the emergency answer whatever its scope (Tuning.urgent_outside_words).
     long = ("I'm writing to the office about the rota for next term, the new photocopier, the parking permits for "
