@@ -24,11 +24,12 @@ from kb.rank import (
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weight: np.ndarray | None = None,
-                 steps: int = 50) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method: deterministic, exact, and small enough here."""
+                 steps: int = 50, start: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method: deterministic, exact, and small enough here (start:
+    weights and bias to start from, such as a fit on most of the same rows: the same optimum, in fewer steps)."""
     n, d = x.shape
     design = np.hstack([x, np.ones((n, 1))])
-    w = np.zeros(d + 1)
+    w = np.zeros(d + 1) if start is None else np.append(start[0], start[1]).astype(float)
     sample = np.ones(n) if weight is None else weight
     penalty = np.full(d + 1, l2)
     penalty[-1] = 0.0  # the bias is not shrunk
