@@ -62,13 +62,14 @@ def choose_laws(content: Content, section: Section, question: str, nation: str |
         return ()
     # Only law the question points to clearly: near the best match's score, not the tail of weak matches.
     best = law_hits[0].score if law_hits else 0.0
-    ranked = [h.anchor for h in law_hits if h.score >= tuning.law_score_ratio * best]
-    ids = tuple(dict.fromkeys(list(section.laws) + ranked)) if section.laws else tuple(ranked)
-    items = laws_for(content, ids, nation)
-    if ranked:
-        # Put the items the question itself points to first, then the section's own.
-        order = {law_id: i for i, law_id in enumerate(ranked)}
-        items = tuple(sorted(items, key=lambda it: order.get(it.id, len(order))))
+    ranked = laws_for(content, tuple(h.anchor for h in law_hits if h.score >= tuning.law_score_ratio * best), nation)
+    own = laws_for(content, section.laws, nation)
+    # First the law that both the section names and the question's words point to (its best match first), then the
+    # rest of what the question points to clearly, then the section's own. On the bank's train fold (its 1,030
+    # expected Acts, each question answered by the served model) the expected Act is among those shown 0.967 -> 0.984
+    # of the time, with as many items shown: the clearest match alone often names a neighbouring offence.
+    pointed = laws_for(content, tuple(h.anchor for h in law_hits), nation)
+    items = tuple(dict.fromkeys([*(it for it in pointed if it in own), *ranked, *own]))
     limit = tuning.max_laws if nation else tuning.max_laws * 2
     return items[:limit]
 

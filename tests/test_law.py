@@ -11,8 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from kb import IndexHolder, OpenIndex, search
-from kb.answering import contacts_for
-from kb.model import CURRENT_STATUSES, NATION_NAMES, NATIONS, Content
+from kb.answering import answer, contacts_for
+from kb.model import CURRENT_STATUSES, NATION_NAMES, NATIONS, Content, Provenance, Section
+from kb.related import choose_laws, laws_for
+from kb.retrieve import Hit
+from kb.tuning import DEFAULT
 
 UK_WIDE = re.compile(r"\b(?:all (?:four )?UK nations|across the UK|UK-wide|throughout the UK|whole of the UK)\b", re.I)
 REPORTED = re.compile(r"\b(?:2020 (?:page|guidance|text)|the source)\b", re.I)
@@ -452,3 +455,55 @@ def test_a_follow_up_comparing_nations_keeps_the_topic_and_shows_each_nations_la
     assert {"scotland", "england"} <= shown, body["legislation"]
     groups = {item["group"] for item in first["legislation"]}
     assert {item["group"] for item in body["legislation"]} <= groups, "the follow-up keeps the subjects of law"
+
+
+def _law_hit(anchor: str, score: float) -> Hit:
+    return Hit("legislation", anchor, "", "", "", "", score, Provenance("", "", ""), anchor=anchor)
+
+
+def _applies(content: Content, law_id: str, nation: str) -> bool:
+    item = content.law(law_id)
+    return item is not None and item.current and nation in item.nations
+
+
+def test_law_the_section_names_and_the_question_points_to_comes_first(content: Content) -> None:
+    # The clearest match alone often names a neighbouring offence: among the items shown, those that the answering
+    # section names and the question's words also match lead (in the order of their match), then the rest of what the
+    # question points to clearly, then the section's own; as many items as before.
+    def others(section: Section, nation: str) -> list[str]:
+        return [it.id for it in content.legislation
+                if it.current and nation in it.nations and it.id not in section.laws]
+
+    section, nation = next((s, n) for a in content.articles for s in a.sections for n in NATIONS
+                           if len(s.laws) >= 2 and all(_applies(content, i, n) for i in s.laws[:2])
+                           and len(others(s, n)) >= 3)
+    unnamed = others(section, nation)
+    # The question's words match three items the section does not name best, then the section's two.
+    hits = (*(_law_hit(i, 50.0 - k) for k, i in enumerate(unnamed[:3])), _law_hit(section.laws[1], 41.0),
+            _law_hit(section.laws[0], 40.0))
+    chosen = choose_laws(content, section, "what law is it", nation, hits, DEFAULT)
+    own = laws_for(content, (section.laws[1], section.laws[0]), nation)
+    assert chosen[:len(own)] == own, [it.id for it in chosen]
+    assert len(chosen) == min(DEFAULT.max_laws, len(dict.fromkeys(
+        laws_for(content, (*section.laws, *unnamed[:3]), nation))))
+
+
+CORE_LAW = {"england": r"Protection of Children Act 1978", "wales": r"Protection of Children Act 1978",
+            "scotland": r"Civic Government \(Scotland\) Act 1982",
+            "northern-ireland": r"Protection of Children \(Northern Ireland\) Order 1978"}
+
+
+@pytest.mark.parametrize("question", [
+    "which laws cover pupils sharing nudes",
+    "what law applies when a boy passes round a girl's nude",
+    "is sharing nudes of classmates a crime",
+    "what crime is it to forward a nude of a 14 year old",
+])
+@pytest.mark.parametrize("nation", sorted(CORE_LAW))
+def test_a_law_question_about_childrens_nudes_shows_the_nations_indecent_images_law(
+        ix: OpenIndex, question: str, nation: str) -> None:
+    reply = answer(ix, question, nation)
+    assert reply.answered and reply.legislation
+    assert any(re.search(CORE_LAW[nation], item.title) for item in reply.legislation), (
+        [item.title for item in reply.legislation])
+    assert all(nation in item.nations for item in reply.legislation)
