@@ -30,32 +30,34 @@ def fork_safe() -> bool:
 
 def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int, least: int = 200,
              safe: Callable[[], bool] = fork_safe) -> list[R]:
-    """[fn(x) for x in items], in order: the first chunk in this process, each other chunk in a forked child,
-    when there are `workers` > 1, at least `least` items a chunk and forking is safe. A child that fails or dies
-    costs nothing but time: its chunk is worked here."""
-    chunks = min(workers, len(items) // max(least, 1))
-    if chunks < 2 or not safe():
+    """[fn(x) for x in items], in order: the first share in this process, each other share in a forked child, when
+    there are `workers` > 1, at least `least` items a share and forking is safe. A child that fails or dies costs
+    nothing but time: its share is worked here."""
+    shares = min(workers, len(items) // max(least, 1))
+    if shares < 2 or not safe():
         return [fn(x) for x in items]
-    bounds = [len(items) * i // chunks for i in range(chunks + 1)]
+    # Items are dealt in turn, not cut in runs: neighbours in a list are alike (one writer's long messages), so runs
+    # would leave one core waiting for the other (the bank's second half took 20.8 s against the first's 18).
+    dealt = [items[k::shares] for k in range(shares)]
     context = multiprocessing.get_context("fork")
     children = []
-    for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
+    for k in range(1, shares):
         receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_work, args=(fn, items[lo:hi], send), daemon=True)
+        child = context.Process(target=_work, args=(fn, dealt[k], send), daemon=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12 on fork() beside threads
             child.start()
         send.close()
-        children.append((child, receive, lo, hi))
-    out = [fn(x) for x in items[:bounds[1]]]
-    for child, receive, lo, hi in children:
+        children.append((child, receive, k))
+    results = [[fn(x) for x in dealt[0]]]
+    for child, receive, k in children:
         try:
             done: list[R] | None = receive.recv()
         except EOFError:  # the child died before sending
             done = None
         child.join()
-        out.extend(done if done is not None else [fn(x) for x in items[lo:hi]])
-    return out
+        results.append(done if done is not None else [fn(x) for x in dealt[k]])
+    return [results[i % shares][i // shares] for i in range(len(items))]
 
 
 def _work(fn: Callable[[T], R], chunk: Sequence[T], send: Connection) -> None:

@@ -257,7 +257,6 @@ class BankQuestion(NamedTuple):
     group: str
     question: Question
     hits: dict[str, float]
-    query: Query
     urgent: bool
     tokens: list[str]  # the classifier's features
     urgency: UrgencyRow
@@ -282,7 +281,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
-    memory_rows: list[dict[str, Any]] = [{"terms": dict(r.query.terms), "labels": list(r.labels), "group": r.group,
+    memory_rows: list[dict[str, Any]] = [{"terms": dict(r.question.terms), "labels": list(r.labels), "group": r.group,
                                           "urgent": r.urgent} for r in read]
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
     asks = [item for item in eng.memory.items if item.section] if eng.memory else []
@@ -332,7 +331,8 @@ def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item
     question, hits = _question(ix, eng, query, item.get("nation") or query.nation, shared)
     group, urgent, typed = str(item.get("writer", "")), bool(item.get("urgent")), (query.typed, query.text)
     row: UrgencyRow = (question.cues, query.terms, urgent, group, ngrams(*typed), eng.cues.parts(*typed))
-    return BankQuestion(labels, group, question, hits, query, urgent, tokens_of(query, question.intents), row,
+    # The Query itself stays here: it is what children would send back costliest (its terms are the question's).
+    return BankQuestion(labels, group, question, hits, urgent, tokens_of(query, question.intents), row,
                         sentence_stems(*typed))
 
 
