@@ -3,6 +3,7 @@ word's place."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -10,6 +11,20 @@ from kb.analysis import Analysed, words
 from kb.index import OpenIndex
 from kb.index_schema import KINDS
 from kb.model import GlossaryEntry
+
+# British spellings and their American forms: pyspellchecker's English list spells "realized", "rumor", "center",
+# "program", so a British word it lacks would be "corrected" into a word of ours ("realised" into "revised",
+# "realising" into "raising"). A word whose American form is in the list is a word.
+AMERICAN = tuple((re.compile(british), american) for british, american in (
+    (r"is(e|ed|es|ing|ation|ations|er|ers)$", r"iz\1"),  # realised, criminalised, organisations
+    (r"ys(e|ed|es|ing)$", r"yz\1"),  # analyse, paralysed
+    (r"our(s|ed|ing|ite|ites|ful)?$", r"or\1"),  # rumour, behaviour, neighbours, favourite
+    (r"tre(s)?$", r"ter\1"),  # centre, theatres
+    (r"ogue(s)?$", r"og\1"),  # catalogue, dialogue
+    (r"mme(s)?$", r"m\1"),  # programme
+    (r"ll(ed|ing|er|ers)$", r"l\1"),  # travelled, cancelled
+    (r"ae", "e"),  # paediatric, paedophile
+))
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,12 @@ def english_words() -> frozenset[str]:
     return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
+def is_english(word: str) -> bool:
+    """A common English word, in British or American spelling."""
+    common = english_words()
+    return word in common or any(p.search(word) and p.sub(american, word) in common for p, american in AMERICAN)
+
+
 def suggest(vocab: Vocabulary, word: str) -> str | None:
     """The nearest known word (same first letter: typos rarely change it, and real words such as "kill"
     must not become others such as "will"); ties go to the more common word."""
@@ -78,7 +99,7 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     out = []
     looked_up = 0
     for word in analysed.words:
-        known = word in vocab.frequency or word in vocab.glossary or word in english_words()
+        known = word in vocab.frequency or word in vocab.glossary or is_english(word)
         unknown = not known and len(word) >= 4 and not word.isdigit()
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
         replacement = suggest(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None

@@ -141,6 +141,12 @@ def test_misspelt_query_is_corrected(ix: OpenIndex, typed: str, meant: str) -> N
         ("girl on the children's ward sent a nude", "ward"),
         ("my form group are sharing pics", "form"),
         ("a student sent a nude to a teacher", "student"),
+        # British spellings: pyspellchecker's list spells them the American way, and they are words all the same.
+        ("i realised a pupil had sent a nude", "realised"),
+        ("realising the pics had been shared", "realising"),
+        ("who can authorise a phone search", "authorise"),
+        ("a rumour about a nude going round", "rumour"),
+        ("the youth centre has a sexting policy", "centre"),
     ],
 )
 def test_correction_never_turns_a_real_word_into_another(ix: OpenIndex, query: str, word: str) -> None:
