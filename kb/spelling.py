@@ -4,7 +4,7 @@ word's place."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kb.analysis import Analysed, words
@@ -34,6 +34,12 @@ class Vocabulary:
     frequency: dict[str, int]
     by_initial: dict[str, tuple[str, ...]]
     glossary: frozenset[str]
+    # Suggestions already worked out, by word (at most SUGGESTIONS_KEPT): the same unknown words recur ("15yo",
+    # "insta", "shud"; in the bank's train fold 6,372 look-ups were of 1,124 words), and each scans the vocabulary.
+    suggestions: dict[str, str | None] = field(default_factory=dict, compare=False)
+
+
+SUGGESTIONS_KEPT = 20_000
 
 
 def vocabulary(ix: OpenIndex) -> Vocabulary:
@@ -102,11 +108,21 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
         known = word in vocab.frequency or word in vocab.glossary or is_english(word)
         unknown = not known and len(word) >= 4 and not word.isdigit()
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
-        replacement = suggest(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None
+        replacement = _suggestion(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None
         looked_up += unknown
         out.append(replacement or word)
         changed = changed or replacement is not None
     return " ".join(out) if changed else None
+
+
+def _suggestion(vocab: Vocabulary, word: str) -> str | None:
+    """suggest, kept per vocabulary (a stream of new misspellings cannot grow it without bound)."""
+    if word in vocab.suggestions:
+        return vocab.suggestions[word]
+    found = suggest(vocab, word)
+    if len(vocab.suggestions) < SUGGESTIONS_KEPT:
+        vocab.suggestions[word] = found
+    return found
 
 
 def edit_distance(a: str, b: str) -> int:

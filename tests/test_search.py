@@ -11,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import kb.spelling
 from kb import IndexHolder, OpenIndex, build_index, search
 from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
 from kb.retrieve import Leaves, build_query, section_scores, weighting
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
-from kb.spelling import correct, vocabulary
+from kb.spelling import correct, suggest, vocabulary
 from kb.understand import understand
 
 IMAGE_SECTION = "What to do with a sexting image"
@@ -245,6 +246,25 @@ def test_spelling_looks_up_only_the_first_few_unknown_words(ix: OpenIndex) -> No
     changed = [a for a, b in zip(typed, corrected.split(), strict=True) if a != b]
     assert 0 < len(changed) <= BUDGET.corrections
     assert corrected.split()[-1] == typed[-1], "words past the cap are left as typed"
+
+
+def test_a_repeated_misspelling_is_looked_up_once_and_the_kept_suggestions_are_bounded(
+        ix: OpenIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    vocab = replace(vocabulary(ix), suggestions={})
+    typed = ["safegaurding", "refferal", "sextortoin", "childine", "confiscte"]
+    scans: list[str] = []
+
+    def counted(v: kb.spelling.Vocabulary, word: str) -> str | None:
+        scans.append(word)
+        return suggest(v, word)
+
+    monkeypatch.setattr(kb.spelling, "suggest", counted)
+    monkeypatch.setattr(kb.spelling, "SUGGESTIONS_KEPT", 3)
+    first = [kb.spelling._suggestion(vocab, w) for w in typed]
+    again = [kb.spelling._suggestion(vocab, w) for w in typed]
+    assert first == again == [suggest(vocab, w) for w in typed] and all(first)
+    assert len(vocab.suggestions) == 3, "no more than SUGGESTIONS_KEPT are kept"
+    assert scans == typed + typed[3:], "a kept suggestion is not worked out again"
 
 
 # ---------------------------------------------------------------- snippets
