@@ -20,9 +20,7 @@ from kb.retrieve import Hit, run
 from kb.signals import COMPARING, COMPARING_ONE, NATION_WORDS
 from kb.understand import Query, understand
 
-# Below this probability that the guidance answers, the answer page also offers other sections.
-
-# Questions about viewing, keeping or passing on an image always get the guidance on never doing so.
+# Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
 IMAGE_HANDLING = re.compile(
     # someone in charge (or a question asking permission) ...
     r"(?:\b(?:i|we|staff|you|teachers?|dsl|the school)\b"
@@ -33,8 +31,7 @@ IMAGE_HANDLING = re.compile(
     r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
     r"\w*\b(?:\W+\w+){0,5}?\W+"
     r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
-    r"|selfies|it|them"
-    r"|evidence|phone|phones)\b",
+    r"|selfies|it|them|evidence|phone|phones)\b",
     re.I,
 )
 
@@ -171,6 +168,7 @@ class Asked:
     wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
     nation: str | None = None  # where the user is, when known
     image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
+    image_floor: float = 0.0  # the least probability that the guidance answers, for image_handling (Tuning)
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -181,15 +179,20 @@ def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
     return asked.content.emergency_section() if asked.ranking.urgency.sure else None
 
 
-def image_handling(asked: Asked) -> tuple[Article, Section] | None:
-    """Viewing, keeping or passing on an image: the guidance on never doing so, unless the model ranks it far down
-    (then the words only looked like handling: "is it a crime to have one saved on your phone", "I teach the sending
-    pics stuff")."""
+def image_guidance(asked: Asked) -> tuple[Article, Section] | None:
+    """The guidance on never handling an image, for a question about viewing, keeping or passing one on, unless the
+    model ranks it far down ("is it a crime to have one saved on your phone", "I teach the sending pics stuff")."""
     found = asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
     if found is None:
         return None
     first = list(dict.fromkeys(r.facts.source for r in asked.ranking.sections))[:asked.image_among]
     return found if found[1].provenance.section in first else None
+
+
+def image_handling(asked: Asked) -> tuple[Article, Section] | None:
+    """That guidance answers unless the scope model is all but sure it is not what is asked about (keeping CCTV, a
+    prospectus's photos, a confiscated phone: the decline lists it first among the parts that may be close)."""
+    return image_guidance(asked) if asked.ranking.in_scope >= asked.image_floor else None
 
 
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
@@ -280,7 +283,8 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     guided = content.conversation is not None and FIRST_STEPS in intents and not (
         ranking.urgency.sure and ranking.urgency.named)
     return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
-                 len(_meaningful(query)) <= 1, _wants(content, query), nation, ix.tuning.image_among)
+                 len(_meaningful(query)) <= 1, _wants(content, query), nation, ix.tuning.image_among,
+                 ix.tuning.image_floor)
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:
@@ -295,11 +299,17 @@ def contacts_for(content: Content, nation: str | None, risks: frozenset[str] = f
     return tuple(sorted(shown, key=lambda c: 0 if c.phone == "999" else 1 if c.risk else 2))
 
 
-def _others(ranking: Ranking, chosen: Section | None, least: float) -> tuple[tuple[str, str, str], ...]:
-    """Two or three other sections that may answer (the model gives each a fair chance)."""
-    return tuple((r.facts.section.heading, r.facts.article.title, f"{r.facts.article.url}#{r.facts.section.anchor}")
-                 for r in ranking.sections[:4]
-                 if r.facts.section is not chosen and r.probability >= least)[:3]
+def _others(ranking: Ranking, chosen: Section | None, least: float, first: tuple[Article, Section] | None = None
+            ) -> tuple[tuple[str, str, str], ...]:
+    """Two or three other sections that may answer (the model gives each a fair chance), after `first` if given."""
+    found = [_link(r.facts.article, r.facts.section) for r in ranking.sections[:4]
+             if r.facts.section is not chosen and r.probability >= least]
+    return tuple(dict.fromkeys([_link(*first), *found] if first else found))[:3]
+
+
+def _link(article: Article, section: Section) -> tuple[str, str, str]:
+    """A section as a link: its heading, its article's title and its address."""
+    return section.heading, article.title, f"{article.url}#{section.anchor}"
 
 
 def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str | None = None) -> Answer:
@@ -316,7 +326,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     asked = _asked(ix, query, ranking, before, nation)
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
-        return _declined(ix, question, query, ranking, nation)
+        return _declined(ix, question, query, ranking, nation, image_guidance(asked))
     return _answered(ix, question, asked, query, (nation, compared), chosen)
 
 
@@ -330,7 +340,8 @@ def comparing(query: Query, given: str | None) -> tuple[str, ...]:
     return ()
 
 
-def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None) -> Answer:
+def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None,
+              image: tuple[Article, Section] | None = None) -> Answer:
     """The reply when the guidance does not cover the question: the contacts, and the nearest sections."""
     content = ix.content
     token = encode_context(None, nation)
@@ -339,7 +350,7 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
         contacts=contacts_for(content, nation, ranking.urgency.risks),
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
-        alternatives=_others(ranking, None, ix.tuning.alternative), intents=_intents(content, query),
+        alternatives=_others(ranking, None, ix.tuning.alternative, image), intents=_intents(content, query),
     )
 
 

@@ -7,6 +7,7 @@ import base64
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from kb import IndexHolder, OpenIndex, answer
 from kb.answering import IMAGE_HANDLING
 from kb.content import source_headings
+from kb.index import Memo
 from kb.model import CURRENT_STATUSES, NATIONS, SOURCE_DOCUMENT, Article, Content, Section
 
 HEADINGS = source_headings()
@@ -245,6 +247,26 @@ def test_viewing_an_image_is_never_advised(client: FlaskClient, question: str) -
     assert body["answered"] is True
     assert body["answer"]["source"]["section"] == IMAGE_SECTION
     assert NEVER.search(body["answer"]["text"]), body["answer"]["text"]
+
+
+def test_handling_words_answer_unless_the_scope_model_is_all_but_sure_and_a_decline_lists_the_image_guidance_first(
+        ix: OpenIndex) -> None:
+    # Keeping CCTV or a prospectus's photos asks in the words of handling an image. Served with the scope threshold
+    # above every probability, the handling words still answer above Tuning.image_floor; with the floor above every
+    # probability too, each question is declined and the image guidance leads the parts that may be close.
+    declining = replace(ix, learned={**ix.learned, "ranking": {**ix.learned["ranking"], "threshold": 1.0}}, memo=Memo())
+    floored = declining.tuned(replace(ix.tuning, image_floor=1.01))
+    image = ix.content.image_handling_section()
+    assert image is not None
+    for question in HANDLING[:4]:
+        assert answer(declining.tuned(replace(ix.tuning, image_floor=0.0)), question).section == image[1], question
+        reply = answer(floored, question)
+        assert not reply.answered and not reply.urgent, question
+        assert reply.alternatives and reply.alternatives[0][0] == image[1].heading, question
+        assert len(reply.alternatives) <= 3 and len(set(reply.alternatives)) == len(reply.alternatives)
+    # A declined question that is not about handling an image does not get it first.
+    other = answer(floored, "what does the law say about two 15 year olds sharing nudes?")
+    assert not other.answered and all(a[0] != image[1].heading for a in other.alternatives[:1])
 
 
 # Questions whose words look like handling an image ("you never send it", "I teach the sending") but that ask
