@@ -158,14 +158,20 @@ FAMILY_CASES = {
                      "my ex put my intimate videos online, I'm 31", "is it legal for two adults to swap nudes",
                      "our receptionist (44) is being blackmailed over a video call",
                      "helpline for men being sextorted", "he says he'll post her pics tonight, she's 38",
-                     "my friend is 28 and says she will kill herself tonight"],
+                     "my friend is 28 and says she will kill herself tonight",
+                     "a man (30s) is slumped in the doorway", "the guest, a woman in her late forties, is on the ledge",
+                     "my manager is in his fifties and says he has nothing left", "a customer, early 20s, is sobbing",
+                     "the driver is 50ish and not moving", "my neighbour is a pensioner and a man is at her door",
+                     "she's about 40 and scared to go home"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
                      "two of our scouts are chatting to a 30 year old",
                      "a man of 40 is messaging a girl in S2",
                      "my 15 year old is with a lad of 19 outside the caravan, my husband's out with the car",
-                     "a colleague passed on a report of nudes swapped between two Year 10s"]),
+                     "a colleague passed on a report of nudes swapped between two Year 10s",
+                     "a man in his 40s drove off with a 13 year old", "a man (20s) is waiting for her outside school",
+                     "her uncle, late thirties, keeps texting my daughter", "he's about 19 and she's in year 9"]),
 }
 
 
