@@ -4,6 +4,7 @@ word's place."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -72,7 +73,14 @@ def english_words() -> frozenset[str]:
     ours ("lunch" must not become "launch", nor "scared" "shared")."""
     from spellchecker import SpellChecker  # a large list: loaded on first use, not at import
 
-    return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+    listed = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    # Typed without accents, a borrowed word is still a word ("cafe" must not become "case", nor "decor" anything).
+    return frozenset(listed) | {without_accents(w) for w in listed if not w.isascii()}
+
+
+def without_accents(word: str) -> str:
+    """A word's letters without their accents ("café" -> "cafe")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def is_english(word: str) -> bool:

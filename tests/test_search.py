@@ -148,6 +148,8 @@ def test_misspelt_query_is_corrected(ix: OpenIndex, typed: str, meant: str) -> N
         ("who can authorise a phone search", "authorise"),
         ("a rumour about a nude going round", "rumour"),
         ("the youth centre has a sexting policy", "centre"),
+        # A borrowed word typed without its accent.
+        ("a man in the cafe was filming pupils", "cafe"),
     ],
 )
 def test_correction_never_turns_a_real_word_into_another(ix: OpenIndex, query: str, word: str) -> None:
