@@ -171,7 +171,8 @@ FAMILY_CASES = {
                      "my 15 year old is with a lad of 19 outside the caravan, my husband's out with the car",
                      "a colleague passed on a report of nudes swapped between two Year 10s",
                      "a man in his 40s drove off with a 13 year old", "a man (20s) is waiting for her outside school",
-                     "her uncle, late thirties, keeps texting my daughter", "he's about 19 and she's in year 9"]),
+                     "her uncle, late thirties, keeps texting my daughter", "he's about 19 and she's in year 9",
+                     "the babysitter (in her 20s) is alone with him", "a man (40s) keeps messaging my 8 year old"]),
 }
 
 
