@@ -255,11 +255,11 @@ def test_handling_words_answer_unless_the_scope_model_is_all_but_sure_and_a_decl
     # above every probability, the handling words still answer above Tuning.image_floor; with the floor above every
     # probability too, each question is declined and the image guidance leads the parts that may be close.
     declining = replace(ix, learned={**ix.learned, "ranking": {**ix.learned["ranking"], "threshold": 1.0}}, memo=Memo())
-    floored = declining.tuned(replace(ix.tuning, image_floor=1.01))
+    unfloored, floored = (declining.tuned(replace(ix.tuning, image_floor=floor)) for floor in (0.0, 1.01))
     image = ix.content.image_handling_section()
     assert image is not None
     for question in HANDLING[:4]:
-        assert answer(declining.tuned(replace(ix.tuning, image_floor=0.0)), question).section == image[1], question
+        assert answer(unfloored, question).section == image[1], question
         reply = answer(floored, question)
         assert not reply.answered and not reply.urgent, question
         assert reply.alternatives and reply.alternatives[0][0] == image[1].heading, question
