@@ -33,6 +33,7 @@ from train_cv import FOLDS, fold_of
 
 from kb import IndexHolder, answer, load_content
 from kb.learn import build, engine, rank
+from kb.rank_fit import fit_logistic
 from kb.understand import understand
 from kb.urgency import certain
 
@@ -50,6 +51,7 @@ def records(k: int) -> list[dict[str, Any]]:
     out = []
     for x in (x for x in bank if fold_of(x) == k):
         reply = answer(ix, x["q"], x.get("nation") or None)
+        # The reply carries the decisions, not the urgency model's probability or cues: ranked again for those.
         query = understand(ix, x["q"])
         urgency = rank(ix, query, reply.nation).urgency
         sure = certain(eng.cues, urgency.cues, eng.cues.parts(query.typed, query.text))
@@ -64,15 +66,10 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.asarray(np.log(q / (1 - q)))
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float = 10.0) -> np.ndarray:
-    """Weights then bias of an L2 logistic model, by Newton's method (a few columns)."""
-    x = np.c_[x, np.ones(len(x))]
-    w = np.zeros(x.shape[1])
-    for _ in range(30):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.eye(len(w)) / c
-        w -= np.linalg.solve(hessian, x.T @ (p - y) + w / c)
-    return w
+def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weights then bias of the engine's L2 logistic model (a few columns: a light penalty)."""
+    weights, bias = fit_logistic(x, y, l2=0.1)
+    return np.append(weights, bias)
 
 
 def out_of_fold(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
