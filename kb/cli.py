@@ -11,6 +11,7 @@ import click
 from kb import config, learn
 from kb.answering import answer as answer_question
 from kb.content import load_content
+from kb.encoder import EncoderMissing
 from kb.index import OpenIndex, damage
 from kb.index_holder import IndexHolder
 from kb.model import NATIONS, TOPICS
@@ -56,7 +57,11 @@ def build(content_dir: Path | None, index_dir: Path | None, force: bool) -> None
     damaged = damage(root)
     if damaged:
         click.echo(f"the current index cannot be used ({damaged}): rebuilding it", err=True)
-    meta = learn.build(content, root, force=force)
+    try:
+        meta = learn.build(content, root, force=force)
+    except EncoderMissing as exc:
+        click.echo(f"build failed: the sentence encoder: {exc}; the current index is left as it was", err=True)
+        sys.exit(1)
     click.echo(f"index {meta['content']} built {meta['built']}: {meta['sections']} sections")
 
 

@@ -22,6 +22,11 @@ def index_dir() -> Path:
     return Path(os.environ.get("KB_INDEX") or PROJECT / "instance" / "index")
 
 
+def cache_dir() -> Path:
+    """Where builds keep what they can reuse, the bank's vectors (KB_CACHE, else instance/cache in the project)."""
+    return Path(os.environ.get("KB_CACHE") or PROJECT / "instance" / "cache")
+
+
 def train_file() -> Path:
     """The train fold of the question bank the ranking learns from (KB_TRAIN, else bench/bank/train.jsonl)."""
     return Path(os.environ.get("KB_TRAIN") or PROJECT / "bench" / "bank" / "train.jsonl")

@@ -62,7 +62,8 @@ def _lock(root: Path) -> Iterator[None]:
 SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data.py", "parse_signals.py",
            "roles.py", "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
            "retrieve.py", "understand.py", "memory.py", "rank.py", "rank_fit.py", "classify.py", "learn.py",
-           "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py")
+           "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py", "encoder.py",
+           "semantic.py", "ranked.py")
 
 
 def code_version() -> str:
@@ -211,11 +212,12 @@ class OpenIndex:
     learned: dict[str, Any] = field(default_factory=dict)
     tuning: Tuning = DEFAULT
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
+    folder: Path | None = None  # the build's folder: the encoder and the bank's vectors are read from it
 
     def tuned(self, tuning: Tuning) -> OpenIndex:
         """The same build served with another tuning (and a memo of its own: what is worked out depends on it).
         The learned model stays the one fitted with the build's tuning: to fit under another, build with it."""
-        return OpenIndex(self.path, self.indexes, self.content, self.meta, self.learned, tuning)
+        return OpenIndex(self.path, self.indexes, self.content, self.meta, self.learned, tuning, folder=self.folder)
 
 
 def open_unchecked(folder: Path, path: str) -> OpenIndex:
@@ -226,7 +228,7 @@ def open_unchecked(folder: Path, path: str) -> OpenIndex:
     meta = dict(json.loads(meta_file.read_text(encoding="utf-8"))) if meta_file.exists() else {}
     learned = _json(folder / LEARNED)
     return OpenIndex(path=path, indexes=indexes, content=content, meta=meta, learned=learned,
-                     tuning=Tuning.from_dict(_json(folder / TUNING)))
+                     tuning=Tuning.from_dict(_json(folder / TUNING)), folder=folder)
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -295,7 +297,8 @@ def open_build(root: Path, target: str) -> OpenIndex:
         tuning = Tuning.from_dict(_json(folder / TUNING))
     except (OSError, ValueError, TypeError) as exc:
         raise Damaged(f"its learned model or tuning cannot be read ({type(exc).__name__})") from None
-    opened = OpenIndex(path=target, indexes=indexes, content=content, meta=meta, learned=learned, tuning=tuning)
+    opened = OpenIndex(path=target, indexes=indexes, content=content, meta=meta, learned=learned, tuning=tuning,
+                       folder=folder)
     reason = probe(opened)
     if reason:
         raise Damaged(reason)

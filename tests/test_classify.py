@@ -157,8 +157,17 @@ def test_the_engine_reads_which_questions_name_another_subject(ix: OpenIndex, qu
     assert question_of(ix, question).elsewhere is named
 
 
-def test_the_served_scope_model_counts_another_subject_against_answering(ix: OpenIndex) -> None:
-    assert engine(ix).model.scope_weights[SCOPE_FEATURES.index("elsewhere")] < 0
+@pytest.mark.parametrize(("other", "ours"), [
+    ("a pupil was caught vaping in the toilets, do I tell her parents",
+     "a pupil was caught sending nudes in the toilets, do I tell her parents"),
+    ("what is the law on sexting in the isle of man", "what is the law on sexting in Cardiff"),
+])
+def test_the_served_scope_model_counts_another_subject_against_answering(ix: OpenIndex, other: str, ours: str
+                                                                         ) -> None:
+    # The whole scope model, not one weight: beside the sentence encoder's evidence (which reads another subject
+    # too) the flag's own learned weight is small and may take either sign.
+    scope = {q: rank(ix, understand(ix, q), None).in_scope for q in (other, ours)}
+    assert scope[other] < scope[ours]
 
 
 # ---------------------------------------------------------------- which section of a source section answers

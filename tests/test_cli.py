@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kb.cli import main
+from kb.encoder import PACKAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -61,6 +63,22 @@ def test_kb_build_refuses_broken_content_and_keeps_the_old_index(cli_index: Path
     result = kb("build", "--content", str(broken), "--index", str(cli_index))
     assert result.exit_code == 1
     assert "build failed" in result.output
+    assert (cli_index / "current" / "meta.json").read_text(encoding="utf-8") == before
+
+
+def test_kb_build_without_the_encoders_weights_says_so_and_keeps_the_old_index(
+        cli_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = tmp_path / "train.jsonl"
+    rows = [{"id": f"t{i}", "q": q, "expect": e, "writer": f"w{i % 2}"} for i, (q, e) in enumerate([
+        ("can I look at the nude", ["What to do with a sexting image"]), ("what time is the bus", [])])]
+    bank.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setenv("KB_TRAIN", str(bank))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == PACKAGE else real(name, *a))
+    before = (cli_index / "current" / "meta.json").read_text(encoding="utf-8")
+    result = kb("build", "--content", str(CONTENT), "--index", str(cli_index))
+    assert result.exit_code == 1
+    assert f"build failed: the sentence encoder: the package {PACKAGE} is not installed" in result.output
     assert (cli_index / "current" / "meta.json").read_text(encoding="utf-8") == before
 
 

@@ -22,8 +22,8 @@ from kb.guide import (
 )
 from kb.index import OpenIndex
 from kb.index_holder import IndexHolder
-from kb.learn import Ranking
 from kb.model import NATIONS, Content
+from kb.ranked import Ranking
 from kb.tools import BadState, DecisionAid, decide
 from kb.urgency import Urgency
 

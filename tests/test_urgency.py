@@ -18,13 +18,13 @@ from kb.answering import STRATEGIES, Asked, _asked, contacts_for
 from kb.classify import folds
 from kb.conversation import Context
 from kb.index import Memo
-from kb.learn import Ranking
 from kb.memory import Labelled, Memory
 from kb.model import RISKS, Content
 from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_intents, parse_urgency
 from kb.rank import ADULTS, Model
 from kb.rank_fit import fit_logistic
+from kb.ranked import Ranking
 from kb.tuning import DEFAULT
 from kb.understand import understand
 from kb.urgency import (

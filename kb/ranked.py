@@ -1,0 +1,58 @@
+"""What ranking hands on: the facts of one article section, one section ranked for a question, and a question's
+whole ranking with its scope and urgency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kb.model import Article, Section
+from kb.urgency import Urgency
+
+
+@dataclass(frozen=True)
+class SectionFacts:
+    """What ranking needs to know of one article section."""
+
+    id: str
+    source: str
+    heading_stems: frozenset[str]
+    places: tuple[str, ...]
+    article: Article
+    section: Section
+    heading_words: frozenset[str] = frozenset()  # the heading's telling words, stop words included (see below)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One section with the model's probability that it answers, and its BM25F score."""
+
+    facts: SectionFacts
+    probability: float
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Sections best first, whether the guidance answers the question at all, and how urgent it reads."""
+
+    sections: tuple[Ranked, ...]
+    in_scope: float
+    answerable: bool
+    urgency: Urgency
+    coverage: float
+    scoped: bool = True  # False: in_scope was worked out without the encoder's evidence (a search: not for deciding)
+
+
+def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
+    """The first few results restate different parts of the guidance: a second section of the same source
+    section waits until `head` different ones are shown (several sections often restate one source section)."""
+    first: list[Ranked] = []
+    later: list[Ranked] = []
+    seen: set[str] = set()
+    for r in ranked:
+        if len(first) < head and r.facts.source not in seen:
+            first.append(r)
+            seen.add(r.facts.source)
+        else:
+            later.append(r)
+    return (*first, *later)

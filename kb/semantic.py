@@ -1,0 +1,118 @@
+"""Evidence of scope from the sentence encoder: how a question sits among the bank's questions embedded with the index
+(the share of its nearest ones out of scope, and how much nearer the nearest in-scope one is than the nearest
+out-of-scope one); the bank's vectors written with a build and opened with it, and kept between builds keyed by
+each question's text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from kb.encoder import ENCODER, Encoder, write_encoder
+
+VECTORS = "vectors.npy"  # the bank's questions then the sections' asks, embedded
+ASKS = "asks"  # the asks' group (a writer of their own)
+NEAREST = 20  # train writer-fold CV, 10 / 20 / 40: the same within a few questions
+CHUNK = 1500  # rows of cosines worked out at once when the build scores the whole bank (about 140 MB)
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The bank's unit vectors, which of them are out of scope, and each one's writer (as a number)."""
+
+    vectors: np.ndarray
+    outside: np.ndarray
+    groups: np.ndarray
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, outside: Sequence[bool], groups: Sequence[str]) -> Neighbourhood:
+        """From vectors, out-of-scope flags and writer names, in the same order."""
+        names = {g: i for i, g in enumerate(dict.fromkeys(groups))}
+        return cls(vectors, np.array(outside, dtype=bool), np.array([names[g] for g in groups], dtype=np.int64))
+
+    def evidence(self, asked: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """For each asked unit vector, among its NEAREST bank vectors (its own writer's left out when groups are
+        given): the cosine-squared-weighted share out of scope, and the nearest in-scope cosine less the nearest
+        out-of-scope one."""
+        out = np.zeros((len(asked), 2))
+        if not len(self.vectors) or not self.outside.any() or self.outside.all():
+            return out
+        k = min(NEAREST, len(self.vectors) - 1)
+        for start in range(0, len(asked), CHUNK):
+            part = slice(start, start + CHUNK)
+            cos = asked[part] @ self.vectors.T
+            if groups is not None:
+                cos[groups[part, None] == self.groups[None, :]] = -1.0
+            top = np.argpartition(-cos, k, axis=1)[:, :k]
+            weight = np.maximum(np.take_along_axis(cos, top, 1), 0.0) ** 2
+            out[part, 0] = (weight * self.outside[top]).sum(1) / np.maximum(weight.sum(1), 1e-9)
+            out[part, 1] = (np.where(self.outside, -1.0, cos).max(1) - np.where(self.outside, cos, -1.0).max(1))
+        return out
+
+
+def key(text: str) -> str:
+    """A text's key in the vector store (its sha256: the store never holds question text)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def remembered(store: Path, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Vectors for texts: those the store holds, the others embedded and added to it (written whole, then swapped
+    in, so a reader never sees half a store; a store that cannot be read is started again)."""
+    keys = [key(t) for t in texts]
+    known: dict[str, np.ndarray] = {}
+    try:
+        with np.load(store) as saved:
+            known = dict(zip((k.decode("ascii") for k in saved["keys"].tolist()), saved["vectors"], strict=True))
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, AttributeError):
+        pass
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    if missing:
+        first = {k: t for k, t in zip(keys, texts, strict=True)}
+        for k, v in zip(missing, embed([first[k] for k in missing]), strict=True):
+            known[k] = v
+        store.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=store.parent, suffix=".npz")
+        os.close(handle)
+        names = sorted(known)
+        np.savez(temp, keys=np.array([k.encode("ascii") for k in names], dtype="S64"),
+                 vectors=np.array([known[k] for k in names], dtype=np.float32))
+        os.replace(temp, store)
+    return np.array([known[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
+
+
+def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str]], asks: Sequence[str], cache: Path,
+               threads: int) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """Write the encoder into a build, embed the bank's questions (text, out of scope, writer) and the sections'
+    asks (in scope: the team's own wording of what each section answers), those the store of earlier builds lacks,
+    and save the vectors with it. Each bank question's evidence (its own writer's questions left out), and what
+    the index stores of the neighbourhood beside the vectors."""
+    write_encoder(folder)
+    encoder = Encoder.open(folder)
+    digest = hashlib.sha256((folder / ENCODER).read_bytes()).hexdigest()[:16]
+    texts = [t for t, _, _ in bank] + list(asks)
+    vectors = remembered(cache / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=threads))
+    np.save(folder / VECTORS, vectors)
+    hood = Neighbourhood.of(vectors, [o for _, o, _ in bank] + [False] * len(asks),
+                            [g for _, _, g in bank] + [ASKS] * len(asks))
+    n = len(bank)
+    return hood.evidence(vectors[:n], hood.groups[:n]), {"outside": hood.outside.astype(int).tolist(),
+                                                         "groups": hood.groups.tolist()}
+
+
+def opened(folder: Path | None, stored: Mapping[str, Sequence[int]]) -> tuple[Encoder | None, Neighbourhood | None]:
+    """A build's encoder and its neighbourhood: the vectors with what the index stored of them (None when it was
+    built without a bank). The vectors are mapped, not read: the site's workers share one copy."""
+    if folder is None or not stored or not (folder / VECTORS).is_file() or not (folder / ENCODER).is_file():
+        return None, None
+    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    if vectors.shape[0] != len(stored["outside"]):
+        raise ValueError(f"{VECTORS} has {vectors.shape[0]} rows for {len(stored['outside'])} labels")
+    return Encoder.open(folder), Neighbourhood(vectors, np.array(stored["outside"], dtype=bool),
+                                               np.array(stored["groups"], dtype=np.int64))
