@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -28,6 +29,13 @@ LAYERS, HEADS, WIDTH = 6, 12, 384
 MAX_TOKENS = 128  # the model's training length; a question longer than that is read from its start
 ENCODER = "encoder.onnx"  # the build's files
 VOCAB_FILE = "encoder-vocab.json"
+
+
+class _Hush(logging.Filter):
+    """Drops the quantiser's advice to pre-process (its only message on a good run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
 
 
 class EncoderMissing(Exception):
@@ -129,9 +137,9 @@ def graph(weights: dict[str, np.ndarray]) -> Any:
 
 
 def write_encoder(folder: Path) -> None:
-    """Write the encoder into a build folder: the graph with its weights quantised to int8 (a quarter of the size
-    and about twice as fast; train writer-fold CV of the scope model it serves: 0.9465 -> 0.9456 out-of-scope
-    abstention), and the tokenizer."""
+    """Write the encoder into a build folder: the graph with its matrix weights quantised to int8 (58 MB, not 90;
+    about half the fp32 graph's time a question on one core; bench/semantic_cv.py's stack on the train folds:
+    out-of-scope abstention 0.9456 with int8 vectors, 0.9465 with fp32), and the tokenizer."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from safetensors.numpy import load
@@ -141,7 +149,16 @@ def write_encoder(folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="kb-encoder-") as work:
         full = Path(work) / "encoder-fp32.onnx"
         onnx.save(graph(weights), str(full))
-        quantize_dynamic(str(full), str(folder / ENCODER), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        # The quantiser logs a suggestion (run its pre-processing) on the root logger at every build: kept out of the
+        # build's output. Without it, 1,000 held-out questions' vectors are within cosine 0.915 (median 0.968) of the
+        # fp32 model's, and the scope inputs measure the same on the train folds (see write_encoder).
+        quiet = _Hush()
+        logging.getLogger().addFilter(quiet)
+        try:
+            quantize_dynamic(str(full), str(folder / ENCODER), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul"])
+        finally:
+            logging.getLogger().removeFilter(quiet)
     (folder / VOCAB_FILE).write_text(vocabulary, encoding="utf-8")
 
 
