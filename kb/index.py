@@ -209,7 +209,7 @@ class OpenIndex:
     indexes: dict[str, Any]
     content: Content
     meta: dict[str, Any]
-    learned: dict[str, Any] = field(default_factory=dict)
+    learned: dict[str, Any] = field(default_factory=dict, repr=False)  # megabytes: the bank learned
     tuning: Tuning = DEFAULT
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
     folder: Path | None = None  # the build's folder: the encoder and the bank's vectors are read from it
