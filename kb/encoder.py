@@ -189,7 +189,8 @@ class Encoder:
         """Unit vectors (mean of the last layer's token vectors, as the model's pooling config says)."""
         if not texts:
             return np.zeros((0, WIDTH), dtype=np.float32)
-        encoded = self.tokenizer.encode_batch(list(texts))
+        # The tokenizer takes UTF-8 only: a lone surrogate (which Python strings may hold) becomes "?".
+        encoded = self.tokenizer.encode_batch([t.encode("utf-8", "replace").decode("utf-8") for t in texts])
         n = max(len(e.ids) for e in encoded)
         ids = np.zeros((len(texts), n), dtype=np.int64)
         mask = np.zeros((len(texts), n), dtype=np.float32)

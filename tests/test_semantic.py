@@ -129,6 +129,17 @@ def test_vectors_are_unit_length_and_a_text_alone_is_a_text_among_many(encoder: 
     assert np.allclose(encoder.embed_all(texts, threads=2), alone)
 
 
+@settings(deadline=None, max_examples=60)
+@given(st.text(max_size=300))
+def test_any_text_gets_a_unit_vector(encoder: Encoder, text: str) -> None:
+    vector = encoder.embed([text])
+    assert vector.shape == (1, WIDTH) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+
+
+def test_a_lone_surrogate_is_read_as_a_replacement_character(encoder: Encoder) -> None:
+    assert np.allclose(encoder.embed(["nudes \ud800 sent"]), encoder.embed(["nudes ? sent"]))
+
+
 def test_questions_that_mean_the_same_are_nearer_than_others(encoder: Encoder) -> None:
     a, b, c = encoder.embed(["a boy shared a naked photo of a girl in his class",
                              "pupil forwarded a nude picture of a classmate",
