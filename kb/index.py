@@ -207,9 +207,11 @@ class OpenIndex:
 
     path: str
     indexes: dict[str, Any]
-    content: Content
-    meta: dict[str, Any]
-    learned: dict[str, Any] = field(default_factory=dict, repr=False)  # megabytes: the bank learned
+    # The content and the learned models stay out of the repr (hundreds of kilobytes, megabytes): a failing test's
+    # arguments are printed by Hypothesis, which warns (an error here) above 30 kB and hides the failure.
+    content: Content = field(repr=False)
+    meta: dict[str, Any] = field(repr=False)
+    learned: dict[str, Any] = field(default_factory=dict, repr=False)
     tuning: Tuning = DEFAULT
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
     folder: Path | None = None  # the build's folder: the encoder and the bank's vectors are read from it
