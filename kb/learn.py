@@ -198,14 +198,15 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
                        head=ix.tuning.distinct_head)
     urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
                      matched=question.cues)
-    scoped = scope or urgency.urgent  # the check below reads scope
-    if scoped and eng.encoder is not None and eng.neighbourhood is not None:
-        near_by = eng.neighbourhood.evidence(eng.encoder.embed([places_of(ix).without(query.typed)]))[0]
+    # The encoder's evidence (about 4.5 ms) where scope is read: an answer, and the adult's-emergency check below. A
+    # search's in_scope is otherwise worked out without it, and never read.
+    if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
+        near_by = eng.neighbourhood.evidence(eng.encoder.embed([read_by_encoder(ix, query)]))[0]
         question = replace(question, semantic=(float(near_by[0]), float(near_by[1])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     if urgency.urgent and answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
         urgency = replace(urgency, urgent=False, maybe=True, sure=False)  # an adult, an animal: the line "call 999"
-    return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage, scoped)
+    return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage)
 
 
 # ---------------------------------------------------------------- fitting at build time
@@ -282,12 +283,18 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
             "classifier": classifier.as_dict(), "semantic": semantic}
 
 
+def read_by_encoder(ix: OpenIndex, query: Query) -> str:
+    """What the sentence encoder reads of a question (bank, ask or user's): as typed, its place names taken out (a
+    town or a nation sets where the question is asked and says nothing of what it asks)."""
+    return places_of(ix).without(query.typed)
+
+
 def embedded(ix: OpenIndex, read: list[BankQuestion]) -> tuple[list[BankQuestion], dict[str, list[int]]]:
     """The bank's questions, each with the encoder's evidence from the other writers' questions and the sections'
     asks (the encoder and the vectors are written into the build), and what the index keeps of them."""
     if ix.folder is None:
         raise ValueError("the build's folder is unknown: the encoder has nowhere to go")
-    asks = [ask for own in ix.content.asks.values() for ask in own]
+    asks = [read_by_encoder(ix, understand(ix, ask, spelling=False)) for own in ix.content.asks.values() for ask in own]
     evidence, stored = embed_bank(ix.folder, [(r.typed, not r.labels, r.group) for r in read], asks, cache_dir(),
                                   cores())
     return [r._replace(question=replace(r.question, semantic=(float(a), float(b))))
@@ -313,7 +320,7 @@ def _read(ix: OpenIndex, eng: Engine, headings: set[str], shared: OnDemand, item
     row: UrgencyRow = (question.cues, query.terms, urgent, group, ngrams(*typed), eng.cues.parts(*typed))
     # The Query itself stays here: it is what children would send back costliest (its terms are the question's).
     return BankQuestion(labels, group, question, hits, urgent, tokens_of(query, question.intents), row,
-                        sentence_stems(*typed), places_of(ix).without(query.typed))
+                        sentence_stems(*typed), read_by_encoder(ix, query))
 
 
 def within_examples(ix: OpenIndex, eng: Engine, memory: Memory, first: int) -> list[tuple[np.ndarray, int]]:

@@ -33,14 +33,14 @@ class Ranked:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Sections best first, whether the guidance answers the question at all, and how urgent it reads."""
+    """Sections best first, whether the guidance answers the question at all (for a search, kb.learn.rank's
+    scope=False, worked out without the encoder and not for deciding), and how urgent it reads."""
 
     sections: tuple[Ranked, ...]
     in_scope: float
     answerable: bool
     urgency: Urgency
     coverage: float
-    scoped: bool = True  # False: in_scope was worked out without the encoder's evidence (a search: not for deciding)
 
 
 def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:

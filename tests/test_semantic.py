@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
 from kb.encoder import ENCODER, PACKAGE, WIDTH, Encoder, EncoderMissing, model_files
-from kb.learn import engine
+from kb.learn import engine, read_by_encoder
 from kb.rank import SCOPE_FEATURES, Model
 from kb.semantic import VECTORS, Neighbourhood, key, remembered
+from kb.understand import understand
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -157,6 +158,18 @@ def test_the_index_carries_the_encoder_and_a_vector_for_each_bank_question_and_a
     assert sum(stored["outside"]) == sum(1 for m in ix.learned["memory"] if not m["labels"])
     files = ix.meta["files"]
     assert ENCODER in files and VECTORS in files  # checked against the manifest when opened
+
+
+def test_the_asks_are_read_as_questions_are_with_their_places_taken_out(ix: OpenIndex, encoder: Encoder) -> None:
+    assert ix.folder is not None
+    asks = [ask for own in ix.content.asks.values() for ask in own]
+    vectors = np.load(ix.folder / VECTORS)[-len(asks):]
+    placed = [i for i, ask in enumerate(asks) if "Cardiff" in ask or "Belfast" in ask]
+    assert placed
+    for i in placed:
+        read = read_by_encoder(ix, understand(ix, asks[i], spelling=False))
+        assert "Cardiff" not in read and "Belfast" not in read
+        assert np.allclose(vectors[i], encoder.embed([read])[0], atol=1e-5)
 
 
 def test_the_scope_model_learned_from_the_encoders_evidence(ix: OpenIndex) -> None:
