@@ -2,7 +2,7 @@
 building the ranking (questions are understood once and cached under /tmp between runs).
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
-       [--line-calm 0.05] [--text-l2 0.03] [--text-folds 8]
+       [--line-calm 0.05] [--text-l2 0.03] [--text-folds 8] [--weight 3]
 
 Questions are understood once and cached in the temporary folder, keyed by the sets and the glossary; delete the
 cache after changing how questions are understood in code.
@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--line-calm", type=float, default=DEFAULT.urgent_line_calm)
     ap.add_argument("--text-l2", type=float, default=DEFAULT.urgent_text_l2)
     ap.add_argument("--text-folds", type=int, default=DEFAULT.urgent_text_folds)
+    ap.add_argument("--weight", type=float, default=DEFAULT.urgent_weight)
     a = ap.parse_args()
     data = understood()
     cues = load_content(ROOT / "content").cues
@@ -109,18 +110,19 @@ def main() -> None:
             for r in train]
     part_stems = [sentence_stems(r["typed"], r["text"]) for r in train]
     model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
-                text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems)
+                text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems, urgent_weight=a.weight)
     # The measure to choose by: each train writer scored by models fitted without them, at the alarm the fit set
     # on those same scores (where `false_alarm` of the calm ones reach, those the safety rules flag among them).
-    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds, part_stems)
+    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds, part_stems, urgent_weight=a.weight)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     cut = model.threshold
     sure = np.array([certain(cues, r[0], r[5]) for r in rows])
     alarms = ((p >= cut) | sure)[y == 0]  # the calm train questions flagged, and those the guidance does not answer
     outside = np.array([not r["labels"] for r in train])[y == 0]
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
-          f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.3f} "
-          f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.3f}; emergencies below the lowest train line: "
+          f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.4f} "
+          f"({int(np.sum(~((p >= cut)[y > 0] | sure[y > 0])))} missed) "
+          f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.4f}; emergencies below the lowest train line: "
           f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}; the line: recall "
           f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}; false alarms "
           f"out of scope: {int(np.sum(alarms & outside))} of {int(np.sum(alarms))}")

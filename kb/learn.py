@@ -275,7 +275,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
                            false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
                            text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
                            line_calm=tuning.urgent_line_calm, part_stems=[r.pieces for r in read],
-                           shares=shares) if eng.cues.families else UrgencyModel()
+                           shares=shares, urgent_weight=tuning.urgent_weight) if eng.cues.families else UrgencyModel()
 
     # Urgency is fitted in a child process beside ranking here: a core each.
     (model, classifier), urgency_model = beside(ranking, urgency)

@@ -101,6 +101,10 @@ class Tuning:
     # Its out-of-fold scores come from this many folds of writers (0: one model per writer). One per writer had
     # become the build's longest part at 40 writers; 8 folds measured the same train out-of-fold and held-out recall.
     urgent_text_folds: int = 8
+    # How much more an emergency weighs than a calm question in the urgency fit (a missed emergency costs far more).
+    # Train out of fold at the same alarm (twentieth session, 26,474 questions): emergencies missed with the rules 39
+    # at 1, 37 at 3, 38 at 10. The weight changes which calm questions reach the alarm, not how many emergencies do.
+    urgent_weight: float = 3.0
     # The text classifier (kb/classify.py), chosen on the train fold's cross-fitting: more folds or passes, or a
     # refit on the whole fold for serving, measured no better on held-out and cost build time.
     classifier_folds: int = 3  # training questions are scored by models fitted without their writers' fold

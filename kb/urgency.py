@@ -15,17 +15,19 @@ import numpy as np
 from kb.analysis import stems
 from kb.memory import Memory, nearest
 from kb.model import any_of
+from kb.rank import ADULTS
 from kb.rank_fit import fit_logistic
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
 # Families that mean harm could be close: any one of them beside a time that is now or soon is the core signal.
-THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home")
+THREATS = ("danger_to_life", "person_near", "missing", "demand_deadline", "afraid_home", "filming_now")
 NOW = ("soon", "happening_now")
 INTENT = "intent_to_die"  # the family that is urgent on its own
 FAREWELL = "farewell"  # a goodbye: urgent on its own too
 # Families that name a danger to the child's life or body by themselves (no time needed: a goodbye is sent now).
 DANGER = ("danger_to_life", INTENT, FAREWELL)
 MISSING = "missing"
+FILMING = "filming_now"  # a child filmed or photographed undressed, as the writer tells it: urgent on its own
 ALARMING = frozenset((*THREATS, *NOW, *DANGER))  # the families that name a danger or the time it comes
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
@@ -215,7 +217,9 @@ def rule(cues: Cues, matched: frozenset[str]) -> bool:
 def certain(cues: Cues, matched: frozenset[str], parts: Sequence[frozenset[str]] = ()) -> bool:
     """Whether the question, or one of its sentences read alone, is certainly urgent (certain_whole): in a long
     message, the past or a policy named in another sentence does not calm a child missing now."""
-    return certain_whole(cues, matched) or any(certain_whole(cues, p) for p in parts)
+    # Who is involved holds across sentences as a time does not: a message that says only adults are involved is
+    # not made certain by one of its sentences read alone.
+    return certain_whole(cues, matched) or (ADULTS not in matched and any(certain_whole(cues, p) for p in parts))
 
 
 def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
@@ -231,7 +235,8 @@ def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
         return False
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
-    return (INTENT in matched or FAREWELL in matched or MISSING in matched or (threats >= 1 and HAPPENING in matched)
+    return (INTENT in matched or FAREWELL in matched or MISSING in matched or FILMING in matched
+            or (threats >= 1 and HAPPENING in matched)
             or (threats >= 2 and now))
 
 
@@ -253,7 +258,8 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
         margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0,
-        part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = ()) -> UrgencyModel:
+        part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
+        urgent_weight: float = 3.0) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
@@ -261,8 +267,8 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     starts where no more than `false_alarm` of the calm questions reach, those the safety rules flag among them
     (never below "maybe"); `sure` is where the answer becomes the 999 step itself. part_stems: each row's
     sentences' stems (sentence_stems; none: each row read whole); shares: each row's urgent_share when already
-    worked out (none: worked out here)."""
-    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems, shares)
+    worked out (none: worked out here); urgent_weight: how much more an emergency weighs than a calm question."""
+    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems, shares, urgent_weight)
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
@@ -288,10 +294,10 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
 
 
 def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,
-           part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = ()
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
+           urgent_weight: float = 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights;
-    part_stems and shares as for fit."""
+    part_stems, shares and urgent_weight as for fit."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
     own = part_stems or [()] * len(rows)
@@ -299,7 +305,7 @@ def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0
     x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps, share=sh)
                    for (matched, terms, _, group, _, parts), t, ps, sh in zip(rows, text, own, known, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
-    return x, y, np.where(y > 0, 3.0, 1.0)
+    return x, y, np.where(y > 0, urgent_weight, 1.0)
 
 
 def held_out_scores(x: np.ndarray, y: np.ndarray, weight: np.ndarray, groups: np.ndarray) -> np.ndarray:

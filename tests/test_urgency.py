@@ -71,8 +71,10 @@ FAMILY_CASES = {
                   "he asked me if drowning hurts", "she messaged cant go on", "he says he's had enough",
                   "she's had enough of everything",
                   "she'll make it stop herself", "he gave away his phone and hoodie", "she's logging off for good",
-                  "i'll just not exist then", "the song she wants at her funeral", "how many of her mum's tablets"],
+                  "i'll just not exist then", "the song she wants at her funeral", "how many of her mum's tablets",
+                  "she gave her mates all her jewellery", "her message said dont worry about me anymore"],
                  ["the final whistle went", "i can't go on like this with the marking", "we've had enough rain",
+                  "don't worry about me, I'll get the bus",
                   "make it stop raining", "we gave the winners presents", "that page does not exist",
                   "he's had enough of football", "they've had enough of the noise",
                   "he has a plan for his revision", "we love her and want to help",
@@ -133,7 +135,16 @@ FAMILY_CASES = {
                        "making sure no child has to strip in front of others in PE", "she is following the plan",
                        "she's back at school after half term", "she hides her phone from her mum",
                        "he's back at school after his exclusion"]),
-    "soon": (["she's meeting him tonight", "school finishes in 20 minutes"], ["in the summer holidays"]),
+    "filming_now": (["a man is filming the kids in the changing room", "year 7 girl being photographed in the toilets",
+                     "he keeps taking pictures of them getting changed", "lads holding a phone over the shower cubicle",
+                     "a carer is videoing a disabled lad in the bath and still doing it",
+                     "getting filmed in the showers"],
+                    ["a boy filmed a girl in the changing room last year", "what does the law say about upskirting",
+                     "a girl is filming herself in the bathroom for her boyfriend", "they are filming a dance",
+                     "a photo taken in the showers was shared round year 9"]),
+    "soon": (["she's meeting him tonight", "school finishes in 20 minutes", "he is about to send it round",
+              "the man is working with her for the rest of the afternoon", "hes sharing them 2nite"],
+             ["in the summer holidays", "what is the law about sending nudes"]),
     "planning": (["what should our policy say", "staff training on this", "a child missing education referral"],
                  ["she is crying in my office", "he took a player into his van after training",
                   "she texted our guidance base"]),
@@ -162,7 +173,9 @@ FAMILY_CASES = {
                      "a man (30s) is slumped in the doorway", "the guest, a woman in her late forties, is on the ledge",
                      "my manager is in his fifties and says he has nothing left", "a customer, early 20s, is sobbing",
                      "the driver is 50ish and not moving", "my neighbour is a pensioner and a man is at her door",
-                     "she's about 40 and scared to go home"],
+                     "she's about 40 and scared to go home", "my brother's 26 and went missing after a night out",
+                     "a 34-year-old man says someone has intimate videos of him",
+                     "our son (22) is at a stranger's flat", "my stepdaughter turned 21 and sells pics online"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
@@ -172,7 +185,10 @@ FAMILY_CASES = {
                      "a colleague passed on a report of nudes swapped between two Year 10s",
                      "a man in his 40s drove off with a 13 year old", "a man (20s) is waiting for her outside school",
                      "her uncle, late thirties, keeps texting my daughter", "he's about 19 and she's in year 9",
-                     "the babysitter (in her 20s) is alone with him", "a man (40s) keeps messaging my 8 year old"]),
+                     "the babysitter (in her 20s) is alone with him", "a man (40s) keeps messaging my 8 year old",
+                     "my daughter turned 18 but the pics were sent when she was 15",
+                     "nephew 13, some 25yo bloke is asking him for vids",
+                     "my son (13) is being bullied by a 20 year old"]),
 }
 
 
@@ -188,10 +204,13 @@ def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: s
 # Cues urgent whatever the model makes of the rest (written for this test), and the same themes with a calm cue.
 CERTAIN = ["our 12 year old is missing and her phone is off", "can you come and get me, he won't let me leave",
            "she has run off to meet him tonight", "he says he is going to kill himself",
-           "a pupil posted 'everyone would be better off without me' on her story"]
+           "a pupil posted 'everyone would be better off without me' on her story",
+           "a man is photographing the children in the pool changing village"]
 NOT_CERTAIN = ["last year a pupil went missing", "our procedure for a child missing from school",
                "what if a child says come and get me", "she is meeting him tonight",
-               "last year a pupil said everyone would be better off without her, how should our policy cover that?"]
+               "last year a pupil said everyone would be better off without her, how should our policy cover that?",
+               "our induction covers what to do if a child is being filmed in the toilets",
+               "a man (40) is filming his adult neighbour in the shower"]
 
 
 def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_without_a_calm_cue(cues: Cues) -> None:
@@ -328,6 +347,10 @@ def test_a_sentence_that_is_certainly_urgent_is_not_calmed_by_another(cues: Cues
     assert assess(UrgencyModel(), cues, [buried], {}, None).urgent
     calm = "Last term she was missing for a night and was found safe. What should our policy say?"
     assert not certain(cues, cues.matched(calm), cues.parts(calm))
+    # Who is involved holds across sentences: a message about adults only is not made certain by one sentence.
+    adults = "My mum's carer is taking photos of her in the bath. Mum is 88 and cannot tell me properly."
+    assert certain(cues, cues.matched(adults.split(". ")[0]))
+    assert not certain(cues, cues.matched(adults), cues.parts(adults))
 
 
 # ---------------------------------------------------------------- thresholds
