@@ -175,7 +175,8 @@ FAMILY_CASES = {
                      "the driver is 50ish and not moving", "my neighbour is a pensioner and a man is at her door",
                      "she's about 40 and scared to go home", "my brother's 26 and went missing after a night out",
                      "a 34-year-old man says someone has intimate videos of him",
-                     "our son (22) is at a stranger's flat", "my stepdaughter turned 21 and sells pics online"],
+                     "our son (22) is at a stranger's flat", "my stepdaughter turned 21 and sells pics online",
+                     "my 23 year old son has gone missing after a night out"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
@@ -188,7 +189,8 @@ FAMILY_CASES = {
                      "the babysitter (in her 20s) is alone with him", "a man (40s) keeps messaging my 8 year old",
                      "my daughter turned 18 but the pics were sent when she was 15",
                      "nephew 13, some 25yo bloke is asking him for vids",
-                     "my son (13) is being bullied by a 20 year old"]),
+                     "my son (13) is being bullied by a 20 year old",
+                     "my son's friend is at a cafe with a 30-year-old he met online"]),
 }
 
 
