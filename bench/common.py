@@ -12,7 +12,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import IndexHolder, OpenIndex, load_content  # noqa: E402
+from kb import IndexHolder, OpenIndex, load_content, warm  # noqa: E402
 from kb.learn import build  # noqa: E402
 
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -30,7 +30,7 @@ def open_index() -> tuple[OpenIndex, float]:
     start = time.perf_counter()
     build(content, folder, force=True)
     seconds = time.perf_counter() - start
-    ix = IndexHolder(folder).get()
+    ix = IndexHolder(folder, prepare=warm).get()
     assert ix is not None
     return ix, seconds
 

@@ -10,6 +10,7 @@ from kb.content import load_content
 from kb.index import OpenIndex, build_index, is_current
 from kb.index_holder import IndexHolder
 from kb.searching import Hit, SearchResult, search
+from kb.warming import warm
 
 __all__ = [
     "Answer",
@@ -22,4 +23,5 @@ __all__ = [
     "is_current",
     "load_content",
     "search",
+    "warm",
 ]

@@ -61,9 +61,9 @@ def _lock(root: Path) -> Iterator[None]:
 # and the tuning it is built with.
 SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data.py", "parse_signals.py",
            "roles.py", "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
-           "retrieve.py", "understand.py", "memory.py", "rank.py", "rank_fit.py", "classify.py", "learn.py",
-           "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py", "encoder.py",
-           "semantic.py", "ranked.py")
+           "retrieve.py", "retrieve_leaves.py", "understand.py", "memory.py", "rank.py", "rank_fit.py", "classify.py",
+           "learn.py", "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py",
+           "encoder.py", "semantic.py", "ranked.py")
 
 
 def code_version() -> str:

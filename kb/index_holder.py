@@ -35,8 +35,10 @@ class IndexHolder:
     """
 
     def __init__(self, root: Path | str, log: logging.Logger | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 prepare: Callable[[OpenIndex], None] | None = None) -> None:
         self.root = Path(root)
+        self.prepare = prepare  # run on each build opened, before it is served (kb.warm: no slow first question)
         self.log = log or logging.getLogger(__name__)
         self.clock = clock
         self._checked = 0.0  # when the served build's files were last compared with what was built
@@ -46,6 +48,16 @@ class IndexHolder:
         # The files of the served build as last checked (name, size, mtime, inode): rehashed only on a change.
         self._seen: tuple[str, tuple[tuple[str, int, int, int], ...]] | None = None
         self._probed: tuple[str, float] | None = None  # the build last proven by a search, and when
+
+    def _open_build(self, target: str) -> OpenIndex:
+        """open_build, then prepare: a build that fails to prepare is as damaged as one that fails to open."""
+        opened = open_build(self.root, target)
+        if self.prepare is not None:
+            try:
+                self.prepare(opened)
+            except Exception as exc:  # noqa: BLE001 - whatever a damaged build raises, the reason is its type
+                raise Damaged(f"it cannot be prepared to answer ({type(exc).__name__})") from None
+        return opened
 
     def _target(self) -> str | None:
         try:
@@ -86,7 +98,7 @@ class IndexHolder:
             if target in self._bad:
                 return self._open
             try:
-                self._open = open_build(self.root, target)
+                self._open = self._open_build(target)
                 self._checked = self.clock()
             except Damaged as exc:
                 self._give_up(target, str(exc))
@@ -125,7 +137,7 @@ class IndexHolder:
         """Open a build found unusable once more: a fault that has passed (files restored) ends here."""
         with self._lock:
             try:
-                opened = open_build(self.root, target)
+                opened = self._open_build(target)
             except Damaged as exc:
                 self._bad[target] = str(exc)
                 return
@@ -183,7 +195,7 @@ class IndexHolder:
                 self._open = current
                 break
             try:
-                opened = open_build(self.root, candidate)
+                opened = self._open_build(candidate)
             except Damaged:
                 continue  # not remembered: it may be a build still being written, soon current and whole
             if opened.meta.get("code") == code_version():

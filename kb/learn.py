@@ -37,7 +37,8 @@ from kb.rank import (
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
 from kb.ranked import Ranked, Ranking, SectionFacts, diversify
-from kb.retrieve import Leaves, OnDemand, searcher_for, section_scores
+from kb.retrieve import leaves_of, searcher_for, section_scores
+from kb.retrieve_leaves import OnDemand
 from kb.semantic import Neighbourhood, embed_bank, opened
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
@@ -245,7 +246,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     headings = {f.source for f in eng.sections}
     # The bank's questions share many clauses (an idea, a word pair): the build keeps every one it meets, where a
     # served index keeps a bounded number.
-    ix.memo.get("section-leaves", partial(Leaves, cap=BUILD_CLAUSES))
+    leaves_of(ix, "section", cap=BUILD_CLAUSES)
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]

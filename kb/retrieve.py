@@ -4,11 +4,10 @@ expanded with the glossary's everyday words, filtered by nation and topic, and i
 from __future__ import annotations
 
 import html
-import threading
 from collections import Counter
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from kb.analysis import Analysed, stems
 from kb.index import OpenIndex
 from kb.index_schema import KINDS
 from kb.model import Provenance
+from kb.retrieve_leaves import LazyOr, Leaves, OnDemand
 from kb.snippets import lead, make_snippet
 from kb.tuning import DEFAULT, Tuning
 
@@ -55,22 +55,20 @@ class Hit:
         }
 
 
-class _Or(Q.Or):  # type: ignore[misc]  # whoosh ships no types
-    """An Or that unions its parts lazily: Whoosh's default for small indexes preloads a 2,048-slot array
-    per clause, which costs more than the whole search here."""
-
-    matcher_type = Q.Or.DEFAULT_MATCHER
-
-
 def _match(phrase: tuple[str, ...], weight: float, boosts: dict[str, float]) -> Q.Query:
     """A stem phrase in any field: one word is a term, more must stand together (or be keywords)."""
     if len(phrase) == 1:
-        return _Or([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in boosts.items()])
-    return _Or([
+        return LazyOr([Q.Term(name, phrase[0], boost=boost * weight) for name, boost in boosts.items()])
+    return LazyOr([
         Q.Phrase("body", list(phrase), boost=weight * boosts["body"]),
         Q.Phrase("heading", list(phrase), boost=weight * boosts["heading"]),
         Q.Phrase("keywords", list(phrase), boost=weight * boosts["keywords"]),
     ])
+
+
+def _best(alternatives: list[Q.Query], tiebreak: float) -> Q.Query:
+    """The best-matching of some alternatives (a disjunction-max), or the only one."""
+    return alternatives[0] if len(alternatives) == 1 else Q.DisjunctionMax(alternatives, tiebreak=tiebreak)
 
 
 def weighting(tuning: Tuning) -> Any:
@@ -87,15 +85,14 @@ def build_query(analysed: Analysed, place: str | None = None, tuning: Tuning = D
     clauses: list[Q.Query] = []
     boosts, meanings = tuning.boosts, tuning.budget.meanings
     for group in analysed.groups:
-        own = _Or([_match((s,), 1.0, boosts) for s in group.stems]) if group.stems else None
+        own = LazyOr([_match((s,), 1.0, boosts) for s in group.stems]) if group.stems else None
         used = group.meanings[: min(tuning.max_meanings, meanings)]
         meanings -= len(used)
         alternatives = [_match(m, group.weight, boosts) for m in used]
-        best = (alternatives[0] if len(alternatives) == 1
-                else Q.DisjunctionMax(alternatives, tiebreak=tuning.tiebreak) if alternatives else None)
+        best = _best(alternatives, tuning.tiebreak) if alternatives else None
         parts = [q for q in (own, best) if q is not None]
         if parts:
-            clauses.append(parts[0] if len(parts) == 1 else _Or(parts))
+            clauses.append(parts[0] if len(parts) == 1 else LazyOr(parts))
     ordered = stems(analysed.text)
     pairs = [(first, second) for first, second in zip(ordered, ordered[1:], strict=False) if first != second]
     for first, second in pairs[: tuning.budget.pairs]:
@@ -104,7 +101,7 @@ def build_query(analysed: Analysed, place: str | None = None, tuning: Tuning = D
         clauses.append(Q.Phrase("title", [first, second], boost=tuning.phrase_boost))
     if not clauses:
         return None
-    query = _Or(clauses)
+    query = LazyOr(clauses)
     # The nation only lifts what the question already matches: it never makes a match by itself.
     return Q.AndMaybe(query, Q.Term("place", place, boost=tuning.nation_boost)) if place else query
 
@@ -149,15 +146,18 @@ def run(
     wanted = frozenset(analysed.stems) | frozenset(analysed.expansions)
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
-        with ix.indexes[name].searcher(weighting=weighting(tuning)) as searcher:
-            # The index is small: scoring every match costs less than Whoosh counting them again for a total.
-            results = searcher.search(q, filter=_allowed(ix, searcher, nation, topic, name), limit=None)
-            total += len(results)
-            found.extend((_hit(r, None, tuning), r.get("body", "")) for r in results[:offset + limit])
+        with OnDemand(ix.indexes[name], weighting(tuning)) as searcher:
+            stored: tuple[dict[str, Any], ...] = ix.memo.get(("stored", name), lambda: _stored(searcher()))
+            scores, matched = leaves_of(ix, name).evaluate(q, searcher)
+            docs = np.flatnonzero(matched & _allowed(ix, searcher, nation, topic, name))
+            docs = docs[np.lexsort((docs, -scores[docs]))]  # Whoosh's order: by score, then as indexed
+            total += len(docs)
+            found.extend((_hit(stored[d], float(scores[d]), tuning), stored[d].get("body", ""))
+                         for d in docs[:offset + limit].tolist())
             if facets:
-                for fields in searcher.search(q, limit=None):
+                for d in np.flatnonzero(matched).tolist():
                     for facet, counter in counts.items():
-                        counter.update(_split(fields.get(facet, "")))
+                        counter.update(_split(stored[d].get(facet, "")))
     found = [(_elsewhere(_as_history(ix, h), place, tuning), body) for h, body in found]
     # Law that is no longer the law to apply comes after the law of today (it is listed as history).
     found.sort(key=lambda pair: (_is_history(ix, pair[0]), -pair[0].score))
@@ -179,8 +179,7 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None,
     with nullcontext(shared) if shared is not None else searcher_for(ix) as searcher:
         ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher()))
         places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher()))
-        leaves: Leaves = ix.memo.get("section-leaves", Leaves)
-        scores, matched = leaves.evaluate(q, searcher)
+        scores, matched = leaves_of(ix, "section").evaluate(q, searcher)
         out = {}
         for docnum in np.flatnonzero(matched).tolist():
             # A section about other nations than the one asked about answers for somewhere else.
@@ -189,70 +188,25 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None,
         return out
 
 
+def leaves_of(ix: OpenIndex, kind: str, cap: int = 20_000) -> Leaves:
+    """The kept parts of queries over one kind of document, for the opened index (`cap`: how many, when first
+    made)."""
+    leaves: Leaves = ix.memo.get(("leaves", kind), partial(Leaves, cap=cap))
+    return leaves
+
+
+def prepare(ix: OpenIndex) -> None:
+    """Read what every kind of document's searches read first (its words scored, its stored fields), so that the
+    first questions cost no more than later ones."""
+    for kind in KINDS:
+        with OnDemand(ix.indexes[kind], weighting(ix.tuning)) as searcher:
+            leaves_of(ix, kind).vocabulary(searcher)
+            ix.memo.get(("stored", kind), lambda: _stored(searcher()))
+
+
 def searcher_for(ix: OpenIndex) -> OnDemand:
     """A section searcher opened when first asked for, to keep open over many questions (close it on leaving)."""
     return OnDemand(ix.indexes["section"], weighting(ix.tuning))
-
-
-class OnDemand:
-    """A searcher opened when first asked for and closed on leaving: kept clauses answer most questions without
-    one, and opening a reader costs about a millisecond."""
-
-    def __init__(self, index: Any, scoring: Any) -> None:
-        self._index, self._scoring, self._open = index, scoring, None
-
-    def __call__(self) -> Any:
-        if self._open is None:
-            self._open = self._index.searcher(weighting=self._scoring)
-        return self._open
-
-    def __enter__(self) -> OnDemand:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._open is not None:
-            self._open.close()
-
-
-class Leaves:
-    """Whoosh's BM25F score of each clause of a query (one idea of the question, or one word pair) over every
-    section, kept per opened index, and the query's score as their sum (Whoosh's Or adds its parts' scores; an
-    AndMaybe adds the second's where the first matches). The same ideas recur across questions: the bank's
-    thousands at build time, and users' questions, cost a few small Whoosh searches instead of one large one. At
-    most `cap` clauses are kept (a stream of new word pairs cannot grow it without bound)."""
-
-    def __init__(self, cap: int = 20_000) -> None:
-        self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._cap = cap
-        self._lock = threading.Lock()
-
-    def evaluate(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
-        """The query's score for every document, and which documents it matches (searcher: opens one if none is
-        open)."""
-        if isinstance(q, Q.AndMaybe):
-            (a, hit), (b, also) = self.evaluate(q.a, searcher), self.evaluate(q.b, searcher)
-            return np.where(hit & also, a + b, a), hit
-        if type(q) is _Or and q.boost == 1.0:
-            parts = [self._clause(sub, searcher) for sub in q.subqueries]
-            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
-        return self._clause(q, searcher)
-
-    def _clause(self, q: Q.Query, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
-        # Whoosh's matchers score inside a clause in ways of their own (a DisjunctionMax of phrases is not the
-        # maximum of its parts' scores): each clause is scored by Whoosh whole.
-        key = f"{type(q).__name__}:{q!r}"
-        found = self._kept.get(key)
-        if found is None:
-            searcher = open_searcher()
-            scores = np.zeros(searcher.doc_count_all())
-            hits = np.zeros(len(scores), dtype=bool)
-            for score, docnum in searcher.search(q, limit=None).top_n:
-                scores[docnum], hits[docnum] = score, True
-            found = (scores, hits)
-            with self._lock:
-                if len(self._kept) < self._cap:
-                    self._kept[key] = found
-        return found
 
 
 def _section_ids(searcher: Any) -> tuple[str, ...]:
@@ -284,40 +238,47 @@ def _as_history(ix: OpenIndex, hit: Hit) -> Hit:
     return replace(hit, score=hit.score * ix.tuning.history_factor) if _is_history(ix, hit) else hit
 
 
-def _allowed(ix: OpenIndex, searcher: Any, nation: str | None, topic: str | None, kind: str) -> set[int] | None:
-    """The documents a nation and topic allow in one kind, computed once per opened index (at most a few
-    hundred small sets: nations x topics x kinds)."""
-    flt = _filters(nation, topic, kind)
-    if flt is None:
-        return None
-    docs: frozenset[int] = ix.memo.get(("allowed", nation or "", topic or "", kind),
-                                       lambda: frozenset(searcher.docs_for_query(flt)))
-    return set(docs)  # Whoosh takes a plain set; a copy keeps the kept one safe
+def _allowed(ix: OpenIndex, searcher: OnDemand, nation: str | None, topic: str | None, kind: str) -> np.ndarray:
+    """Which documents of one kind a nation and topic allow, worked out once per opened index (at most a few
+    hundred small masks: nations x topics x kinds)."""
+    def mask() -> np.ndarray:
+        open_searcher = searcher()
+        out = np.ones(open_searcher.doc_count_all(), dtype=bool)
+        flt = _filters(nation, topic, kind)
+        if flt is not None:
+            out[:] = False
+            out[sorted(open_searcher.docs_for_query(flt))] = True
+        return out
+
+    allowed: np.ndarray = ix.memo.get(("allowed-mask", nation or "", topic or "", kind), mask)
+    return allowed
 
 
-def _hit(r: Any, wanted: frozenset[str] | None, tuning: Tuning) -> Hit:
-    """A Hit from a Whoosh result, with its snippet (the passage that holds most of the wanted stems)."""
-    body = r.get("body", "")
-    snippet = (make_snippet(body, wanted, tuning.snippet_chars) if wanted is not None
-               else html.escape(lead(body, tuning.lead_chars), quote=True))
+def _hit(fields: dict[str, Any], score: float, tuning: Tuning) -> Hit:
+    """A Hit from a document's stored fields and its score, with the lead of its body as the snippet."""
     return Hit(
-        type=r["type"],
-        id=r["id"],
-        title=r.get("title", ""),
-        heading=r.get("heading", ""),
-        url=r.get("url", ""),
-        snippet=snippet,
-        score=float(r.score or 0.0),
+        type=fields["type"],
+        id=fields["id"],
+        title=fields.get("title", ""),
+        heading=fields.get("heading", ""),
+        url=fields.get("url", ""),
+        snippet=html.escape(lead(fields.get("body", ""), tuning.lead_chars), quote=True),
+        score=score,
         source=Provenance(
-            document=r.get("source_document", ""),
-            section=r.get("source_section", ""),
-            url=r.get("source_url", "") if not r.get("source_section") else "",
+            document=fields.get("source_document", ""),
+            section=fields.get("source_section", ""),
+            url=fields.get("source_url", "") if not fields.get("source_section") else "",
         ),
-        nations=_split(r.get("nations", "")),
-        topics=_split(r.get("topics", "")),
-        slug=r.get("slug", ""),
-        anchor=r.get("anchor", ""),
+        nations=_split(fields.get("nations", "")),
+        topics=_split(fields.get("topics", "")),
+        slug=fields.get("slug", ""),
+        anchor=fields.get("anchor", ""),
     )
+
+
+def _stored(searcher: Any) -> tuple[dict[str, Any], ...]:
+    """Every document's stored fields, by document number (the indexes are small: read once per opened index)."""
+    return tuple(searcher.stored_fields(n) for n in range(searcher.doc_count_all()))
 
 
 def _split(value: str) -> tuple[str, ...]:

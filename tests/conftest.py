@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from kb import IndexHolder, OpenIndex, load_content
+from kb import IndexHolder, OpenIndex, load_content, warm
 from kb.config import content_dir, train_file, training_bank
 from kb.learn import build
 from kb.model import Content
@@ -75,7 +75,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Pat
 def holder(index_dir: Path) -> IndexHolder:
     """The session index's holder, shared by the apps made on it: each opening of the index works out its
     engine again (the memory of the bank's thousands of questions, half a second)."""
-    return IndexHolder(index_dir)
+    return IndexHolder(index_dir, prepare=warm)
 
 
 @pytest.fixture(scope="session")

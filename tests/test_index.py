@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from kb import IndexHolder, OpenIndex, build_index, load_content, search
+import kb.learn
+import kb.retrieve_leaves
+from kb import IndexHolder, OpenIndex, answer, build_index, load_content, search, warm
 from kb.index import SNAPSHOT, BuildStep
 from kb.model import Content
 
@@ -245,3 +247,24 @@ def test_killed_rebuild_leaves_the_old_index(tmp_path: Path, content_copy: Path,
     # The killed build's lock died with it: the next build (here in this process) goes ahead and is whole.
     build_index(load_content(content_copy), index)
     assert assert_whole(IndexHolder(index).get()).meta["content"] == new.digest
+
+
+def test_an_index_is_warmed_when_opened(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a first question would make is made when the holder opens the build: the first visitor does not wait.
+    opened = IndexHolder(index_dir, prepare=warm).get()
+    assert opened is not None
+    monkeypatch.setattr(kb.retrieve_leaves.Words, "of", lambda *_: pytest.fail("words were read after warming"))
+    monkeypatch.setattr(kb.learn, "build_engine", lambda *_: pytest.fail("the engine was made after warming"))
+    assert answer(opened, "is it illegal to share a nude in Scotland").answered
+    assert search(opened, "CEOP report", kind="all").hits
+
+
+def test_a_build_that_cannot_be_prepared_is_not_served(index_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_: OpenIndex) -> None:
+        raise RuntimeError("a fault")
+
+    holder = IndexHolder(index_dir, prepare=broken)
+    with caplog.at_level("ERROR"):
+        assert holder.get() is None
+    assert "cannot be prepared to answer (RuntimeError)" in caplog.text
+    assert holder.health().ok is False

@@ -11,12 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import kb.retrieve
+import kb.retrieve_leaves
 import kb.spelling
 from kb import IndexHolder, OpenIndex, build_index, search
 from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
-from kb.retrieve import Leaves, build_query, section_scores, weighting
+from kb.retrieve import _best, _match, build_query, run, section_scores, weighting
+from kb.retrieve_leaves import LazyOr, Leaves
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
 from kb.spelling import correct, suggest, vocabulary
 from kb.understand import understand
@@ -456,6 +459,86 @@ def test_scores_from_kept_clauses_are_whooshs_own(ix: OpenIndex, words: list[str
     theirs = whoosh_scores(ix, text, place)
     assert mine.keys() == theirs.keys()
     assert all(mine[k] == pytest.approx(theirs[k], rel=1e-9) for k in theirs), text
+
+
+SECTION_WORDS = ["nude", "imag", "share", "school", "polic", "parent", "child", "young", "peopl", "sexual", "law",
+                 "refer", "report", "remov", "onlin", "offenc", "indec", "photograph", "social", "care", "sext", "ceop"]
+
+
+def whoosh_whole(ix: OpenIndex, q: object) -> dict[int, float]:
+    """Whoosh's own score of a query for every section document it matches."""
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
+        return {docnum: float(score) for score, docnum in searcher.search(q, limit=None).top_n}
+
+
+def kept(q: object, ix: OpenIndex) -> dict[int, float]:
+    """The same query scored by a fresh Leaves (every part worked out from the words, none kept before)."""
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
+        scores, hits = Leaves().evaluate(q, lambda: searcher)
+    return {int(d): float(scores[d]) for d in hits.nonzero()[0]}
+
+
+@settings(deadline=None, max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alternatives=st.lists(st.lists(st.sampled_from(SECTION_WORDS), min_size=1, max_size=3), min_size=2,
+                             max_size=4),
+       weight=st.sampled_from([1.0, 0.5, 2.0]))
+def test_phrases_and_their_best_match_score_as_whoosh_scores_them(ix: OpenIndex, alternatives: list[list[str]],
+                                                                 weight: float) -> None:
+    # A phrase scores where its words stand together, in order; a disjunction-max as Whoosh's matcher scores it,
+    # which is not always the best of its parts (it reads parts that stand on later documents).
+    parts = [_match(tuple(words), weight, ix.tuning.boosts) for words in alternatives]
+    for q in (_best(parts, 0.1), LazyOr(parts), parts[0]):
+        mine, theirs = kept(q, ix), whoosh_whole(ix, q)
+        assert mine.keys() == theirs.keys(), q
+        assert all(mine[d] == pytest.approx(theirs[d], rel=1e-9) for d in theirs), q
+
+
+def test_a_question_is_scored_from_the_index_words_without_a_whoosh_search(ix: OpenIndex,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The words of the index are scored once; every question after that costs no search of its own.
+    leaves = Leaves()
+    analysed = understand(ix, "can the police make us delete the nude pictures in Wales").analysed
+    q = build_query(analysed, "wales", ix.tuning)
+    assert q is not None
+    with ix.indexes["section"].searcher(weighting=weighting(ix.tuning)) as searcher:
+        leaves.vocabulary(lambda: searcher)
+        monkeypatch.setattr(kb.retrieve_leaves, "_whole", lambda *_: pytest.fail("a Whoosh search was made"))
+        scores, hits = leaves.evaluate(q, lambda: searcher)
+    assert hits.any() and scores[hits].min() > 0
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["law", "sexting", "indecent", "image", "Scotland", "police", "report",
+                                        "CEOP", "Childline", "guidance", "offence", "age", "section"]),
+                      min_size=1, max_size=5),
+       kind=st.sampled_from(["legislation", "reference", "glossary"]),
+       nation=st.sampled_from([None, *NATIONS]))
+def test_other_kinds_rank_as_whoosh_ranks_them(ix: OpenIndex, words: list[str], kind: str,
+                                                nation: str | None) -> None:
+    analysed = understand(ix, " ".join(words)).analysed
+    q = build_query(analysed, None, ix.tuning)
+    total, hits, _ = run(ix, analysed, nation, None, kind, 50, snippets=False)
+    flt = kb.retrieve._filters(nation, None, kind)  # noqa: SLF001 - the same filter, applied by Whoosh
+    with ix.indexes[kind].searcher(weighting=weighting(ix.tuning)) as searcher:
+        allowed = None if flt is None else set(searcher.docs_for_query(flt))
+        theirs = [] if q is None or allowed == set() else [
+            (r["id"], float(r.score)) for r in searcher.search(q, filter=allowed, limit=None)]
+    # Law that is history comes after today's law, its score lowered; otherwise Whoosh's order and scores.
+    past = {h.id for h in hits if h.type == "legislation" and not getattr(ix.content.law(h.anchor), "current", True)}
+    expected = sorted(theirs, key=lambda pair: pair[0] in past)
+    assert total == len(theirs)
+    assert [h.id for h in hits] == [i for i, _ in expected]
+    assert [h.score for h in hits] == pytest.approx(
+        [score * (ix.tuning.history_factor if i in past else 1.0) for i, score in expected], rel=1e-9)
+
+
+def test_a_topic_that_no_document_of_a_kind_has_finds_none_of_it(ix: OpenIndex) -> None:
+    topics = {t for a in ix.content.articles for t in a.topics}
+    analysed = understand(ix, "sexting law").analysed
+    for topic in sorted(topics):
+        for kind in ("legislation", "reference", "glossary"):
+            _, hits, _ = run(ix, analysed, None, topic, kind, 10)
+            assert all(topic in h.topics for h in hits), (topic, kind)
 
 
 def test_kept_clauses_are_bounded(ix: OpenIndex) -> None:

@@ -22,6 +22,7 @@ from kb.index_holder import IndexHolder
 from kb.learn import build, up_to_date
 from kb.model import SOURCE_DOCUMENT, Contact, Content, SourceDocument
 from kb.searching import SearchResult, search
+from kb.warming import warm
 
 T = TypeVar("T")
 
@@ -64,7 +65,8 @@ def install(app: Flask, holder: IndexHolder | None = None) -> None:
     """Give the app its index holder (a shared one, or its own), its start-up state and its result cache."""
     if holder is not None and holder.root != Path(app.config["INDEX_DIR"]):
         raise ValueError(f"the index holder is of {holder.root}, not of INDEX_DIR {app.config['INDEX_DIR']}")
-    app.extensions["kb"] = holder if holder is not None else IndexHolder(app.config["INDEX_DIR"], log=app.logger)
+    app.extensions["kb"] = (holder if holder is not None
+                            else IndexHolder(app.config["INDEX_DIR"], log=app.logger, prepare=warm))
     app.extensions["kb_site"] = start(app)
     # Popular questions repeat: answer them from memory (per process; emptied when the index changes).
     app.extensions["kb_cache"] = ResultCache(int(app.config["CACHE_SIZE"]))
@@ -115,6 +117,11 @@ def static_version(app: Flask) -> str:
             h.update(path.name.encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:10]
+
+
+def open_index(app: Flask) -> None:
+    """Open and warm the index now (a server's worker, before it takes requests): no visitor waits for it."""
+    cast(IndexHolder, app.extensions["kb"]).get()
 
 
 def site() -> Site:

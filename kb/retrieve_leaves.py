@@ -1,0 +1,172 @@
+"""Scores of queries worked out from their parts: every word of an index scored once when it is opened, each idea
+of a question kept once worked out, phrases and best matches scored as Whoosh scores them without a search."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from whoosh import query as Q
+
+
+class LazyOr(Q.Or):  # type: ignore[misc]  # whoosh ships no types
+    """An Or that unions its parts lazily: Whoosh's default for small indexes preloads a 2,048-slot array
+    per clause, which costs more than the whole search here."""
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
+class OnDemand:
+    """A searcher opened when first asked for and closed on leaving: kept clauses answer most questions without
+    one, and opening a reader costs about a millisecond."""
+
+    def __init__(self, index: Any, scoring: Any) -> None:
+        self._index, self._scoring, self._open = index, scoring, None
+
+    def __call__(self) -> Any:
+        if self._open is None:
+            self._open = self._index.searcher(weighting=self._scoring)
+        return self._open
+
+    def __enter__(self) -> OnDemand:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._open is not None:
+            self._open.close()
+
+
+class Leaves:
+    """Whoosh's BM25F score of each part of a query over every document of one index, kept per opened index, and the
+    query's score as their sum (Whoosh's Or adds its parts' scores; an AndMaybe adds the second's where the first
+    matches). Single words are kept unboosted and scaled (Whoosh boosts by multiplying), so the same word in any
+    idea, and any question, is scored once; a phrase whose words never meet in one document matches nothing without
+    a search. The same ideas recur across questions: the bank's thousands at build time, and users' questions,
+    cost a few small Whoosh searches instead of one large one. At most `cap` parts are kept (a stream of new word
+    pairs cannot grow it without bound)."""
+
+    def __init__(self, cap: int = 20_000) -> None:
+        self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._words: Words | None = None
+        self._cap = cap
+        self._lock = threading.Lock()
+
+    def evaluate(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The query's score for every document, and which documents it matches (searcher: opens one if none is
+        open)."""
+        if isinstance(q, Q.AndMaybe):
+            (a, hit), (b, also) = self.evaluate(q.a, searcher), self.evaluate(q.b, searcher)
+            return np.where(hit & also, a + b, a), hit
+        if type(q) is LazyOr and q.boost == 1.0 and q.subqueries:
+            parts = [self._clause(sub, searcher) for sub in q.subqueries]
+            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
+        return self._clause(q, searcher)
+
+    def _clause(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """One idea of a question, or one word pair, kept whole: a question met again costs a lookup per idea."""
+        key = f"{type(q).__name__}:{q!r}"
+        found = self._kept.get(key)
+        if found is None:
+            found = self._score(q, searcher)
+            with self._lock:
+                if len(self._kept) < self._cap:
+                    self._kept[key] = found
+        return found
+
+    def _score(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """A part of a query scored from its words where Whoosh's sums allow, else by one Whoosh search."""
+        if type(q) is LazyOr and q.boost == 1.0 and q.subqueries:
+            parts = [self._score(sub, searcher) for sub in q.subqueries]
+            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
+        if type(q) is Q.Term:
+            scores, hits = self._word(q.fieldname, q.text, searcher)
+            return scores * q.boost, hits
+        if type(q) is Q.Phrase and q.slop == 1 and q.words:
+            return self._phrase(q, searcher)
+        if type(q) is Q.DisjunctionMax and q.subqueries:
+            return _as_whoosh_max([self._score(sub, searcher) for sub in q.subqueries], q.boost)
+        # Anything else (no question makes one today): Whoosh scores it whole.
+        return _whole(q, searcher)
+
+    def _word(self, field: str, text: str, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """A word's unboosted score in one field for every document, and which documents hold it."""
+        return self.vocabulary(open_searcher).scores.get((field, text), self.vocabulary(open_searcher).none)
+
+    def _phrase(self, q: Q.Phrase, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Whoosh's score of a phrase: where its words stand together in order, the sum of their scores (its
+        matcher scores the intersection of its words and uses their positions only to choose documents)."""
+        words = self.vocabulary(open_searcher)
+        parts = [self._word(q.fieldname, word, open_searcher) for word in q.words]
+        hits = np.all([h for _, h in parts], axis=0)
+        for doc in np.flatnonzero(hits).tolist():
+            places = [words.positions.get((q.fieldname, word, doc), frozenset()) for word in q.words]
+            hits[doc] = any(all(p + k in later for k, later in enumerate(places[1:], 1)) for p in places[0])
+        return np.where(hits, np.sum([s for s, _ in parts], axis=0) * q.boost, 0.0), hits
+
+    def vocabulary(self, open_searcher: Callable[[], Any]) -> Words:
+        """Every word of the index scored at once the first time one is asked for (a few thousand short postings)."""
+        if self._words is None:
+            with self._lock:
+                if self._words is None:
+                    self._words = Words.of(open_searcher())
+        return self._words
+
+
+def _as_whoosh_max(parts: list[tuple[np.ndarray, np.ndarray]], boost: float) -> tuple[np.ndarray, np.ndarray]:
+    """A DisjunctionMax scored as Whoosh's matcher scores it: at each document any part matches, the highest score
+    each matching part has at the first document it matches from there on (the matcher reads every part that has
+    not run out, wherever it stands, not only those on the document)."""
+    hits = np.any([h for _, h in parts], axis=0)
+    docs = np.flatnonzero(hits)
+    best = np.full(len(docs), -np.inf)
+    for scores, matched in parts:
+        own = np.flatnonzero(matched)
+        if len(own):
+            at = np.searchsorted(own, docs)
+            live = at < len(own)
+            best[live] = np.maximum(best[live], scores[own[at[live]]])
+    out = np.zeros(len(hits))
+    out[docs] = best * boost
+    return out, hits
+
+
+def _whole(q: Q.Query, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """One query's score for every document, and which it matches, from one Whoosh search."""
+    searcher = open_searcher()
+    scores = np.zeros(searcher.doc_count_all())
+    hits = np.zeros(len(scores), dtype=bool)
+    for score, docnum in searcher.search(q, limit=None).top_n:
+        scores[docnum], hits[docnum] = score, True
+    return scores, hits
+
+
+@dataclass(frozen=True)
+class Words:
+    """Every word of one index in every field: its unboosted score for every document, which documents hold it, and
+    where it stands in each (fields that keep positions)."""
+
+    scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+    positions: dict[tuple[str, str, int], frozenset[int]]
+    none: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, searcher: Any) -> Words:
+        """Read from an open searcher: each word's postings scored as Whoosh scores a Term query."""
+        size = searcher.doc_count_all()
+        scores, positions = {}, {}
+        for field, raw in searcher.reader().all_terms():
+            text = searcher.schema[field].from_bytes(raw)
+            placed = searcher.schema[field].format.supports("positions")
+            values, hits = np.zeros(size), np.zeros(size, dtype=bool)
+            postings = searcher.postings(field, raw)
+            while postings.is_active():
+                doc = postings.id()
+                values[doc], hits[doc] = postings.score(), True
+                if placed:
+                    positions[(field, text, doc)] = frozenset(postings.value_as("positions"))
+                postings.next()
+            scores[(field, text)] = (values, hits)
+        return cls(scores, positions, (np.zeros(size), np.zeros(size, dtype=bool)))
