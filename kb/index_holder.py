@@ -16,6 +16,7 @@ from kb.index import BUILDS, CURRENT, Damaged, OpenIndex, check_files, code_vers
 
 PROBE_SECONDS = 1.0  # how long a health check's proof by search stands (files are checked on every call)
 CHECK_SECONDS = 1.0  # how often a request compares the served build's files with what was built
+UNPREPARED = "it cannot be prepared to answer"  # why a build whose files are whole is not served
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class IndexHolder:
             try:
                 self.prepare(opened)
             except Exception as exc:  # noqa: BLE001 - whatever a damaged build raises, the reason is its type
-                raise Damaged(f"it cannot be prepared to answer ({type(exc).__name__})") from None
+                raise Damaged(f"{UNPREPARED} ({type(exc).__name__})") from None
         return opened
 
     def _target(self) -> str | None:
@@ -134,8 +135,12 @@ class IndexHolder:
             return self._open
 
     def _retry(self, target: str) -> None:
-        """Open a build found unusable once more: a fault that has passed (files restored) ends here."""
+        """Open a build found unusable once more: a fault that has passed (files restored) ends here. A build whose
+        files are whole but that could not be prepared is not tried again (each try would cost seconds, every
+        second): the next build replaces it."""
         with self._lock:
+            if self._bad.get(target, "").startswith(UNPREPARED):
+                return
             try:
                 opened = self._open_build(target)
             except Damaged as exc:

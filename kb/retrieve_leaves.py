@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,7 +49,8 @@ class Leaves:
 
     def __init__(self, cap: int = 20_000) -> None:
         self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._words: Words | None = None
+        self._words: dict[tuple[str, str], Posting] = {}
+        self._every: int | None = None  # the number of documents, once every word of the index is read
         self._cap = cap
         self._lock = threading.Lock()
 
@@ -82,7 +82,7 @@ class Leaves:
             parts = [self._score(sub, searcher) for sub in q.subqueries]
             return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
         if type(q) is Q.Term:
-            scores, hits = self._word(q.fieldname, q.text, searcher)
+            scores, hits, _ = self._word(q.fieldname, q.text, searcher)
             return scores * q.boost, hits
         if type(q) is Q.Phrase and q.slop == 1 and q.words:
             return self._phrase(q, searcher)
@@ -91,28 +91,40 @@ class Leaves:
         # Anything else (no question makes one today): Whoosh scores it whole.
         return _whole(q, searcher)
 
-    def _word(self, field: str, text: str, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
-        """A word's unboosted score in one field for every document, and which documents hold it."""
-        return self.vocabulary(open_searcher).scores.get((field, text), self.vocabulary(open_searcher).none)
+    def _word(self, field: str, text: str, open_searcher: Callable[[], Any]) -> Posting:
+        """A word's unboosted score in one field for every document, which documents hold it, and where: read
+        when first asked for (a word the index lacks, once every word is read, costs no reading at all)."""
+        found = self._words.get((field, text))
+        if found is None:
+            if self._every is not None:
+                return _nothing(self._every)
+            found = _read(open_searcher(), field, text)
+            with self._lock:
+                if len(self._words) < 5 * self._cap:  # words the index lacks (typos) cannot grow it without bound
+                    self._words.setdefault((field, text), found)
+        return found
 
     def _phrase(self, q: Q.Phrase, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
         """Whoosh's score of a phrase: where its words stand together in order, the sum of their scores (its
         matcher scores the intersection of its words and uses their positions only to choose documents)."""
-        words = self.vocabulary(open_searcher)
         parts = [self._word(q.fieldname, word, open_searcher) for word in q.words]
-        hits = np.all([h for _, h in parts], axis=0)
+        hits = np.all([h for _, h, _ in parts], axis=0)
         for doc in np.flatnonzero(hits).tolist():
-            places = [words.positions.get((q.fieldname, word, doc), frozenset()) for word in q.words]
+            places = [where.get(doc, frozenset()) for _, _, where in parts]
             hits[doc] = any(all(p + k in later for k, later in enumerate(places[1:], 1)) for p in places[0])
-        return np.where(hits, np.sum([s for s, _ in parts], axis=0) * q.boost, 0.0), hits
+        return np.where(hits, np.sum([s for s, _, _ in parts], axis=0) * q.boost, 0.0), hits
 
-    def vocabulary(self, open_searcher: Callable[[], Any]) -> Words:
-        """Every word of the index scored at once the first time one is asked for (a few thousand short postings)."""
-        if self._words is None:
+    def vocabulary(self, open_searcher: Callable[[], Any]) -> None:
+        """Read every word of the index at once (a few thousand short postings lists), so that no question reads
+        the index's files again."""
+        if self._every is None:
             with self._lock:
-                if self._words is None:
-                    self._words = Words.of(open_searcher())
-        return self._words
+                if self._every is None:
+                    searcher = open_searcher()
+                    for field, raw in searcher.reader().all_terms():
+                        text = searcher.schema[field].from_bytes(raw)
+                        self._words[(field, text)] = _scored(searcher, field, raw)
+                    self._every = searcher.doc_count_all()
 
 
 def _as_whoosh_max(parts: list[tuple[np.ndarray, np.ndarray]], boost: float) -> tuple[np.ndarray, np.ndarray]:
@@ -143,30 +155,36 @@ def _whole(q: Q.Query, open_searcher: Callable[[], Any]) -> tuple[np.ndarray, np
     return scores, hits
 
 
-@dataclass(frozen=True)
-class Words:
-    """Every word of one index in every field: its unboosted score for every document, which documents hold it, and
-    where it stands in each (fields that keep positions)."""
+Posting = tuple[np.ndarray, np.ndarray, dict[int, frozenset[int]]]  # scores, which hold it, positions by document
 
-    scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
-    positions: dict[tuple[str, str, int], frozenset[int]]
-    none: tuple[np.ndarray, np.ndarray]
 
-    @classmethod
-    def of(cls, searcher: Any) -> Words:
-        """Read from an open searcher: each word's postings scored as Whoosh scores a Term query."""
-        size = searcher.doc_count_all()
-        scores, positions = {}, {}
-        for field, raw in searcher.reader().all_terms():
-            text = searcher.schema[field].from_bytes(raw)
-            placed = searcher.schema[field].format.supports("positions")
-            values, hits = np.zeros(size), np.zeros(size, dtype=bool)
-            postings = searcher.postings(field, raw)
-            while postings.is_active():
-                doc = postings.id()
-                values[doc], hits[doc] = postings.score(), True
-                if placed:
-                    positions[(field, text, doc)] = frozenset(postings.value_as("positions"))
-                postings.next()
-            scores[(field, text)] = (values, hits)
-        return cls(scores, positions, (np.zeros(size), np.zeros(size, dtype=bool)))
+def _read(searcher: Any, field: str, text: str) -> Posting:
+    """One word of one field, read from an open searcher (nothing when the index lacks it)."""
+    size = searcher.doc_count_all()
+    if field not in searcher.schema:
+        return _nothing(size)
+    try:
+        raw = searcher.schema[field].to_bytes(text)
+    except ValueError:
+        return _nothing(size)
+    return _scored(searcher, field, raw) if (field, raw) in searcher.reader() else _nothing(size)
+
+
+def _scored(searcher: Any, field: str, raw: bytes) -> Posting:
+    """A word's postings scored as Whoosh scores a Term query, with its positions where the field keeps them."""
+    size = searcher.doc_count_all()
+    placed = searcher.schema[field].format.supports("positions")
+    values, hits, where = np.zeros(size), np.zeros(size, dtype=bool), {}
+    postings = searcher.postings(field, raw)
+    while postings.is_active():
+        doc = postings.id()
+        values[doc], hits[doc] = postings.score(), True
+        if placed:
+            where[doc] = frozenset(postings.value_as("positions"))
+        postings.next()
+    return values, hits, where
+
+
+def _nothing(size: int) -> Posting:
+    """A word no document holds."""
+    return np.zeros(size), np.zeros(size, dtype=bool), {}

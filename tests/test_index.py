@@ -253,18 +253,30 @@ def test_an_index_is_warmed_when_opened(index_dir: Path, monkeypatch: pytest.Mon
     # What a first question would make is made when the holder opens the build: the first visitor does not wait.
     opened = IndexHolder(index_dir, prepare=warm).get()
     assert opened is not None
-    monkeypatch.setattr(kb.retrieve_leaves.Words, "of", lambda *_: pytest.fail("words were read after warming"))
+    monkeypatch.setattr(kb.retrieve_leaves, "_read", lambda *_: pytest.fail("a word was read after warming"))
+    monkeypatch.setattr(kb.retrieve_leaves, "_scored", lambda *_: pytest.fail("a word was read after warming"))
     monkeypatch.setattr(kb.learn, "build_engine", lambda *_: pytest.fail("the engine was made after warming"))
     assert answer(opened, "is it illegal to share a nude in Scotland").answered
     assert search(opened, "CEOP report", kind="all").hits
 
 
 def test_a_build_that_cannot_be_prepared_is_not_served(index_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
-    def broken(_: OpenIndex) -> None:
+    tries: list[str] = []
+    now = [0.0]
+
+    def broken(opened: OpenIndex) -> None:
+        tries.append(opened.path)
         raise RuntimeError("a fault")
 
-    holder = IndexHolder(index_dir, prepare=broken)
+    holder = IndexHolder(index_dir, prepare=broken, clock=lambda: now[0])
     with caplog.at_level("ERROR"):
         assert holder.get() is None
     assert "cannot be prepared to answer (RuntimeError)" in caplog.text
+    assert tries
+    # Its files are whole, so it is not tried again every second (each try would cost seconds): a new build replaces it.
+    first = len(tries)
+    for _ in range(3):
+        now[0] += 2.0
+        assert holder.get() is None
+    assert len(tries) == first
     assert holder.health().ok is False
