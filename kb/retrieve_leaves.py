@@ -99,8 +99,8 @@ class Leaves:
             if self._every is not None:
                 return _nothing(self._every)
             found = _read(open_searcher(), field, text)
-            with self._lock:
-                if len(self._words) < 5 * self._cap:  # words the index lacks (typos) cannot grow it without bound
+            if found[1].any():  # only the index's own words are kept: a stream of typos cannot grow it
+                with self._lock:
                     self._words.setdefault((field, text), found)
         return found
 
