@@ -147,7 +147,7 @@ def run(
     counts: dict[str, Counter[str]] = {"nations": Counter(), "topics": Counter()}
     for name in KINDS if kind == "all" else (kind,):
         with OnDemand(ix.indexes[name], weighting(tuning)) as searcher:
-            stored: tuple[dict[str, Any], ...] = ix.memo.get(("stored", name), lambda: _stored(searcher()))
+            stored = stored_fields(ix, name, searcher)
             scores, matched = leaves_of(ix, name).evaluate(q, searcher)
             docs = np.flatnonzero(matched & _allowed(ix, searcher, nation, topic, name))
             docs = docs[np.lexsort((docs, -scores[docs]))]  # Whoosh's order: by score, then as indexed
@@ -177,8 +177,11 @@ def section_scores(ix: OpenIndex, analysed: Analysed, place: str | None = None,
         return {}
     elsewhere = ix.tuning.elsewhere_factor
     with nullcontext(shared) if shared is not None else searcher_for(ix) as searcher:
-        ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: _section_ids(searcher()))
-        places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: _section_places(searcher()))
+        stored = stored_fields(ix, "section", searcher)
+        ids: tuple[str, ...] = ix.memo.get("section-ids", lambda: tuple(
+            f"{f.get('slug', '')}#{f.get('anchor', '')}" for f in stored))
+        places: tuple[tuple[str, ...], ...] = ix.memo.get("section-places", lambda: tuple(
+            _split(f.get("nations", "")) for f in stored))
         scores, matched = leaves_of(ix, "section").evaluate(q, searcher)
         out = {}
         for docnum in np.flatnonzero(matched).tolist():
@@ -201,23 +204,12 @@ def prepare(ix: OpenIndex) -> None:
     for kind in KINDS:
         with OnDemand(ix.indexes[kind], weighting(ix.tuning)) as searcher:
             leaves_of(ix, kind).vocabulary(searcher)
-            ix.memo.get(("stored", kind), lambda: _stored(searcher()))
+            stored_fields(ix, kind, searcher)
 
 
 def searcher_for(ix: OpenIndex) -> OnDemand:
     """A section searcher opened when first asked for, to keep open over many questions (close it on leaving)."""
     return OnDemand(ix.indexes["section"], weighting(ix.tuning))
-
-
-def _section_ids(searcher: Any) -> tuple[str, ...]:
-    """Each section document's id (slug#anchor), by document number."""
-    return tuple(f"{f.get('slug', '')}#{f.get('anchor', '')}" for f in (
-        searcher.stored_fields(n) for n in range(searcher.doc_count_all())))
-
-
-def _section_places(searcher: Any) -> tuple[tuple[str, ...], ...]:
-    """The nations each section document applies to, by document number."""
-    return tuple(_split(searcher.stored_fields(n).get("nations", "")) for n in range(searcher.doc_count_all()))
 
 
 def _elsewhere(hit: Hit, place: str | None, tuning: Tuning) -> Hit:
@@ -276,9 +268,15 @@ def _hit(fields: dict[str, Any], score: float, tuning: Tuning) -> Hit:
     )
 
 
-def _stored(searcher: Any) -> tuple[dict[str, Any], ...]:
-    """Every document's stored fields, by document number (the indexes are small: read once per opened index)."""
-    return tuple(searcher.stored_fields(n) for n in range(searcher.doc_count_all()))
+def stored_fields(ix: OpenIndex, kind: str, searcher: OnDemand) -> tuple[dict[str, Any], ...]:
+    """Every document's stored fields of one kind, by document number (the indexes are small: read once per opened
+    index)."""
+    def read() -> tuple[dict[str, Any], ...]:
+        opened = searcher()
+        return tuple(opened.stored_fields(n) for n in range(opened.doc_count_all()))
+
+    stored: tuple[dict[str, Any], ...] = ix.memo.get(("stored", kind), read)
+    return stored
 
 
 def _split(value: str) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
-"""Scores of queries worked out from their parts: every word of an index scored once when it is opened, each idea
-of a question kept once worked out, phrases and best matches scored as Whoosh scores them without a search."""
+"""Scores of queries worked out from their parts: every word of an index scored once (when first needed, or all at
+once when the index is warmed), each idea of a question kept once worked out, phrases and best matches scored as
+Whoosh scores them without a search."""
 
 from __future__ import annotations
 
@@ -42,10 +43,9 @@ class Leaves:
     """Whoosh's BM25F score of each part of a query over every document of one index, kept per opened index, and the
     query's score as their sum (Whoosh's Or adds its parts' scores; an AndMaybe adds the second's where the first
     matches). Single words are kept unboosted and scaled (Whoosh boosts by multiplying), so the same word in any
-    idea, and any question, is scored once; a phrase whose words never meet in one document matches nothing without
-    a search. The same ideas recur across questions: the bank's thousands at build time, and users' questions,
-    cost a few small Whoosh searches instead of one large one. At most `cap` parts are kept (a stream of new word
-    pairs cannot grow it without bound)."""
+    idea, and any question, is read once; phrases and best matches are worked out from their words. The same ideas
+    recur across questions (the bank's thousands at build time, users' questions): a question met again costs a
+    lookup per idea. At most `cap` ideas are kept (a stream of new word pairs cannot grow them without bound)."""
 
     def __init__(self, cap: int = 20_000) -> None:
         self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -60,9 +60,8 @@ class Leaves:
         if isinstance(q, Q.AndMaybe):
             (a, hit), (b, also) = self.evaluate(q.a, searcher), self.evaluate(q.b, searcher)
             return np.where(hit & also, a + b, a), hit
-        if type(q) is LazyOr and q.boost == 1.0 and q.subqueries:
-            parts = [self._clause(sub, searcher) for sub in q.subqueries]
-            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
+        if _adds(q):
+            return _added([self._clause(sub, searcher) for sub in q.subqueries])
         return self._clause(q, searcher)
 
     def _clause(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -77,10 +76,9 @@ class Leaves:
         return found
 
     def _score(self, q: Q.Query, searcher: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
-        """A part of a query scored from its words where Whoosh's sums allow, else by one Whoosh search."""
-        if type(q) is LazyOr and q.boost == 1.0 and q.subqueries:
-            parts = [self._score(sub, searcher) for sub in q.subqueries]
-            return (np.sum([p for p, _ in parts], axis=0), np.any([h for _, h in parts], axis=0))
+        """A part of a query scored from its words, as Whoosh would score it (anything else: by one Whoosh search)."""
+        if _adds(q):
+            return _added([self._score(sub, searcher) for sub in q.subqueries])
         if type(q) is Q.Term:
             scores, hits, _ = self._word(q.fieldname, q.text, searcher)
             return scores * q.boost, hits
@@ -125,6 +123,16 @@ class Leaves:
                         text = searcher.schema[field].from_bytes(raw)
                         self._words[(field, text)] = _scored(searcher, field, raw)
                     self._every = searcher.doc_count_all()
+
+
+def _adds(q: Q.Query) -> bool:
+    """True for an Or whose score is its matching parts' scores added (no boost of its own)."""
+    return type(q) is LazyOr and q.boost == 1.0 and bool(q.subqueries)
+
+
+def _added(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Parts' scores added, and the documents any of them matches."""
+    return np.sum([s for s, _ in parts], axis=0), np.any([h for _, h in parts], axis=0)
 
 
 def _as_whoosh_max(parts: list[tuple[np.ndarray, np.ndarray]], boost: float) -> tuple[np.ndarray, np.ndarray]:
