@@ -80,7 +80,9 @@ FAMILY_CASES = {
                   "he has a plan for his revision", "we love her and want to help",
                   "she sent the last photo to her friend", "who gets the minibus on friday",
                   "she won't be at training on monday"]),
-    "person_near": (["she is with him in his car now", "a man tried to collect a pupil from the gate",
+    "person_near": (["the men who filmed him are still in there", "a man outside in a white van asked for him",
+                     "he told her to come to his car after training", "she is with him in his car now",
+                     "a man tried to collect a pupil from the gate",
                      "he won't let her leave the flat", "the man is across the road from the club",
                      "he is parked outside the school", "the man is on his way to meet her",
                      "a meeting arranged with an adult off Discord", "she is being made to strip on camera",
@@ -123,7 +125,8 @@ FAMILY_CASES = {
                      "a pupil begging not to be sent home", "please don't make me go home",
                      "she wants to stay at school tonight"],
                     ["she went home at 3"]),
-    "happening_now": (["the man is telling her to undress on camera now", "mae'n digwydd nawr",
+    "happening_now": (["she's hiding in the office from him", "the man is telling her to undress on camera now",
+                       "mae'n digwydd nawr",
                        "it's happening right now on a video call", "please help me", "can u come and get me",
                        "mum pick me up pls", "abuse going on over a zoom call", "it's happening in the toilets now",
                        "they've got him cornered n they r filming", "a man has a phone under the shower cubicle wall",
@@ -178,6 +181,9 @@ FAMILY_CASES = {
                      "our son (22) is at a stranger's flat", "my stepdaughter turned 21 and sells pics online",
                      "my 23 year old son has gone missing after a night out"],
                     ["a pupil's photo was shared", "a 40 year old man keeps asking my pupil for pics",
+                     "hes 21 and wants me to skip detention to meet him", "everyone in my year has seen it, hes 24",
+                     "im grounded but hes 20 and says come out tonight",
+                     "her boyfriend's son is 20 and says he'll come to my room tonight, i'm 14",
                      "Jayden (15) and his girlfriend, both 15, sent pics", "I'm 30 and my son (14) sent a nude",
                      "she is 16 and he is 22", "a camper is talking to a 25yo online",
                      "two of our scouts are chatting to a 30 year old",
@@ -197,6 +203,42 @@ FAMILY_CASES = {
 @pytest.mark.parametrize("family", sorted(FAMILY_CASES))
 def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: str) -> None:
     found, missed = FAMILY_CASES[family]
+    for text in found:
+        assert family in cues.matched(text), text
+    for text in missed:
+        assert family not in cues.matched(text), text
+
+
+# Welsh, as people in Wales type it (written for this test, not taken from the bank): each family finds the first
+# list and none of the second.
+WELSH_CASES = {
+    "danger_to_life": (["mae hi'n dweud ei bod hi eisiau marw", "mae o ar ben y bont", "mae e wedi llyncu tabledi",
+                        "mae hi wedi bod yn niweidio ei hun"],
+                       ["mae hi'n defnyddio'r tabledi yn y wers", "mae'r bont ar gau heddiw"]),
+    "farewell": (["anfonodd 'diolch am bopeth' a diffodd ei ffôn", "postiodd 'hwyl fawr i bawb' ar ei stori"],
+                 ["diolch am y wybodaeth", "hwyl fawr, welai di fory"]),
+    "missing": (["mae ein merch 14 oed ar goll", "dydi o ddim wedi dod adre ers neithiwr"],
+                ["mae hi wedi colli ei ffôn", "mae hi wedi dod adre o'r ysgol"]),
+    "person_near": (["mae dyn yn aros tu allan i'r ysgol", "mae hi wedi mynd i gwrdd â dyn o snapchat"],
+                    ["mae hi'n aros am y bws", "mae'r plant yn chwarae yn yr ysgol"]),
+    "demand_deadline": (["rhaid iddi anfon mwy erbyn hanner nos neu bydd e'n eu rhannu",
+                         "mae e'n ei flacmelio fe nawr"],
+                        ["rhaid anfon y ffurflen erbyn yfory", "cafodd ei flacmelio y llynedd"]),
+    "afraid_home": (["mae hi ofn mynd adre heno", "mae e'n gwrthod mynd adref"],
+                    ["mae hi'n mynd adre ar y bws"]),
+    "happening_now": (["plis helpwch fi", "mae'n digwydd rŵan hyn"], ["helpwch ni i drefnu'r daith"]),
+    "soon": (["mae e'n dod i'w nôl hi heddiw", "mae'r gloch yn canu mewn 10 munud"],
+             ["fe ddigwyddodd ddwy flynedd yn ôl"]),
+    "planning": (["sut dylai ein polisi ymdrin â hyn", "hyfforddiant i staff"], ["mae e'n mynd i wersylla"]),
+    "past": (["digwyddodd hyn y llynedd", "mae hi'n saff nawr", "mae'r cyfan drosodd"],
+             ["mae hi ar ei phen ei hun nawr"]),
+    "hypothetical": (["cwestiwn damcaniaethol i'r staff"], ["mae hi'n gofyn cwestiwn i'r staff"]),
+}
+
+
+@pytest.mark.parametrize("family", sorted(WELSH_CASES))
+def test_each_cue_family_reads_welsh(cues: Cues, family: str) -> None:
+    found, missed = WELSH_CASES[family]
     for text in found:
         assert family in cues.matched(text), text
     for text in missed:
