@@ -1,5 +1,7 @@
-"""Urgency alone, fast: the urgency model fitted on the bank's train fold and scored on held-out and dev2, without
-building the ranking (questions are understood once and cached under /tmp between runs).
+"""Urgency alone, fast: the urgency models fitted on the bank's train fold and scored on held-out and dev2, without
+building the ranking (questions are understood and embedded once and cached under /tmp between runs). Two models in
+the same run: the served one, which reads the sentence encoder's evidence, and the one of the words alone (the model
+of the twenty-first session, which a search reads first).
 
 Usage: python bench/urgency_quality.py [--misses] [--sets heldout,dev2] [--false-alarm 0.03] [--margin 0.5]
        [--line-calm 0.05] [--text-l2 0.03] [--text-folds 8] [--weight 3]
@@ -14,6 +16,7 @@ import argparse
 import hashlib
 import pickle
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,16 @@ import numpy as np
 from common import ROOT, questions, tally_urgency
 
 from kb import IndexHolder, load_content
+from kb.config import cache_dir
+from kb.encoder import ENCODER, Encoder, write_encoder
+from kb.forkmap import cores
 from kb.index import build_index
 from kb.learn import asks_memory, build_engine
 from kb.memory import Labelled, Memory
+from kb.semantic import ASKS, Neighbourhood, remembered
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
-from kb.understand import understand
+from kb.understand import read_by_encoder, understand
 from kb.urgency import Cues, UrgencyModel, assess, certain, design, fit, held_out_scores, sentence_stems
 from kb.urgency_text import ngrams
 
@@ -35,11 +42,12 @@ SETS = {"train": HERE / "bank" / "train.jsonl", "heldout": HERE / "bank" / "held
         "dev2": ROOT.parent / "shared" / "eval" / "dev2.jsonl"}
 # Keyed by the question sets and the glossary (which shape how a question is understood), not by the cues.
 _KEY = hashlib.sha256(b"".join(p.read_bytes() for p in (*SETS.values(), ROOT / "content" / "glossary.yaml")))
-CACHE = Path(tempfile.gettempdir()) / f"kb-urgency-{_KEY.hexdigest()[:12]}.pickle"
+CACHE = Path(tempfile.gettempdir()) / f"kb-urgency-{_KEY.hexdigest()[:12]}-encoded.pickle"
 
 
 def understood() -> dict[str, list[dict[str, Any]]]:
-    """Every question of every set as typed, as corrected and its terms (cached: they do not depend on cues)."""
+    """Every question of every set as typed, as corrected, its terms and its vector (cached: they do not depend on
+    cues)."""
     if CACHE.is_file():
         return pickle.loads(CACHE.read_bytes())  # type: ignore[no-any-return]
     content = load_content(ROOT / "content")
@@ -49,6 +57,8 @@ def understood() -> dict[str, list[dict[str, Any]]]:
     assert ix is not None
     eng = build_engine(ix)
     asks = [(dict(a.terms), a.labels, a.section) for a in asks_memory(ix, eng.sections)]
+    # The encoder reads the asks as the build does (kb.learn.embedded), and every question as the site does.
+    read = [read_by_encoder(ix, understand(ix, ask, spelling=False)) for own in ix.content.asks.values() for ask in own]
     out: dict[str, list[dict[str, Any]]] = {"asks": [{"asks": asks}]}
     for name, path in SETS.items():
         rows = []
@@ -56,20 +66,33 @@ def understood() -> dict[str, list[dict[str, Any]]]:
             q = understand(ix, x["q"])
             rows.append({"id": x["id"], "q": x["q"], "typed": q.typed, "text": q.text, "terms": dict(q.terms),
                          "urgent": bool(x.get("urgent")), "group": str(x.get("writer", "")),
-                         "labels": tuple(x.get("expect") or ())})
+                         "labels": tuple(x.get("expect") or ()), "read": read_by_encoder(ix, q)})
         out[name] = rows
+    write_encoder(Path(folder))
+    encoder = Encoder.open(Path(folder))
+    digest = hashlib.sha256((Path(folder) / ENCODER).read_bytes()).hexdigest()[:16]
+    texts = read + [r["read"] for name in SETS for r in out[name]]
+    vectors = remembered(cache_dir() / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=cores()))
+    out["asks"][0]["vectors"] = vectors[:len(read)]
+    at = len(read)
+    for name in SETS:
+        for r in out[name]:
+            r["vector"] = vectors[at]
+            at += 1
     CACHE.write_bytes(pickle.dumps(out))
     return out
 
 
 def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cues, memory: Memory,
-          show: bool) -> None:
-    """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions."""
+          show: bool, semantic: np.ndarray | None = None) -> None:
+    """Recall (the emergency answer, and with the line "call 999"), false alarms and the line on calm questions
+    (semantic: each item's encoder evidence, for a model that reads it)."""
     n: dict[str, float] = dict.fromkeys(("urg", "calm", "urg_hit", "urg_line", "false_alarm", "maybe", "old_urg",
                                          "old_fa", "fa_out"), 0)
     shown: dict[str, list[str]] = {"missed (not even the line)": [], "the line only": [], "false alarms": []}
-    for r in items:
-        u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory)
+    for i, r in enumerate(items):
+        evidence = (float(semantic[i, 2]), float(semantic[i, 3])) if semantic is not None else None
+        u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory, semantic=evidence)
         tally_urgency(n, r["urgent"], u.urgent, u.maybe, is_urgent(r["q"]))
         about = f"  {r['id']} p={u.probability:.2f} {sorted(u.cues)} {r['q'][:110]!r}"
         if r["urgent"] and not (u.urgent or u.maybe):
@@ -109,12 +132,36 @@ def main() -> None:
              cues.parts(r["typed"], r["text"]))
             for r in train]
     part_stems = [sentence_stems(r["typed"], r["text"]) for r in train]
-    model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
-                text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems, urgent_weight=a.weight)
-    # The measure to choose by: each train writer scored by models fitted without them, at the alarm the fit set
-    # on those same scores (where `false_alarm` of the calm ones reach, those the safety rules flag among them).
-    x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds, part_stems, urgent_weight=a.weight)
-    p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
+    # The encoder's evidence as the build reads it: each train question among the others' (its writer left out),
+    # the sections' asks calm and in scope; held-out and dev2 questions among all of them.
+    ask_vectors = data["asks"][0]["vectors"]
+    hood = Neighbourhood.of(np.vstack([[r["vector"] for r in train], ask_vectors]),
+                            [not r["labels"] for r in train] + [False] * len(ask_vectors),
+                            [r["group"] for r in train] + [ASKS] * len(ask_vectors),
+                            [r["urgent"] for r in train] + [False] * len(ask_vectors))
+    evidence = hood.read(np.array([r["vector"] for r in train]), hood.groups[:len(train)])
+    for served in (True, False):
+        semantic = [(float(e[2]), float(e[3])) for e in evidence] if served else []
+        print("### with the encoder's evidence (served)" if served else "### the words alone (a search's first look)")
+        model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
+                    text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems, urgent_weight=a.weight,
+                    semantic=semantic)
+        # The measure to choose by: each train writer scored by models fitted without them, at the alarm the fit set
+        # on those same scores (where `false_alarm` of the calm ones reach, those the safety rules flag among them).
+        x, y, weight = design(cues, rows, memory, a.text_l2, a.text_folds, part_stems, urgent_weight=a.weight,
+                              semantic=semantic)
+        p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
+        report(train, rows, cues, model, p, y, a.margin, a.misses and served)
+        for name in a.sets.split(","):
+            vectors = np.array([r["vector"] for r in data[name]])
+            score(name, data[name], model, cues, memory, a.misses and served,
+                  hood.read(vectors) if served else None)
+
+
+def report(train: list[dict[str, Any]], rows: list[Any], cues: Cues, model: UrgencyModel, p: np.ndarray,
+           y: np.ndarray, margin: float, misses: bool) -> None:
+    """The train fold out of fold: recall and false alarms at the fitted alarm, the line, and (misses) what each
+    train emergency missed and calm question flagged reads like."""
     cut = model.threshold
     sure = np.array([certain(cues, r[0], r[5]) for r in rows])
     alarms = ((p >= cut) | sure)[y == 0]  # the calm train questions flagged, and those the guidance does not answer
@@ -123,10 +170,10 @@ def main() -> None:
           f"{np.mean(p[y == 0] >= cut):.3f}; with the safety rules {np.mean((p >= cut)[y > 0] | sure[y > 0]):.4f} "
           f"({int(np.sum(~((p >= cut)[y > 0] | sure[y > 0])))} missed) "
           f"at {np.mean((p >= cut)[y == 0] | sure[y == 0]):.4f}; emergencies below the lowest train line: "
-          f"{int(np.sum(p[y > 0] < a.margin * p[y > 0].min()))}; the line: recall "
+          f"{int(np.sum(p[y > 0] < margin * p[y > 0].min()))}; the line: recall "
           f"{np.mean(p[y > 0] >= model.maybe):.3f} at calm {np.mean(p[y == 0] >= model.maybe):.3f}; false alarms "
           f"out of scope: {int(np.sum(alarms & outside))} of {int(np.sum(alarms))}")
-    if a.misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
+    if misses:  # the train emergencies the out-of-fold models and the safety rules both miss: what to learn from
         for r, score_, rule in zip(train, p, sure, strict=True):
             if r["urgent"] and score_ < cut and not rule:
                 print(f"  train miss {r['id']} p={score_:.3f} {sorted(cues.matched(r['typed'], r['text']))} "
@@ -137,9 +184,6 @@ def main() -> None:
                       f"{sorted(cues.matched(r['typed'], r['text']))} {r['typed'][:110]!r}")
     print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
-    for name in a.sets.split(","):
-        score(name, data[name], model, cues, memory, a.misses)
-
 
 if __name__ == "__main__":
     main()

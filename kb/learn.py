@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,7 +42,7 @@ from kb.retrieve_leaves import OnDemand
 from kb.semantic import Neighbourhood, embed_bank, opened
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
-from kb.understand import Query, intended, places_of, understand
+from kb.understand import Query, intended, read_by_encoder, understand
 from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
@@ -67,6 +67,7 @@ class Engine:
     elsewhere: tuple[tuple[str, ...], ...] = ()  # the stems of each phrase of content/scope.yaml
     encoder: Encoder | None = None  # the sentence encoder and the bank's vectors (None: built without a bank)
     neighbourhood: Neighbourhood | None = None
+    words_urgency: UrgencyModel = UrgencyModel()  # urgency from the words alone: a search's first look
 
     @cached_property
     def unmatched(self) -> tuple[Candidate, ...]:
@@ -110,6 +111,7 @@ def build_engine(ix: OpenIndex) -> Engine:
         elsewhere=tuple(tuple(stems(p)) for p in content.elsewhere if stems(p)),
         encoder=encoder,
         neighbourhood=neighbourhood,
+        words_urgency=UrgencyModel.from_dict(learned.get("urgency_words", {})),
     )
 
 
@@ -168,8 +170,8 @@ def _candidates(eng: Engine, scores: Mapping[str, float]) -> tuple[Candidate, ..
 
 def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> Ranking:
     """Every section ranked for the question by the learned model, with scope and urgency. Without `scope` (a
-    search, which orders sections and reads urgency only) the encoder runs only for a question that reads urgent
-    (it costs about 4.5 ms a question on one core, more than a warm search's median)."""
+    search, which orders sections and reads urgency only) the encoder runs only for a question whose words read
+    urgent or maybe urgent (it costs about 4.5 ms a question on one core, more than a warm search's median)."""
     eng = engine(ix)
     question, hits = _question(ix, eng, query, place)
     candidates = _candidates(eng, hits)
@@ -197,13 +199,22 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
                    key=lambda i: (best[groups[i]], groups[i], -within[i], -own[i], keys[i], i))
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
                        head=ix.tuning.distinct_head)
-    urgency = assess(eng.urgency, eng.cues, (query.typed, query.text), query.terms, eng.memory, cos=cos,
-                     matched=question.cues)
-    # The encoder's evidence (about 4.5 ms) where scope is read: an answer, and the adult's-emergency check below. A
-    # search's in_scope is otherwise worked out without it, and never read.
+    urgency_by = partial(assess, cues=eng.cues, texts=(query.typed, query.text), terms=query.terms,
+                         memory=eng.memory, cos=cos, matched=question.cues)
+
+    @cache
+    def near_by() -> np.ndarray:  # the encoder's evidence (Neighbourhood.read): worked out once, if at all
+        assert eng.encoder is not None and eng.neighbourhood is not None
+        return np.asarray(eng.neighbourhood.read(eng.encoder.embed([read_by_encoder(ix, query)]))[0])
+    # A search reads the encoder's evidence of urgency only where the words alone read urgent or maybe urgent.
+    first = urgency_by(eng.words_urgency) if not scope and eng.urgency.reads_semantic else None
+    if eng.urgency.reads_semantic and (first is None or first.urgent or first.maybe):
+        urgency = urgency_by(eng.urgency, semantic=(float(near_by()[2]), float(near_by()[3])))
+    else:
+        urgency = first or urgency_by(eng.urgency)
+    # Its evidence of scope where scope is read: an answer, and the adult's-emergency check below.
     if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
-        near_by = eng.neighbourhood.evidence(eng.encoder.embed([read_by_encoder(ix, query)]))[0]
-        question = replace(question, semantic=(float(near_by[0]), float(near_by[1])))
+        question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     if urgency.urgent and answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
         urgency = replace(urgency, urgent=False, maybe=True, sure=False)  # an adult, an animal: the line "call 999"
@@ -230,6 +241,7 @@ class BankQuestion(NamedTuple):
     urgency: UrgencyRow
     pieces: tuple[frozenset[str], ...]  # the stems of each sentence, for urgency
     typed: str  # the question as typed (cleaned), its place names taken out, for the encoder
+    near_urgent: tuple[float, float] = (0.0, 0.0)  # the encoder's evidence of urgency, its writer left out
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -271,23 +283,21 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
         within = fit_within(within_examples(ix, eng, memory, len(bank_items)), l2=tuning.l2)
         return replace(model, within=within), classifier
 
-    def urgency() -> UrgencyModel:
-        return fit_urgency(eng.cues, [r.urgency for r in read], memory, sure=tuning.urgent_sure,
-                           false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
-                           text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
-                           line_calm=tuning.urgent_line_calm, part_stems=[r.pieces for r in read],
-                           shares=shares, urgent_weight=tuning.urgent_weight) if eng.cues.families else UrgencyModel()
+    def urgency() -> tuple[UrgencyModel, UrgencyModel]:
+        """The model that reads the encoder's evidence, and the one of the words alone (a search's first look)."""
+        if not eng.cues.families:
+            return UrgencyModel(), UrgencyModel()
+        fit = partial(fit_urgency, eng.cues, [r.urgency for r in read], memory, sure=tuning.urgent_sure,
+                      false_alarm=tuning.urgent_false_alarm, margin=tuning.urgent_margin,
+                      text_l2=tuning.urgent_text_l2, text_folds=tuning.urgent_text_folds,
+                      line_calm=tuning.urgent_line_calm, part_stems=[r.pieces for r in read], shares=shares,
+                      urgent_weight=tuning.urgent_weight)
+        return fit(semantic=[r.near_urgent for r in read]), fit()
 
     # Urgency is fitted in a child process beside ranking here: a core each.
-    (model, classifier), urgency_model = beside(ranking, urgency)
+    (model, classifier), (urgency_model, words_model) = beside(ranking, urgency)
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency_model.as_dict(),
-            "classifier": classifier.as_dict(), "semantic": semantic}
-
-
-def read_by_encoder(ix: OpenIndex, query: Query) -> str:
-    """What the sentence encoder reads of a question (bank, ask or user's): as typed, its place names taken out (a
-    town or a nation sets where the question is asked and says nothing of what it asks)."""
-    return places_of(ix).without(query.typed)
+            "urgency_words": words_model.as_dict(), "classifier": classifier.as_dict(), "semantic": semantic}
 
 
 def embedded(ix: OpenIndex, read: list[BankQuestion]) -> tuple[list[BankQuestion], dict[str, list[int]]]:
@@ -296,10 +306,10 @@ def embedded(ix: OpenIndex, read: list[BankQuestion]) -> tuple[list[BankQuestion
     if ix.folder is None:
         raise ValueError("the build's folder is unknown: the encoder has nowhere to go")
     asks = [read_by_encoder(ix, understand(ix, ask, spelling=False)) for own in ix.content.asks.values() for ask in own]
-    evidence, stored = embed_bank(ix.folder, [(r.typed, not r.labels, r.group) for r in read], asks, cache_dir(),
-                                  cores())
-    return [r._replace(question=replace(r.question, semantic=(float(a), float(b))))
-            for r, (a, b) in zip(read, evidence, strict=True)], stored
+    evidence, stored = embed_bank(ix.folder, [(r.typed, not r.labels, r.group, r.urgent) for r in read], asks,
+                                  cache_dir(), cores())
+    return [r._replace(question=replace(r.question, semantic=(float(a), float(b))), near_urgent=(float(c), float(d)))
+            for r, (a, b, c, d) in zip(read, evidence, strict=True)], stored
 
 
 def _nearby(memory: Memory, r: BankQuestion) -> tuple[Neighbours, float]:

@@ -1,7 +1,7 @@
-"""Evidence of scope from the sentence encoder: how a question sits among the bank's questions embedded with the index
-(the share of its nearest ones out of scope, and how much nearer the nearest in-scope one is than the nearest
-out-of-scope one); the bank's vectors written with a build and opened with it, and kept between builds keyed by
-each question's text."""
+"""Evidence from the sentence encoder: how a question sits among the bank's questions embedded with the index (for
+scope, the share of its nearest ones out of scope and how much nearer the nearest in-scope one is than the nearest
+out-of-scope one; for urgency, the same of emergencies); the bank's vectors written with a build and opened with it,
+and kept between builds keyed by each question's text."""
 
 from __future__ import annotations
 
@@ -27,26 +27,39 @@ CHUNK = 1500  # rows of cosines worked out at once when the build scores the who
 
 @dataclass(frozen=True)
 class Neighbourhood:
-    """The bank's unit vectors, which of them are out of scope, and each one's writer (as a number)."""
+    """The bank's unit vectors, which of them are out of scope, each one's writer (as a number) and which of them are
+    emergencies."""
 
     vectors: np.ndarray
     outside: np.ndarray
     groups: np.ndarray
+    urgent: np.ndarray
 
     @classmethod
-    def of(cls, vectors: np.ndarray, outside: Sequence[bool], groups: Sequence[str]) -> Neighbourhood:
-        """From vectors, out-of-scope flags and writer names, in the same order."""
+    def of(cls, vectors: np.ndarray, outside: Sequence[bool], groups: Sequence[str],
+           urgent: Sequence[bool] | None = None) -> Neighbourhood:
+        """From vectors, out-of-scope flags, writer names and emergency flags (none: no emergency), in one order."""
         names = {g: i for i, g in enumerate(dict.fromkeys(groups))}
-        return cls(vectors, np.array(outside, dtype=bool), np.array([names[g] for g in groups], dtype=np.int64))
+        marked = np.zeros(len(outside), dtype=bool) if urgent is None else np.array(urgent, dtype=bool)
+        return cls(vectors, np.array(outside, dtype=bool), np.array([names[g] for g in groups], dtype=np.int64),
+                   marked)
 
     def evidence(self, asked: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
         """For each asked unit vector, among its NEAREST bank vectors (its own writer's left out when groups are
         given): the cosine-squared-weighted share out of scope, and the nearest in-scope cosine less the nearest
         out-of-scope one."""
-        out = np.zeros((len(asked), 2))
-        if not len(self.vectors) or not self.outside.any() or self.outside.all():
+        return self.read(asked, groups)[:, :2]
+
+    def read(self, asked: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """evidence's two columns, then the same of emergencies from the same cosines: the share of the nearest that
+        are emergencies, and the nearest emergency's cosine less the nearest other question's (a class the bank
+        lacks, or holds alone, gives zeros)."""
+        out = np.zeros((len(asked), 4))
+        if not len(self.vectors):
             return out
         k = min(NEAREST, len(self.vectors) - 1)
+        # Scope's gap is the other question's lead (in scope less out of scope); urgency's is the marked one's.
+        marks = ((self.outside, -1.0), (self.urgent, 1.0))
         for start in range(0, len(asked), CHUNK):
             part = slice(start, start + CHUNK)
             cos = asked[part] @ self.vectors.T
@@ -54,8 +67,12 @@ class Neighbourhood:
                 cos[groups[part, None] == self.groups[None, :]] = -1.0
             top = np.argpartition(-cos, k, axis=1)[:, :k]
             weight = np.maximum(np.take_along_axis(cos, top, 1), 0.0) ** 2
-            out[part, 0] = (weight * self.outside[top]).sum(1) / np.maximum(weight.sum(1), 1e-9)
-            out[part, 1] = (np.where(self.outside, -1.0, cos).max(1) - np.where(self.outside, cos, -1.0).max(1))
+            for column, (marked, sign) in zip((0, 2), marks, strict=True):
+                if not marked.any() or marked.all():
+                    continue
+                out[part, column] = (weight * marked[top]).sum(1) / np.maximum(weight.sum(1), 1e-9)
+                out[part, column + 1] = sign * (np.where(marked, cos, -1.0).max(1)
+                                                - np.where(marked, -1.0, cos).max(1))
         return out
 
 
@@ -89,23 +106,25 @@ def remembered(store: Path, texts: Sequence[str], embed: Callable[[list[str]], n
     return np.array([known[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
 
 
-def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str]], asks: Sequence[str], cache: Path,
+def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: Sequence[str], cache: Path,
                threads: int) -> tuple[np.ndarray, dict[str, list[int]]]:
-    """Write the encoder into a build, embed the bank's questions (text, out of scope, writer) and the sections'
-    asks (in scope: the team's own wording of what each section answers), those the store of earlier builds lacks,
-    and save the vectors with it. Each bank question's evidence (its own writer's questions left out), and what
-    the index stores of the neighbourhood beside the vectors."""
+    """Write the encoder into a build, embed the bank's questions (text, out of scope, writer, emergency) and the
+    sections' asks (in scope and calm: the team's own wording of what each section answers), those the store of
+    earlier builds lacks, and save the vectors with it. Each bank question's evidence (Neighbourhood.read, its own
+    writer's questions left out), and what the index stores of the neighbourhood beside the vectors."""
     write_encoder(folder)
     encoder = Encoder.open(folder)
     digest = hashlib.sha256((folder / ENCODER).read_bytes()).hexdigest()[:16]
-    texts = [t for t, _, _ in bank] + list(asks)
+    texts = [t for t, _, _, _ in bank] + list(asks)
     vectors = remembered(cache / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=threads))
     np.save(folder / VECTORS, vectors)
-    hood = Neighbourhood.of(vectors, [o for _, o, _ in bank] + [False] * len(asks),
-                            [g for _, _, g in bank] + [ASKS] * len(asks))
+    calm = [False] * len(asks)
+    hood = Neighbourhood.of(vectors, [o for _, o, _, _ in bank] + calm, [g for _, _, g, _ in bank] + [ASKS] * len(asks),
+                            [u for _, _, _, u in bank] + calm)
     n = len(bank)
-    return hood.evidence(vectors[:n], hood.groups[:n]), {"outside": hood.outside.astype(int).tolist(),
-                                                         "groups": hood.groups.tolist()}
+    return hood.read(vectors[:n], hood.groups[:n]), {"outside": hood.outside.astype(int).tolist(),
+                                                     "groups": hood.groups.tolist(),
+                                                     "urgent": hood.urgent.astype(int).tolist()}
 
 
 def opened(folder: Path | None, stored: Mapping[str, Sequence[int]]) -> tuple[Encoder | None, Neighbourhood | None]:
@@ -116,5 +135,6 @@ def opened(folder: Path | None, stored: Mapping[str, Sequence[int]]) -> tuple[En
     vectors = np.load(folder / VECTORS, mmap_mode="r")
     if vectors.shape[0] != len(stored["outside"]):
         raise ValueError(f"{VECTORS} has {vectors.shape[0]} rows for {len(stored['outside'])} labels")
+    urgent = np.array(stored.get("urgent", [0] * len(stored["outside"])), dtype=bool)
     return Encoder.open(folder), Neighbourhood(vectors, np.array(stored["outside"], dtype=bool),
-                                               np.array(stored["groups"], dtype=np.int64))
+                                               np.array(stored["groups"], dtype=np.int64), urgent)

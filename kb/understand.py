@@ -110,3 +110,9 @@ def compile_places(pairs: tuple[tuple[str, str], ...]) -> Places:
         return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
 
     return Places({n: pattern(v) for n, v in lower.items()}, {n: pattern(v) for n, v in capital.items()})
+
+
+def read_by_encoder(ix: OpenIndex, query: Query) -> str:
+    """What the sentence encoder reads of a question (bank, ask or user's): as typed, its place names taken out (a
+    town or a nation sets where the question is asked and says nothing of what it asks)."""
+    return places_of(ix).without(query.typed)

@@ -35,6 +35,10 @@ HAPPENING = "happening_now"
 RISK_CUES = {"self-harm": DANGER}
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger", "calm_beside_danger", "part_nb")
+# The sentence encoder's evidence (kb.semantic.Neighbourhood.read): the share of emergencies among the question's
+# nearest bank questions, and how much nearer the nearest emergency is than the nearest calm question. Emergencies
+# told in other words (veiled signs, blackmail told calmly) sit near the bank's emergencies in meaning, not in words.
+SEMANTIC = ("semantic_share", "semantic_gap")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
 # families of each of its sentences (none when it has one sentence).
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str], tuple[frozenset[str], ...]]
@@ -123,6 +127,11 @@ class UrgencyModel:
     sure: float = 0.5
     text: TextModel = TextModel()
 
+    @property
+    def reads_semantic(self) -> bool:
+        """Whether the model reads the encoder's evidence (SEMANTIC)."""
+        return SEMANTIC[0] in self.names
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index."""
         return {"names": list(self.names), "weights": list(self.weights), "bias": self.bias,
@@ -152,16 +161,18 @@ def sentence_stems(*texts: str) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(stems(p)) for p in sentences(*texts))
 
 
-def feature_names(cues: Cues) -> tuple[str, ...]:
-    """The model's inputs: one per family, then the derived ones."""
-    return (*cues.names, *DERIVED)
+def feature_names(cues: Cues, semantic: bool = False) -> tuple[str, ...]:
+    """The model's inputs: one per family, then the derived ones, then (semantic) the encoder's evidence."""
+    return (*cues.names, *DERIVED, *(SEMANTIC if semantic else ()))
 
 
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
         exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = (),
-        part_stems: Sequence[frozenset[str]] = (), share: float | None = None) -> np.ndarray:
+        part_stems: Sequence[frozenset[str]] = (), share: float | None = None,
+        semantic: tuple[float, float] | None = None) -> np.ndarray:
     """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families;
-    part_stems: its sentences' stems, in the same order; share: its urgent_share, when already worked out)."""
+    part_stems: its sentences' stems, in the same order; share: its urgent_share, when already worked out;
+    semantic: the encoder's evidence, for a model that reads it)."""
     calm = len(cues.calm(matched))
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
@@ -186,7 +197,8 @@ def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory:
               "part_threat_and_now": float(any(not p.isdisjoint(THREATS) and not p.isdisjoint(NOW) for p in clear)),
               "part_danger": float(any(not p.isdisjoint(DANGER) for p in clear)),
               "calm_beside_danger": float(beside), "part_nb": max(-10.0, min(10.0, part_nb)) / 10.0}
-    return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED])
+    return np.array([float(name in matched) for name in cues.names] + [values[name] for name in DERIVED]
+                    + list(semantic or ()))
 
 
 def urgent_share(memory: Memory, terms: Mapping[str, float], exclude: str, k: int = 10,
@@ -241,16 +253,19 @@ def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
 
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],
-           memory: Memory | None, cos: np.ndarray | None = None, matched: frozenset[str] | None = None) -> Urgency:
+           memory: Memory | None, cos: np.ndarray | None = None, matched: frozenset[str] | None = None,
+           semantic: tuple[float, float] | None = None) -> Urgency:
     """How urgent the question is (texts: as typed, and as corrected; matched: the families found in them, when
-    already known)."""
+    already known; semantic: the encoder's evidence, which a model that reads it must be given)."""
     matched = cues.matched(*texts) if matched is None else matched
-    if not model.names or model.names != feature_names(cues):
+    if model.reads_semantic and semantic is None:
+        raise ValueError("this urgency model reads the sentence encoder's evidence")
+    if not model.names or model.names != feature_names(cues, model.reads_semantic):
         hit = certain(cues, matched, cues.parts(*texts)) or rule(cues, matched)
         return Urgency(1.0 if hit else 0.0, hit, False, matched, hit)
     parts = cues.parts(*texts)
     x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts,
-            part_stems=sentence_stems(*texts))
+            part_stems=sentence_stems(*texts), semantic=semantic if model.reads_semantic else None)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     urgent = p >= model.threshold or certain(cues, matched, parts)
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
@@ -259,7 +274,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
         margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0,
         part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
-        urgent_weight: float = 3.0) -> UrgencyModel:
+        urgent_weight: float = 3.0, semantic: Sequence[tuple[float, float]] = ()) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
@@ -267,12 +282,14 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     starts where no more than `false_alarm` of the calm questions reach, those the safety rules flag among them
     (never below "maybe"); `sure` is where the answer becomes the 999 step itself. part_stems: each row's
     sentences' stems (sentence_stems; none: each row read whole); shares: each row's urgent_share when already
-    worked out (none: worked out here); urgent_weight: how much more an emergency weighs than a calm question."""
-    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems, shares, urgent_weight)
+    worked out (none: worked out here); urgent_weight: how much more an emergency weighs than a calm question;
+    semantic: each row's encoder evidence, its writer left out (none: a model that does not read it)."""
+    x, y, weight = design(cues, rows, memory, text_l2, text_folds, part_stems, shares, urgent_weight, semantic)
+    names = feature_names(cues, bool(semantic))
     bags = [r[4] for r in rows]
     w, b = fit_logistic(x, y, l2=1.0, weight=weight)
     if not (y > 0).any() or not (y == 0).any():
-        return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
+        return UrgencyModel(names, tuple(float(v) for v in w), b, sure, sure / 2.0, sure,
                             fit_text(bags, y, l2=text_l2))
     # The thresholds are set on each writer's scores from a model fitted without them: how unseen writers score.
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
@@ -289,21 +306,25 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     room = int(false_alarm * len(ruled)) - int(ruled.sum())
     # Just above the score of the first calm question there is no room for, so that `room` of them reach it.
     threshold = max(maybe, float(np.nextafter(calm[max(room, 0)], 1.0)) if len(calm) > max(room, 0) else maybe)
-    return UrgencyModel(feature_names(cues), tuple(float(v) for v in w), b, threshold, maybe,
+    return UrgencyModel(names, tuple(float(v) for v in w), b, threshold, maybe,
                         max(sure, threshold), fit_text(bags, y, l2=text_l2))
 
 
 def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,
            part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
-           urgent_weight: float = 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           urgent_weight: float = 3.0, semantic: Sequence[tuple[float, float]] = ()
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights;
-    part_stems, shares and urgent_weight as for fit."""
+    part_stems, shares, urgent_weight and semantic as for fit."""
     y = np.array([1.0 if r[2] else 0.0 for r in rows])
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
     own = part_stems or [()] * len(rows)
     known: Sequence[float | None] = shares or [None] * len(rows)
-    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps, share=sh)
-                   for (matched, terms, _, group, _, parts), t, ps, sh in zip(rows, text, own, known, strict=True)])
+    read: Sequence[tuple[float, float] | None] = semantic or [None] * len(rows)
+    x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps, share=sh,
+                       semantic=se)
+                   for (matched, terms, _, group, _, parts), t, ps, sh, se
+                   in zip(rows, text, own, known, read, strict=True)])
     # An emergency missed costs far more than a calm question flagged: emergencies weigh more.
     return x, y, np.where(y > 0, urgent_weight, 1.0)
 

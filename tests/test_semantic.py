@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
 from kb.encoder import ENCODER, PACKAGE, WIDTH, Encoder, EncoderMissing, model_files
-from kb.learn import engine, read_by_encoder
+from kb.learn import engine
 from kb.rank import SCOPE_FEATURES, Model
 from kb.semantic import VECTORS, Neighbourhood, key, remembered
-from kb.understand import understand
+from kb.understand import read_by_encoder, understand
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -37,6 +37,18 @@ def test_evidence_is_the_share_of_the_nearest_out_of_scope_and_the_in_scope_lead
     near_x, near_y = hood.evidence(unit([1, 0, 0], [0, 1, 0]))
     assert near_x[0] < 0.1 < 0.9 < near_y[0]  # cosine-squared weights: the far cluster counts little
     assert near_x[1] > 0.5 and near_y[1] < -0.5  # nearest in scope much nearer, then much farther
+
+
+def test_the_urgency_evidence_is_the_share_of_the_nearest_emergencies_and_their_lead() -> None:
+    # Emergencies near the x axis, calm questions near the y axis; the scope columns are those of evidence.
+    vectors = unit([1, 0.1, 0], [1, 0.2, 0], [0.1, 1, 0], [0.2, 1, 0])
+    hood = Neighbourhood.of(vectors, [False, True, False, True], ["a", "a", "b", "b"], [True, True, False, False])
+    asked = unit([1, 0, 0], [0, 1, 0])
+    read = hood.read(asked)
+    assert np.array_equal(read[:, :2], hood.evidence(asked))
+    assert read[0, 2] > 0.9 > 0.1 > read[1, 2]  # the share of emergencies among the nearest
+    assert read[0, 3] > 0.5 and read[1, 3] < -0.5  # the nearest emergency much nearer, then much farther
+    assert not Neighbourhood.of(vectors, [False] * 4, ["a"] * 4).read(asked)[:, 2:].any()  # no emergency: nothing
 
 
 def test_a_question_is_never_its_own_or_its_writers_neighbour() -> None:
@@ -156,6 +168,7 @@ def test_the_index_carries_the_encoder_and_a_vector_for_each_bank_question_and_a
     assert vectors.shape == (len(ix.learned["memory"]) + asks, WIDTH) == (len(stored["outside"]), WIDTH)
     assert not any(stored["outside"][-asks:])  # the sections' asks are in scope
     assert sum(stored["outside"]) == sum(1 for m in ix.learned["memory"] if not m["labels"])
+    assert stored["urgent"] == [int(bool(m.get("urgent"))) for m in ix.learned["memory"]] + [0] * asks
     files = ix.meta["files"]
     assert ENCODER in files and VECTORS in files  # checked against the manifest when opened
 

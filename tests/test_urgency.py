@@ -28,6 +28,7 @@ from kb.ranked import Ranking
 from kb.tuning import DEFAULT
 from kb.understand import understand
 from kb.urgency import (
+    SEMANTIC,
     Cues,
     Urgency,
     UrgencyModel,
@@ -415,6 +416,29 @@ def test_every_train_emergency_at_least_gets_the_line_and_thresholds_are_ordered
             got = assess(model, cues, [t], {w: 1.0 for w in t.split()}, memory)
             assert got.urgent or got.maybe, t
 
+
+
+def test_a_model_fitted_with_the_encoders_evidence_reads_it_and_must_be_given_it(cues: Cues) -> None:
+    # Emergencies told in the words of calm questions: only the encoder's evidence (written here: near the bank's
+    # emergencies in meaning, or near its calm questions) tells them apart.
+    texts = [(f"a pupil and her phone, case {n}", n % 3 == 0) for n in range(36)]
+    rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t), cues.parts(t))
+            for i, (t, u) in enumerate(texts)]
+    memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
+    near = [(0.9, 0.3) if u else (0.1, -0.3) for _, u in texts]
+    served, words = fit(cues, rows, memory, false_alarm=0.1, semantic=near), fit(cues, rows, memory, false_alarm=0.1)
+    assert served.names[-2:] == SEMANTIC and served.reads_semantic and not words.reads_semantic
+    weights = dict(zip(served.names, served.weights, strict=True))
+    assert weights["semantic_share"] > 0 and weights["semantic_gap"] > 0
+    # New questions of both kinds: the words alone cannot tell them apart; with the evidence, the model can.
+    new = [(f"a pupil and her phone, case {n}", n % 3 == 0) for n in range(100, 112)]
+    for t, urgent in new:
+        evidence = (0.9, 0.3) if urgent else (0.1, -0.3)
+        assert assess(served, cues, [t], {w: 1.0 for w in t.split()}, memory, semantic=evidence).urgent == urgent
+    alone = [assess(words, cues, [t], {w: 1.0 for w in t.split()}, memory).urgent for t, _ in new]
+    assert alone.count(alone[0]) == len(alone)
+    with pytest.raises(ValueError, match="encoder"):
+        assess(served, cues, [texts[0][0]], {}, memory)
 
 
 def test_the_false_alarm_share_counts_the_calm_questions_the_safety_rules_flag(cues: Cues) -> None:
