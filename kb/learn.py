@@ -201,7 +201,6 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
                        head=ix.tuning.distinct_head)
     urgency_by = partial(assess, cues=eng.cues, texts=(query.typed, query.text), terms=query.terms,
                          memory=eng.memory, cos=cos, matched=question.cues)
-
     @cache
     def near_by() -> np.ndarray:  # the encoder's evidence (Neighbourhood.read): worked out once, if at all
         assert eng.encoder is not None and eng.neighbourhood is not None

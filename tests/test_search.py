@@ -87,9 +87,12 @@ def test_nudes_finds_what_to_do_with_an_image(ix: OpenIndex, question: str) -> N
     [
         ("nudes", {"Overview", IMAGE_SECTION, "Recognising concerns"}),
         # A bare "pics" says no more than that it is about images: the learned ranking puts getting them taken
-        # down first (the text classifier's reading of the blind bank), which is as sensible as the overview.
+        # down first (the text classifier's reading of the blind bank), which is as sensible as the overview. Since
+        # the twenty-second session's writers (young people asked for pics, and those they tell) it puts talking
+        # to the young person first, then the referral section and Childline.
         ("pics", {"Overview", IMAGE_SECTION, "Recognising concerns",
-                  "Getting an explicit image removed from the internet"}),
+                  "Getting an explicit image removed from the internet",
+                  "Talking to a young person who has been involved in sexting"}),
         ("sextortion", {"Causing distress", REFERRAL_SECTION, "Overview"}),
         ("DSL", {"Recognising concerns", "Recording and reviewing", "Procedures", "Schools"}),
         ("social services", {REFERRAL_SECTION}),
