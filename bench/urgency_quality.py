@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import pickle
 import tempfile
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,11 @@ from common import ROOT, questions, tally_urgency
 
 from kb import IndexHolder, load_content
 from kb.config import cache_dir
-from kb.encoder import ENCODER, Encoder, write_encoder
 from kb.forkmap import cores
 from kb.index import build_index
 from kb.learn import asks_memory, build_engine
 from kb.memory import Labelled, Memory
-from kb.semantic import ASKS, Neighbourhood, remembered
+from kb.semantic import ASKS, Neighbourhood, embed_texts
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
 from kb.understand import read_by_encoder, understand
@@ -68,11 +66,8 @@ def understood() -> dict[str, list[dict[str, Any]]]:
                          "urgent": bool(x.get("urgent")), "group": str(x.get("writer", "")),
                          "labels": tuple(x.get("expect") or ()), "read": read_by_encoder(ix, q)})
         out[name] = rows
-    write_encoder(Path(folder))
-    encoder = Encoder.open(Path(folder))
-    digest = hashlib.sha256((Path(folder) / ENCODER).read_bytes()).hexdigest()[:16]
     texts = read + [r["read"] for name in SETS for r in out[name]]
-    vectors = remembered(cache_dir() / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=cores()))
+    vectors = embed_texts(Path(folder), texts, cache_dir(), cores())
     out["asks"][0]["vectors"] = vectors[:len(read)]
     at = len(read)
     for name in SETS:

@@ -106,17 +106,22 @@ def remembered(store: Path, texts: Sequence[str], embed: Callable[[list[str]], n
     return np.array([known[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
 
 
+def embed_texts(folder: Path, texts: Sequence[str], cache: Path, threads: int) -> np.ndarray:
+    """Write the encoder into a folder and embed the texts with it, those the store of earlier builds lacks (filed
+    under the encoder's digest in `cache`)."""
+    write_encoder(folder)
+    encoder = Encoder.open(folder)
+    digest = hashlib.sha256((folder / ENCODER).read_bytes()).hexdigest()[:16]
+    return remembered(cache / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=threads))
+
+
 def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: Sequence[str], cache: Path,
                threads: int) -> tuple[np.ndarray, dict[str, list[int]]]:
     """Write the encoder into a build, embed the bank's questions (text, out of scope, writer, emergency) and the
     sections' asks (in scope and calm: the team's own wording of what each section answers), those the store of
     earlier builds lacks, and save the vectors with it. Each bank question's evidence (Neighbourhood.read, its own
     writer's questions left out), and what the index stores of the neighbourhood beside the vectors."""
-    write_encoder(folder)
-    encoder = Encoder.open(folder)
-    digest = hashlib.sha256((folder / ENCODER).read_bytes()).hexdigest()[:16]
-    texts = [t for t, _, _, _ in bank] + list(asks)
-    vectors = remembered(cache / f"vectors-{digest}.npz", texts, partial(encoder.embed_all, threads=threads))
+    vectors = embed_texts(folder, [t for t, _, _, _ in bank] + list(asks), cache, threads)
     np.save(folder / VECTORS, vectors)
     calm = [False] * len(asks)
     hood = Neighbourhood.of(vectors, [o for _, o, _, _ in bank] + calm, [g for _, _, g, _ in bank] + [ASKS] * len(asks),

@@ -192,6 +192,14 @@ def test_the_scope_model_learned_from_the_encoders_evidence(ix: OpenIndex) -> No
     assert weights["semantic_out"] < 0 < weights["semantic_gap"]
 
 
+def test_the_urgency_model_learned_from_the_encoders_evidence(ix: OpenIndex) -> None:
+    eng = engine(ix)
+    assert eng.urgency.reads_semantic and not eng.words_urgency.reads_semantic
+    weights = dict(zip(eng.urgency.names, eng.urgency.weights, strict=True))
+    # More of the nearest questions emergencies, or the nearest emergency nearer: more likely urgent.
+    assert weights["semantic_share"] > 0 and weights["semantic_gap"] > 0
+
+
 def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     eng = engine(ix)
     assert eng.encoder is not None

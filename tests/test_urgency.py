@@ -201,15 +201,6 @@ FAMILY_CASES = {
 }
 
 
-@pytest.mark.parametrize("family", sorted(FAMILY_CASES))
-def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: str) -> None:
-    found, missed = FAMILY_CASES[family]
-    for text in found:
-        assert family in cues.matched(text), text
-    for text in missed:
-        assert family not in cues.matched(text), text
-
-
 # Welsh, as people in Wales type it (written for this test, not taken from the bank): each family finds the first
 # list and none of the second.
 WELSH_CASES = {
@@ -221,7 +212,8 @@ WELSH_CASES = {
     "missing": (["mae ein merch 14 oed ar goll", "dydi o ddim wedi dod adre ers neithiwr"],
                 ["mae hi wedi colli ei ffôn", "mae hi wedi dod adre o'r ysgol"]),
     "person_near": (["mae dyn yn aros tu allan i'r ysgol", "mae hi wedi mynd i gwrdd â dyn o snapchat"],
-                    ["mae hi'n aros am y bws", "mae'r plant yn chwarae yn yr ysgol"]),
+                    ["mae hi'n aros am y bws", "mae'r plant yn chwarae yn yr ysgol",
+                     "mae'r bws tu allan i'r ysgol nawr"]),
     "demand_deadline": (["rhaid iddi anfon mwy erbyn hanner nos neu bydd e'n eu rhannu",
                          "mae e'n ei flacmelio fe nawr"],
                         ["rhaid anfon y ffurflen erbyn yfory", "cafodd ei flacmelio y llynedd"]),
@@ -237,9 +229,13 @@ WELSH_CASES = {
 }
 
 
-@pytest.mark.parametrize("family", sorted(WELSH_CASES))
-def test_each_cue_family_reads_welsh(cues: Cues, family: str) -> None:
-    found, missed = WELSH_CASES[family]
+@pytest.mark.parametrize(("family", "cases"), [
+    *(pytest.param(f, FAMILY_CASES[f], id=f) for f in sorted(FAMILY_CASES)),
+    *(pytest.param(f, WELSH_CASES[f], id=f"{f}-welsh") for f in sorted(WELSH_CASES)),
+])
+def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: str,
+                                                          cases: tuple[list[str], list[str]]) -> None:
+    found, missed = cases
     for text in found:
         assert family in cues.matched(text), text
     for text in missed:
