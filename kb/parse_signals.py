@@ -55,7 +55,12 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
                 f.problem(f"cue family '{name}' needs a list of patterns", key="patterns")
                 patterns = []
             compiled = [p for p in (_pattern(str(pattern), f, f"cue family '{name}': ") for pattern in patterns) if p]
-            families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled)))
+            vetoes = value.get("unless") or []
+            if not isinstance(vetoes, list):
+                f.problem(f"cue family '{name}': 'unless' must be a list of patterns", key="unless")
+                vetoes = []
+            unless = [p for p in (_pattern(str(v), f, f"cue family '{name}' unless: ") for v in vetoes) if p]
+            families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled), tuple(unless)))
     names = {f.name for f in families}
     for needed in (*THREATS, *NOW, INTENT, FAREWELL):
         if families and needed not in names:

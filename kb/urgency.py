@@ -55,14 +55,20 @@ class CueFamily:
     raises: bool
     about: str
     patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...] = ()  # patterns that overrule the family wherever they are found
 
     @cached_property
     def _any(self) -> re.Pattern[str]:
         return any_of(self.patterns)
 
+    @cached_property
+    def _veto(self) -> re.Pattern[str]:
+        return any_of(self.unless)
+
     def matches(self, text: str) -> bool:
-        """True when any pattern of the family is in the text (in any case)."""
-        return self._any.search(text.lower()) is not None
+        """True when any pattern of the family is in the text (in any case), and none of its `unless` patterns."""
+        lowered = text.lower()
+        return self._any.search(lowered) is not None and (not self.unless or self._veto.search(lowered) is None)
 
 
 @dataclass(frozen=True)

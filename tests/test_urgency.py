@@ -176,7 +176,8 @@ FAMILY_CASES = {
     "adults_only": (["my flatmate's ex is sharing her photos", "a colleague was sent an explicit image",
                      "my ex put my intimate videos online, I'm 31", "is it legal for two adults to swap nudes",
                      "our receptionist (44) is being blackmailed over a video call",
-                     "helpline for men being sextorted", "adult sextortion happening now", "he says he'll post her pics tonight, she's 38",
+                     "helpline for men being sextorted", "adult sextortion happening now",
+                     "he says he'll post her pics tonight, she's 38",
                      "my friend is 28 and says she will kill herself tonight",
                      "a man (30s) is slumped in the doorway", "the guest, a woman in her late forties, is on the ledge",
                      "my manager is in his fifties and says he has nothing left", "a customer, early 20s, is sobbing",
@@ -266,6 +267,27 @@ def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_
     for text in NOT_CERTAIN:
         assert not certain(cues, cues.matched(text)), text
         assert not assess(model, cues, (text,), {}, None).urgent, text
+
+
+def test_a_young_writer_about_an_older_person_is_not_adults_only(cues: Cues) -> None:
+    # The adult's age is the other person's; the writer's own life (my mum, home alone) says they may be a child...
+    for text in ("hes 25 and hes outside my house and my mum is at work",
+                 "a man (22) says he'll come to the house tonight, my parents take my phone at 9",
+                 "hes 34 and keeps messaging, im home alone till 7"):
+        assert ADULTS not in cues.matched(text), text
+    # ...unless the writer or the parent is said to be an adult.
+    for text in ("im 19 and hes 35, my mum says the age gap is weird",
+                 "my mum is 58 and a man (40) is blackmailing her",
+                 "I'm 20 at uni and a guy (25) says he'll send a video to my parents"):
+        assert ADULTS in cues.matched(text), text
+
+
+def test_a_cue_familys_unless_must_be_patterns() -> None:
+    text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
+    broken = parse_urgency(text.replace("    unless:\n      - ", "    unless: ", 1))
+    assert any("'unless' must be a list of patterns" in p.message and p.line > 1 for p in broken.problems)
+    bad = parse_urgency(text.replace("    unless:\n      - '", "    unless:\n      - '(", 1))
+    assert any("unless: bad pattern" in p.message for p in bad.problems), bad.problems
 
 
 def test_a_cue_family_the_code_reads_is_checked_by_name() -> None:
