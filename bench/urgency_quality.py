@@ -158,7 +158,7 @@ def report(train: list[dict[str, Any]], rows: list[Any], cues: Cues, model: Urge
     """The train fold out of fold: recall and false alarms at the fitted alarm, the line, and (misses) what each
     train emergency missed and calm question flagged reads like."""
     cut = model.threshold
-    sure = np.array([certain(cues, r[0], r[5]) for r in rows])
+    sure = np.array([certain(cues, r[0], r[5]) for r in rows]) & (p >= model.floor)
     alarms = ((p >= cut) | sure)[y == 0]  # the calm train questions flagged, and those the guidance does not answer
     outside = np.array([not r["labels"] for r in train])[y == 0]
     print(f"== train, out of fold: urgent recall {np.mean(p[y > 0] >= cut):.3f} at calm false alarms "
@@ -177,7 +177,8 @@ def report(train: list[dict[str, Any]], rows: list[Any], cues: Cues, model: Urge
             if not r["urgent"] and (score_ >= cut or rule):
                 print(f"  train false alarm {r['id']} p={score_:.3f}{' rule' if rule else ''} "
                       f"{sorted(cues.matched(r['typed'], r['text']))} {r['typed'][:110]!r}")
-    print(f"thresholds: maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, sure {model.sure:.3f}; weights: "
+    print(f"thresholds: rules {model.floor:.3f}, maybe {model.maybe:.3f}, urgent {model.threshold:.3f}, "
+          f"sure {model.sure:.3f}; weights: "
           + ", ".join(f"{k} {w:+.2f}" for k, w in zip(model.names, model.weights, strict=True)))
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ class UrgencyModel:
     maybe: float = 0.2
     sure: float = 0.5
     text: TextModel = TextModel()
+    floor: float = 0.0  # the safety rules make a question urgent from this probability up
 
     @property
     def reads_semantic(self) -> bool:
@@ -141,7 +142,8 @@ class UrgencyModel:
     def as_dict(self) -> dict[str, Any]:
         """A JSON form, stored with the index."""
         return {"names": list(self.names), "weights": list(self.weights), "bias": self.bias,
-                "threshold": self.threshold, "maybe": self.maybe, "sure": self.sure, "text": self.text.as_dict()}
+                "threshold": self.threshold, "maybe": self.maybe, "sure": self.sure, "text": self.text.as_dict(),
+                "floor": self.floor}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UrgencyModel:
@@ -149,7 +151,8 @@ class UrgencyModel:
         if not data:
             return cls()
         return cls(tuple(data["names"]), tuple(data["weights"]), float(data["bias"]), float(data["threshold"]),
-                   float(data["maybe"]), float(data.get("sure", 0.5)), TextModel.from_dict(data.get("text", {})))
+                   float(data["maybe"]), float(data.get("sure", 0.5)), TextModel.from_dict(data.get("text", {})),
+                   float(data.get("floor", 0.0)))
 
 
 def sentences(*texts: str) -> list[str]:
@@ -273,7 +276,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts,
             part_stems=sentence_stems(*texts), semantic=semantic if model.reads_semantic else None)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
-    urgent = p >= model.threshold or certain(cues, matched, parts)
+    urgent = p >= model.threshold or (p >= model.floor and certain(cues, matched, parts))
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
 
 
@@ -307,13 +310,24 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
         maybe = max(maybe, float(np.nextafter(calm_scores[reach], 1.0)))
     # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
     # share is what is left of `false_alarm` (the issue's measure is of the two together).
-    ruled = np.array([certain(cues, r[0], r[5]) for r in rows])[y == 0]
+    ruled_all = np.array([certain(cues, r[0], r[5]) for r in rows])
+    floor = rules_floor(p, y, ruled_all, margin)
+    ruled = (ruled_all & (p >= floor))[y == 0]
     calm = np.sort(p[y == 0][~ruled])[::-1]
     room = int(false_alarm * len(ruled)) - int(ruled.sum())
     # Just above the score of the first calm question there is no room for, so that `room` of them reach it.
     threshold = max(maybe, float(np.nextafter(calm[max(room, 0)], 1.0)) if len(calm) > max(room, 0) else maybe)
     return UrgencyModel(names, tuple(float(v) for v in w), b, threshold, maybe,
-                        max(sure, threshold), fit_text(bags, y, l2=text_l2))
+                        max(sure, threshold), fit_text(bags, y, l2=text_l2), floor)
+
+
+def rules_floor(p: np.ndarray, y: np.ndarray, ruled: np.ndarray, margin: float) -> float:
+    """The least probability at which the safety rules make a question urgent: `margin` times the score of the
+    least urgent-looking train emergency they catch (each writer scored by a model fitted without them)."""
+    # The rules are there for emergencies the model scores low, but not near nothing: a calm question that only
+    # shares their words ("find my iphone says offline", a pupil missing from school for weeks) scores far lower.
+    caught = p[(y > 0) & ruled]
+    return margin * float(caught.min()) if len(caught) else 0.0
 
 
 def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,

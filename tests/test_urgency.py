@@ -39,6 +39,7 @@ from kb.urgency import (
     fit,
     held_out_scores,
     row,
+    rules_floor,
     sentence_stems,
 )
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
@@ -275,6 +276,27 @@ def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_
         assert not assess(model, cues, (text,), {}, None).urgent, text
 
 
+
+def test_the_safety_rules_need_the_model_to_give_a_question_some_chance(cues: Cues) -> None:
+    # A question that only shares the rules' words ("find my iphone says offline") scores near nothing; the rules
+    # make urgent what the model scores from the floor up, and everything when there is no floor (an old index).
+    low = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -20.0, 0.5, 0.25)
+    for text in CERTAIN:
+        assert assess(low, cues, (text,), {}, None).urgent, text
+        assert not assess(replace(low, floor=0.01), cues, (text,), {}, None).urgent, text
+        assert assess(replace(low, bias=-4.0, floor=0.01), cues, (text,), {}, None).urgent, text
+    assert UrgencyModel.from_dict(replace(low, floor=0.02).as_dict()).floor == 0.02
+    assert UrgencyModel.from_dict({k: v for k, v in low.as_dict().items() if k != "floor"}).floor == 0.0
+
+
+def test_the_rules_floor_is_half_the_least_urgent_looking_emergency_they_catch() -> None:
+    p = np.array([0.9, 0.04, 0.3, 0.01, 0.002, 0.5])
+    y = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    ruled = np.array([True, True, False, True, False, True])
+    # The emergency at 0.002 is not one the rules catch, and calm questions never set the floor.
+    assert rules_floor(p, y, ruled, 0.5) == pytest.approx(0.02)
+    assert rules_floor(p, y, np.zeros(6, dtype=bool), 0.5) == 0.0
+
 def test_a_young_writer_about_an_older_person_is_not_adults_only(cues: Cues) -> None:
     # The adult's age is the other person's; the writer's own life (my mum, home alone) says they may be a child...
     for text in ("hes 25 and hes outside my house and my mum is at work",
@@ -486,7 +508,7 @@ def test_the_false_alarm_share_counts_the_calm_questions_the_safety_rules_flag(c
     x, y, weight = design(cues, rows, memory)
     p = held_out_scores(x, y, weight, np.array([r[3] for r in rows]))
     flagged = sum(1 for r, score in zip(rows, p, strict=True)
-                  if not r[2] and (score >= model.threshold or certain(cues, r[0])))
+                  if not r[2] and (score >= model.threshold or (score >= model.floor and certain(cues, r[0]))))
     assert flagged <= 0.15 * (len(calm) + len(ruled))
 
 
