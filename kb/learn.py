@@ -205,9 +205,9 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     def near_by() -> np.ndarray:  # the encoder's evidence (Neighbourhood.read): worked out once, if at all
         assert eng.encoder is not None and eng.neighbourhood is not None
         return np.asarray(eng.neighbourhood.read(eng.encoder.embed([read_by_encoder(ix, query)]))[0])
-    # A search reads the encoder's evidence of urgency only where the words alone read urgent or maybe urgent.
+    # A search reads the encoder's evidence of urgency only where the words alone read urgent, maybe urgent or ruled.
     first = urgency_by(eng.words_urgency) if not scope and eng.urgency.reads_semantic else None
-    if eng.urgency.reads_semantic and (first is None or first.urgent or first.maybe):
+    if eng.urgency.reads_semantic and (first is None or first.urgent or first.maybe or first.ruled):
         urgency = urgency_by(eng.urgency, semantic=(float(near_by()[2]), float(near_by()[3])))
     else:
         urgency = first or urgency_by(eng.urgency)

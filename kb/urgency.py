@@ -105,6 +105,7 @@ class Urgency:
     maybe: bool
     cues: frozenset[str]
     sure: bool = False  # so clearly an emergency that the answer is the 999 step itself
+    ruled: bool = False  # the safety rules read an emergency, whether or not the model gave it their floor
 
     @property
     def named(self) -> bool:
@@ -276,8 +277,9 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
     x = row(cues, matched, terms, memory, cos=cos, text=model.text.score(ngrams(*texts)), parts=parts,
             part_stems=sentence_stems(*texts), semantic=semantic if model.reads_semantic else None)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
-    urgent = p >= model.threshold or (p >= model.floor and certain(cues, matched, parts))
-    return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure)
+    ruled = certain(cues, matched, parts)
+    urgent = p >= model.threshold or (p >= model.floor and ruled)
+    return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure, ruled)
 
 
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,

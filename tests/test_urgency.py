@@ -283,7 +283,8 @@ def test_the_safety_rules_need_the_model_to_give_a_question_some_chance(cues: Cu
     low = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -20.0, 0.5, 0.25)
     for text in CERTAIN:
         assert assess(low, cues, (text,), {}, None).urgent, text
-        assert not assess(replace(low, floor=0.01), cues, (text,), {}, None).urgent, text
+        below = assess(replace(low, floor=0.01), cues, (text,), {}, None)
+        assert not below.urgent and below.ruled, text  # ruled: a search still reads the encoder's evidence
         assert assess(replace(low, bias=-4.0, floor=0.01), cues, (text,), {}, None).urgent, text
     assert UrgencyModel.from_dict(replace(low, floor=0.02).as_dict()).floor == 0.02
     assert UrgencyModel.from_dict({k: v for k, v in low.as_dict().items() if k != "floor"}).floor == 0.0
