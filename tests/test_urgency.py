@@ -302,7 +302,11 @@ def test_a_young_writer_about_an_older_person_is_not_adults_only(cues: Cues) -> 
     # The adult's age is the other person's; the writer's own life (my mum, home alone) says they may be a child...
     for text in ("hes 25 and hes outside my house and my mum is at work",
                  "a man (22) says he'll come to the house tonight, my parents take my phone at 9",
-                 "hes 34 and keeps messaging, im home alone till 7"):
+                 "hes 34 and keeps messaging, im home alone till 7",
+                 "a guy (21) wants me to meet him in the park after revising and not tell anyone",
+                 "hes 27 and says hes coming round, my dads at work til 6",
+                 "a man (30) keeps saying sneak out tonight, ur mum wont know",
+                 "16F, her ex (22) is outside the unit with her pics"):
         assert ADULTS not in cues.matched(text), text
     # ...unless the writer or the parent is said to be an adult.
     for text in ("im 19 and hes 35, my mum says the age gap is weird",
