@@ -310,7 +310,7 @@ def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, fals
     reach = int(line_calm * len(calm_scores))
     if reach < len(calm_scores):
         maybe = max(maybe, float(np.nextafter(calm_scores[reach], 1.0)))
-    # The calm questions the safety rules flag whatever the score count among the false alarms, so the score's
+    # The calm questions the safety rules flag (from their floor up) count among the false alarms, so the score's
     # share is what is left of `false_alarm` (the measure is of the two together).
     ruled_all = np.array([certain(cues, r[0], r[5]) for r in rows])
     floor = rules_floor(p, y, ruled_all, margin)
