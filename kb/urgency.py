@@ -327,7 +327,7 @@ def rules_floor(p: np.ndarray, y: np.ndarray, ruled: np.ndarray, margin: float) 
     """The least probability at which the safety rules make a question urgent: `margin` times the score of the
     least urgent-looking train emergency they catch (each writer scored by a model fitted without them)."""
     # The rules are there for emergencies the model scores low, but not near nothing: a calm question that only
-    # shares their words ("find my iphone says offline", a pupil missing from school for weeks) scores far lower.
+    # shares their words (a dog gone missing, a child off school for weeks: who to tell) scores far lower.
     caught = p[(y > 0) & ruled]
     return margin * float(caught.min()) if len(caught) else 0.0
 

@@ -281,7 +281,7 @@ def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_
 
 
 def test_the_safety_rules_need_the_model_to_give_a_question_some_chance(cues: Cues) -> None:
-    # A question that only shares the rules' words ("find my iphone says offline") scores near nothing; the rules
+    # A question that only shares the rules' words (a dog gone missing) scores near nothing; the rules
     # make urgent what the model scores from the floor up, and everything when there is no floor (an old index).
     low = UrgencyModel(feature_names(cues), (0.0,) * len(feature_names(cues)), -20.0, 0.5, 0.25)
     for text in CERTAIN:
