@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
 from kb.encoder import ENCODER, PACKAGE, WIDTH, Encoder, EncoderMissing, model_files
+import kb.learn
 from kb.learn import engine
 from kb.rank import SCOPE_FEATURES, Model
 from kb.semantic import VECTORS, Neighbourhood, key, remembered
@@ -217,3 +219,24 @@ def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, monkeyp
     assert calls == [1]
     found = search(ix, "he is outside the school gates now waiting for her and she is 13")
     assert found.urgent and calls == [1, 1]  # a search that reads urgent checks scope (an adult's emergency)
+
+
+def test_a_search_the_safety_rules_read_urgent_reads_the_encoder_under_the_words_floor(
+        ix: OpenIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The words alone score it under their own floor, threshold and line: the rules still read an emergency, and
+    # whether it is one is for the served model, which reads the encoder's evidence.
+    eng = engine(ix)
+    deaf = replace(eng.words_urgency, floor=1.0, threshold=1.0, maybe=1.0, sure=1.0)
+    monkeypatch.setattr(kb.learn, "engine", lambda _: replace(eng, words_urgency=deaf))
+    calls: list[int] = []
+    real = Encoder.embed
+
+    def counted(self: Encoder, texts: Any) -> np.ndarray:
+        calls.append(len(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(Encoder, "embed", counted)
+    search(ix, "can I delete a nude from a pupil's phone")
+    assert calls == []
+    search(ix, "our 12 year old is missing and her phone is off")
+    assert calls
