@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import kb.learn
 from kb import OpenIndex, answer, search
 from kb.encoder import ENCODER, PACKAGE, WIDTH, Encoder, EncoderMissing, model_files
-import kb.learn
 from kb.learn import engine
 from kb.rank import SCOPE_FEATURES, Model
 from kb.semantic import VECTORS, Neighbourhood, key, remembered
