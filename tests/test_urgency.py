@@ -318,6 +318,22 @@ def test_a_young_writer_about_an_older_person_is_not_adults_only(cues: Cues) -> 
         assert ADULTS in cues.matched(text), text
 
 
+def test_a_young_writer_giving_only_the_other_persons_adult_age_is_not_adults_only(cues: Cues) -> None:
+    # "hes 22" beside "me" and "my": the adult is the one the writer is afraid of, and the writer may be a child...
+    for text in ("he says hes 22 and wants to meet tonight, he has my pics",
+                 "this guy from snap says hes 19 and hes outside my house",
+                 "how do i get him arrested, a 20yo is outside my house with my nudes",
+                 "friend told me a 24 yo guy sent her nudes round and shes not answering"):
+        assert ADULTS not in cues.matched(text), text
+    # ...unless the writer says they are an adult, a parent gives their own child's adult age, the age is that of
+    # someone the writer names by their role, or no one writes in the first person.
+    for text in ("he says hes 22 and wants to meet her tonight",
+                 "I'm a 31 year old teacher and a 24 year old colleague keeps sending me messages",
+                 "my 18 year old is going out with a 40 year old man",
+                 "one of my apprentices (hes 20) says someone will post a video of him unless he pays"):
+        assert ADULTS in cues.matched(text), text
+
+
 def test_a_cue_familys_unless_must_be_patterns() -> None:
     text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
     broken = parse_urgency(text.replace("    unless:\n      - ", "    unless: ", 1))
