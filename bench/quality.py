@@ -54,7 +54,7 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
     n: dict[str, float] = dict.fromkeys((
         "in", "top1", "r3", "mrr", "ans", "false_abst", "out", "abst", "urg", "urg_hit", "calm", "false_alarm",
         "law", "law_hit", "nat", "nat_ok", "fts1", "fts3", "old_urg", "old_fa", "urg_line", "maybe", "law_items",
-        "answered_in"), 0.0)
+        "answered_in", "out_calm", "abst_calm"), 0.0)
     misses: dict[str, list[str]] = {}
     times: list[float] = []
     for x in items:
@@ -82,6 +82,10 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
         else:
             n["out"] += 1
             n["abst"] += not reply.answered
+            # An emergency answer is never a refusal: out-of-scope questions read as urgent (an adult's emergency,
+            # mostly) are answered by design, so abstention is also shown over the others.
+            n["out_calm"] += not reply.urgent
+            n["abst_calm"] += not reply.urgent and not reply.answered
             if reply.answered:
                 misses.setdefault("abstain", []).append(f"{x['id']} {x['q'][:80]!r} -> {got}")
         # The alarm is 999 first and an answer; the line is "Is a child in danger right now? Call 999." above
@@ -111,7 +115,8 @@ def evaluate(ix: OpenIndex, items: list[dict[str, Any]], fts: Fts5Baseline | Non
         "search top1": r("top1", "in"), "search recall@3": r("r3", "in"), "search mrr@10": r("mrr", "in"),
         "fts5 top1": r("fts1", "in"), "fts5 recall@3": r("fts3", "in"),
         "answer accuracy": r("ans", "in"), "false abstention": r("false_abst", "in"),
-        "abstention (oos)": r("abst", "out"), "urgent recall": r("urg_hit", "urg"),
+        "abstention (oos)": r("abst", "out"), "abstention (oos, calm)": r("abst_calm", "out_calm"),
+        "urgent recall": r("urg_hit", "urg"),
         "urgent false alarms": r("false_alarm", "calm"),
         "urgent or 999 line recall": r("urg_line", "urg"), "999 line on calm": r("maybe", "calm"),
         "old rules urgent recall": r("old_urg", "urg"),
