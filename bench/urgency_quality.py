@@ -38,8 +38,11 @@ from kb.urgency_text import ngrams
 HERE = Path(__file__).resolve().parent
 SETS = {"train": HERE / "bank" / "train.jsonl", "heldout": HERE / "bank" / "heldout.jsonl",
         "dev2": ROOT.parent / "shared" / "eval" / "dev2.jsonl"}
-# Keyed by the question sets and the glossary (which shape how a question is understood), not by the cues.
-_KEY = hashlib.sha256(b"".join(p.read_bytes() for p in (*SETS.values(), ROOT / "content" / "glossary.yaml")))
+# Keyed by the question sets, the glossary and the code that read a question (spelling: "doin" is "doing"), not by
+# the cues.
+_READ = (ROOT / "content" / "glossary.yaml",
+         *(ROOT / "kb" / name for name in ("analysis.py", "spelling.py", "understand.py")))
+_KEY = hashlib.sha256(b"".join(p.read_bytes() for p in (*SETS.values(), *_READ)))
 CACHE = Path(tempfile.gettempdir()) / f"kb-urgency-{_KEY.hexdigest()[:12]}-encoded.pickle"
 
 

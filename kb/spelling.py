@@ -115,12 +115,20 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     for word in analysed.words:
         known = word in vocab.frequency or word in vocab.glossary or is_english(word)
         unknown = not known and len(word) >= 4 and not word.isdigit()
+        restored = dropped_g(word) if unknown else None
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
-        replacement = _suggestion(vocab, word) if unknown and looked_up < ix.tuning.budget.corrections else None
-        looked_up += unknown
+        scanned = unknown and restored is None and looked_up < ix.tuning.budget.corrections
+        replacement = restored or (_suggestion(vocab, word) if scanned else None)
+        looked_up += unknown and restored is None
         out.append(replacement or word)
         changed = changed or replacement is not None
     return " ".join(out) if changed else None
+
+
+def dropped_g(word: str) -> str | None:
+    """A word typed without its final g ("sayin", "filmin", "doin") as the word it stands for, when that is a word:
+    the nearest word of the index would often be another ("doin" -> "down", "bein" -> "been", "showin" -> "shown")."""
+    return word + "g" if word.endswith("in") and is_english(word + "g") else None
 
 
 def _suggestion(vocab: Vocabulary, word: str) -> str | None:

@@ -21,7 +21,7 @@ from kb.model import NATIONS, Content
 from kb.retrieve import _best, _match, build_query, run, section_scores, weighting
 from kb.retrieve_leaves import LazyOr, Leaves
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
-from kb.spelling import correct, suggest, vocabulary
+from kb.spelling import correct, dropped_g, suggest, vocabulary
 from kb.understand import understand
 
 IMAGE_SECTION = "What to do with a sexting image"
@@ -241,6 +241,15 @@ def test_type_all_returns_at_most_its_cap_and_counts_every_match(ix: OpenIndex) 
     assert len(result.hits) == BUDGET.all_limit < 50
     assert result.total > BUDGET.all_limit
     assert len(search(ix, heaviest(ix, 1), kind="section", limit=50).hits) > BUDGET.all_limit
+
+
+def test_a_word_typed_without_its_final_g_is_read_as_the_word(ix: OpenIndex) -> None:
+    # Text-speak drops the g; the nearest word of the index would often be another ("doin" -> "down").
+    corrected = correct(ix, analyse("hes doin it again, sayin hes comin round and filmin her", ix.content.glossary))
+    assert corrected == "hes doing it again saying hes coming round and filming her"
+    # Words that end in "in" are left alone, as is a dropped g that would not make a word.
+    assert correct(ix, analyse("admin within the cabin", ix.content.glossary)) is None
+    assert dropped_g("nuthin") is None
 
 
 def test_spelling_looks_up_only_the_first_few_unknown_words(ix: OpenIndex) -> None:
