@@ -115,11 +115,12 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     for word in analysed.words:
         known = word in vocab.frequency or word in vocab.glossary or is_english(word)
         unknown = not known and len(word) >= 4 and not word.isdigit()
-        restored = dropped_g(word) if unknown else None
+        replacement = dropped_g(word) if unknown else None
+        lookup = unknown and replacement is None
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
-        scanned = unknown and restored is None and looked_up < ix.tuning.budget.corrections
-        replacement = restored or (_suggestion(vocab, word) if scanned else None)
-        looked_up += unknown and restored is None
+        if lookup and looked_up < ix.tuning.budget.corrections:
+            replacement = _suggestion(vocab, word)
+        looked_up += lookup
         out.append(replacement or word)
         changed = changed or replacement is not None
     return " ".join(out) if changed else None

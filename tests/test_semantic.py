@@ -202,9 +202,9 @@ def test_the_urgency_model_learned_from_the_encoders_evidence(ix: OpenIndex) -> 
     assert weights["semantic_share"] > 0 and weights["semantic_gap"] > 0
 
 
-def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = engine(ix)
-    assert eng.encoder is not None
+@pytest.fixture
+def embedded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many texts each call of the encoder embeds, from now on."""
     calls: list[int] = []
     real = Encoder.embed
 
@@ -213,6 +213,13 @@ def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, monkeyp
         return real(self, texts)
 
     monkeypatch.setattr(Encoder, "embed", counted)
+    return calls
+
+
+def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, embedded: list[int]) -> None:
+    eng = engine(ix)
+    assert eng.encoder is not None
+    calls = embedded
     search(ix, "can I delete a nude from a pupil's phone")
     assert calls == []
     answer(ix, "can I delete a nude from a pupil's phone")
@@ -222,20 +229,13 @@ def test_answers_use_the_encoder_and_calm_searches_do_not(ix: OpenIndex, monkeyp
 
 
 def test_a_search_the_safety_rules_read_urgent_reads_the_encoder_under_the_words_floor(
-        ix: OpenIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+        ix: OpenIndex, monkeypatch: pytest.MonkeyPatch, embedded: list[int]) -> None:
     # The words alone score it under their own floor, threshold and line: the rules still read an emergency, and
     # whether it is one is for the served model, which reads the encoder's evidence.
     eng = engine(ix)
     deaf = replace(eng.words_urgency, floor=1.0, threshold=1.0, maybe=1.0, sure=1.0)
     monkeypatch.setattr(kb.learn, "engine", lambda _: replace(eng, words_urgency=deaf))
-    calls: list[int] = []
-    real = Encoder.embed
-
-    def counted(self: Encoder, texts: Any) -> np.ndarray:
-        calls.append(len(texts))
-        return real(self, texts)
-
-    monkeypatch.setattr(Encoder, "embed", counted)
+    calls = embedded
     search(ix, "can I delete a nude from a pupil's phone")
     assert calls == []
     search(ix, "our 12 year old is missing and her phone is off")
