@@ -55,6 +55,12 @@ def _law_item(f: Fields, source: str) -> LawItem:
     if not isinstance(prov, dict) or not (prov.get("source") or prov.get("document")):
         f.problem("'provenance' must name a source heading or a document", key="provenance")
         prov = {}
+    url = f.url("url", f"legislation '{law_id}'")
+    # Law from another document is sourced by its own page unless the provenance names another (the contract: a
+    # document not the source names its URL).
+    prov_url = str(prov.get("url") or ("" if prov.get("source") else url))
+    if prov and not prov.get("source") and not prov_url:
+        f.problem("'provenance' naming a document needs its 'url' (or the item's own 'url')", key="provenance")
     note, note_url = f.text("note", required=False), f.url("note_url")
     if note and not note_url:
         f.problem("a 'note' needs its 'note_url'", key="note")
@@ -69,11 +75,11 @@ def _law_item(f: Fields, source: str) -> LawItem:
         nations=f.items("nations", NATIONS, required=True),
         summary=f.text("summary"),
         status=f.choice("status", STATUSES),
-        url=f.url("url", f"legislation '{law_id}'"),
+        url=url,
         provenance=Provenance(
             document=str(prov.get("document") or source),
             section=str(prov.get("source") or ""),
-            url=str(prov.get("url") or ""),
+            url=prov_url,
         ),
         topics=f.items("topics", TOPICS),
         keywords=f.items("keywords"),

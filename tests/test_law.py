@@ -507,3 +507,10 @@ def test_a_law_question_about_childrens_nudes_shows_the_nations_indecent_images_
     assert any(re.search(CORE_LAW[nation], item.title) for item in reply.legislation), (
         [item.title for item in reply.legislation])
     assert all(nation in item.nations for item in reply.legislation)
+
+
+def test_law_from_another_document_names_its_url_in_the_api(client: FlaskClient) -> None:
+    items = client.get("/api/legislation").get_json()["items"]
+    others = [item["source"] for item in items if "section" not in item["source"]]
+    assert others, "the content has law from documents other than the source"
+    assert all(source["document"] and source["url"].startswith("https://") for source in others), others

@@ -394,6 +394,20 @@ def test_legislation_problems_are_reported_at_their_line(old: str, new: str, key
     assert any(p.line == line and p.message.startswith(message) for p in parsed.problems), parsed.problems
 
 
+def test_law_from_another_document_names_its_url() -> None:
+    other = LAW.replace("  provenance:\n    source: Causing distress", "  provenance:\n    document: law-society")
+    sourced = parse_data.parse_legislation(other, source=SOURCE)
+    assert sourced.problems == ()
+    assert sourced.value[1].provenance.as_dict() == {
+        "document": "law-society", "url": "https://www.legislation.gov.uk/ukpga/2015/2/section/33"}
+    named = other.replace("document: law-society", "document: law-society\n    url: https://www.lawscot.org.uk/x")
+    assert parse_data.parse_legislation(named, source=SOURCE).value[1].provenance.url == "https://www.lawscot.org.uk/x"
+    unsourced = parse_data.parse_legislation(
+        other.replace("  url: https://www.legislation.gov.uk/ukpga/2015/2/section/33\n", '  url: ""\n'), source=SOURCE)
+    assert (21, "'provenance' naming a document needs its 'url'") in [
+        (p.line, p.message.split(" (")[0]) for p in unsourced.problems]
+
+
 def test_duplicate_legislation_id_is_a_problem() -> None:
     parsed = parse_data.parse_legislation(LAW.replace("id: cjca-2015-s33", "id: pca-1978-s1"), source=SOURCE)
     assert [(p.line, p.message) for p in parsed.problems] == [(12, "duplicate legislation id 'pca-1978-s1'")]
