@@ -3,14 +3,11 @@ where to go next and whom to call. Every answer is extracted from content and ci
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kb.analysis import stems
-from kb.conversation import FOLLOW_UP, Context, decode_context, encode_context
-from kb.coverage import GENERIC
+from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful, wants
+from kb.conversation import Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
 from kb.learn import rank
@@ -20,19 +17,6 @@ from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, r
 from kb.retrieve import Hit, run
 from kb.signals import COMPARING, COMPARING_ONE, NATION_WORDS
 from kb.understand import Query, understand
-
-# Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
-IMAGE_HANDLING = re.compile(
-    # someone in charge (or a question asking permission) ...
-    r"(?:\b(?:i|we|staff|you|teachers?|dsl|the school)\b"
-    r"|\bis it (?:ok|okay|alright|all right|allowed|legal|fine|acceptable)"
-    r"|\b(?:am i|are we|are staff) allowed)(?:\W+\w+){0,3}?\W+"
-    # ... doing something with the image ...
-    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print"
-    r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
-    r"\w*\b(?:\W+\w+){0,5}?\W+"
-    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
-    r"|selfies|it|them|evidence|phone|phones)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -149,129 +133,6 @@ def contact_dict(contact: Contact) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- choosing the section that answers
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question as the strategies see it: what it says, how the model ranks the sections for it, and whether it
-    continues the conversation's topic (an explicit follow-up, or too bare to stand on its own)."""
-
-    content: Content
-    text: str
-    ranking: Ranking
-    before: Context
-    continues: bool
-    guided: bool = False  # it asks what to do first, and names no danger a child is sure to be in now
-    bare: bool = False  # it says little beyond that (at most one word of its own)
-    wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
-    nation: str | None = None  # where the user is, when known
-    image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
-    image_floor: float = 0.0  # the least probability that the guidance answers, for image_handling (Tuning)
-
-
-Strategy = Callable[[Asked], tuple[Article, Section] | None]
-
-
-def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
-    """A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked."""
-    return asked.content.emergency_section() if asked.ranking.urgency.sure else None
-
-
-def image_guidance(asked: Asked) -> tuple[Article, Section] | None:
-    """The guidance on never handling an image, for a question about viewing, keeping or passing one on, unless the
-    model ranks it far down ("is it a crime to have one saved on your phone", "I teach the sending pics stuff")."""
-    found = asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
-    if found is None:
-        return None
-    first = list(dict.fromkeys(r.facts.source for r in asked.ranking.sections))[:asked.image_among]
-    return found if found[1].provenance.section in first else None
-
-
-def image_handling(asked: Asked) -> tuple[Article, Section] | None:
-    """That guidance answers unless the scope model is all but sure it is not what is asked about (keeping CCTV, a
-    prospectus's photos, a confiscated phone: the decline lists it first among the parts that may be close)."""
-    return image_guidance(asked) if asked.ranking.in_scope >= asked.image_floor else None
-
-
-def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
-    """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
-    ranking may split a near tie between two sections either way), unless that section is about other nations."""
-    conversation = asked.content.conversation
-    said = _plain(asked.text)
-    follow = next((f for f in conversation.next if f.answers and _plain(f.ask) == said), None) if conversation else None
-    found = asked.content.section(follow.answers) if follow else None
-    if found is None or (asked.nation and found[1].nations and asked.nation not in found[1].nations):
-        return None
-    return found
-
-
-def _plain(text: str) -> str:
-    """A question compared without case, spacing or its closing question mark."""
-    return " ".join(text.lower().split()).rstrip(" ?")
-
-
-def same_topic(asked: Asked) -> tuple[Article, Section] | None:
-    """A follow-up stays on the section the conversation is about."""
-    return asked.content.section(asked.before.section) if asked.continues and asked.before.section else None
-
-
-def best_section(asked: Asked) -> tuple[Article, Section] | None:
-    """The section the model ranks first, when it judges that the guidance answers at all."""
-    top = asked.ranking.sections[0].facts if asked.ranking.sections else None
-    return (top.article, top.section) if top and asked.ranking.answerable else None
-
-
-def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
-    """Never "not covered" when a child may be in danger now."""
-    return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
-
-
-def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
-    """A bare "what do I do?" has no topic to rank: the first steps are its answer (conversation.yaml)."""
-    first = asked.content.conversation.first_steps if asked.content.conversation else None
-    return asked.content.section(first.section) if first and asked.guided and asked.bare else None
-
-
-def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
-    """A question that says only what it wants to do ("who do I tell?", "who do I ring?") asks it of this site's
-    subject: the model's best of the sections its intents name answers it (as search finds them)."""
-    top = next((r.facts for r in asked.ranking.sections if r.facts.source in asked.wants), None)
-    return (top.article, top.section) if top else None
-
-
-# The answer's choices, first that finds a section wins.
-STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, declared_follow_up, same_topic,
-                                    best_section, emergency_when_urgent, first_steps_when_bare, intent_alone)
-
-
-def _meaningful(query: Query) -> list[str]:
-    """The question's own words: not the common ones, not a nation's name."""
-    return _own(query.analysed.stems)
-
-
-def _own(found: Iterable[str]) -> list[str]:
-    """Stems that are not common words nor a nation's name."""
-    return [s for s in found if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
-
-
-def _wants(content: Content, query: Query) -> frozenset[str]:
-    """The sections the question's intents name, when the words that say them are all it has of its own."""
-    said = [i for i in content.intents if i.matches(query.text)]
-    rest = query.text
-    for intent in said:
-        rest = intent.without(rest)
-    return frozenset(h for i in said for h in i.sections) if said and not _own(stems(rest)) else frozenset()
-
-
-def _continues(before: Context, query: Query, ranking: Ranking) -> bool:
-    """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
-    that stands on its own is answered on its own."""
-    explicit = bool(before.section and FOLLOW_UP.match(query.text))
-    bare = bool(before.section and len(_meaningful(query)) <= 1 and not ranking.answerable)
-    return explicit or bare
-
-
 def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, nation: str | None) -> Asked:
     """The question as the strategies see it. "What do I do?" is answered with the guidance's first steps, unless
     a child is sure to be in danger now."""
@@ -281,8 +142,9 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     # begin with immediate danger), unless it names a danger.
     guided = content.conversation is not None and FIRST_STEPS in intents and not (
         ranking.urgency.sure and ranking.urgency.named)
-    return Asked(content, query.text, ranking, before, _continues(before, query, ranking), guided,
-                 len(_meaningful(query)) <= 1, _wants(content, query), nation, ix.tuning.image_among,
+    wanted = wants(content, query)
+    return Asked(content, query.text, ranking, before, continues(before, query, ranking, wanted), guided,
+                 len(meaningful(query)) <= 1, wanted, nation, ix.tuning.image_among,
                  ix.tuning.image_floor)
 
 
@@ -323,10 +185,29 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     compared = compared[1:]
     ranking = rank(ix, query, nation)
     asked = _asked(ix, query, ranking, before, nation)
+    if asked.continues:
+        asked = replace(asked, moved=moved(ix, query, before, nation))
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation, image_guidance(asked))
     return _answered(ix, question, asked, query, (nation, compared), chosen)
+
+
+def moved(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> tuple[Article, Section] | None:
+    """The conversation's topic answered where the user now asks about, when its section is about other nations only
+    (a Scottish answer, then "and in Northern Ireland?"): the best version of its source section there, else the
+    best section there for its heading and the follow-up asked together."""
+    found = ix.content.section(before.section) if before.section else None
+    if found is None or not nation or not found[1].nations or nation in found[1].nations:
+        return None
+    heading = found[1].heading
+    for words in NATION_WORDS.values():
+        heading = words.sub(" ", heading)
+    again = rank(ix, understand(ix, f"{heading} {query.text}"), nation).sections
+    there = [r.facts for r in again if not r.facts.section.nations or nation in r.facts.section.nations]
+    same = [f for f in there if found[1].provenance.section and f.source == found[1].provenance.section]
+    best = (same or there)[:1]
+    return (best[0].article, best[0].section) if best else None
 
 
 def comparing(query: Query, given: str | None) -> tuple[str, ...]:

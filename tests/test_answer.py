@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb import IndexHolder, OpenIndex, answer
-from kb.answering import IMAGE_HANDLING
+from kb.choosing import IMAGE_HANDLING
 from kb.content import source_headings
 from kb.index import Memo
 from kb.model import CURRENT_STATUSES, NATIONS, SOURCE_DOCUMENT, Article, Content, Section
@@ -247,6 +247,22 @@ def test_viewing_an_image_is_never_advised(client: FlaskClient, question: str) -
     assert body["answered"] is True
     assert body["answer"]["source"]["section"] == IMAGE_SECTION
     assert NEVER.search(body["answer"]["text"]), body["answer"]["text"]
+
+
+@pytest.mark.parametrize("question", [
+    "head wants me to screenshot it as evidence before it gets deleted",
+    "Is it OK to take a screenshot of the snap before it disappears?",
+    "my manager told us to save the pics to the shared drive for the police",
+])
+@pytest.mark.parametrize("nation", [None, *NATIONS])
+def test_handling_an_image_is_answered_with_never_doing_so_in_every_nation(
+        ix: OpenIndex, question: str, nation: str | None) -> None:
+    # The sections of the same source section about one nation (England's advice on searching devices) are not
+    # the answer to "may I keep a copy?", wherever the user is; someone asking it for their manager asks it too.
+    found = ix.content.image_handling_section()
+    assert found is not None
+    reply = answer(ix, question, nation=nation)
+    assert reply.section is found[1], (reply.section.heading if reply.section else None)
 
 
 def test_handling_words_answer_unless_the_scope_model_is_all_but_sure_and_a_decline_lists_the_image_guidance_first(

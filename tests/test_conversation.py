@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.answering import Asked, answer, declared_follow_up
+from kb.answering import answer
+from kb.choosing import Asked, declared_follow_up
 from kb.conversation import Context
 from kb.guide import (
     NATION,

@@ -9,7 +9,7 @@ import pytest
 
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
-from kb.model import Content
+from kb.model import NATION_NAMES, NATIONS, Content
 from kb.understand import compile_places, understand
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
 
@@ -195,6 +195,42 @@ def test_a_follow_up_about_another_age_keeps_the_topic(ix: OpenIndex) -> None:
     first = answer(ix, "is it illegal for a child to share a nude?")
     second = answer(ix, "what about if he's 17?", context=first.context)
     assert second.section == first.section
+
+
+def test_and_in_another_nation_answers_the_topic_as_it_stands_there(ix: OpenIndex) -> None:
+    # Every section about some nations only, asked where it applies, then "and in <another nation>?": the answer
+    # applies where the user now asks about, and keeps the source section when it has a version there.
+    placed = [s for a in ix.content.articles for s in a.sections if s.nations and s.provenance.section]
+    assert len(placed) >= 10
+    kept = 0
+    for section in placed:
+        first = answer(ix, section.heading, nation=section.nations[0], context=None)
+        for other in (n for n in NATIONS if n not in section.nations):
+            second = answer(ix, f"and in {NATION_NAMES[other]}?", context=first.context)
+            assert second.nation == other and second.section is not None
+            assert not second.section.nations or other in second.section.nations, (section.heading, other)
+            versions = [s for a in ix.content.articles for s in a.sections
+                        if s.provenance.section == section.provenance.section and (not s.nations or other in s.nations)]
+            if first.section is section and versions:
+                assert second.section.provenance.section == section.provenance.section, (section.heading, other)
+                kept += 1
+    assert kept >= 10
+
+
+def test_a_follow_up_that_says_only_what_it_wants_is_answered_on_its_own(ix: OpenIndex) -> None:
+    first = answer(ix, "do i have to tell her parents", nation="england")
+    for question in ("who do i call?", "what do I do?"):
+        second = answer(ix, question, context=first.context)
+        assert second.section is not None and second.section is not first.section
+        assert second.section is answer(ix, question, nation="england").section
+
+
+def test_a_follow_up_naming_its_own_subject_is_answered_on_its_own(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?", nation="england")
+    for question in ("and what about the parents?", "what about England, is there that outcome 21 thing"):
+        second = answer(ix, question, context=first.context)
+        alone = answer(ix, question, nation="england")
+        assert second.section is not first.section and second.section is alone.section, question
 
 
 def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:

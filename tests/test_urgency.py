@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from kb import OpenIndex, answer, search
 from kb.analysis import stems
-from kb.answering import STRATEGIES, Asked, _asked, contacts_for
+from kb.answering import _asked, contacts_for
+from kb.choosing import STRATEGIES, Asked
 from kb.classify import folds
 from kb.conversation import Context
 from kb.index import Memo

@@ -1,0 +1,167 @@
+"""Choosing the section that answers: a question as the strategies see it, and the strategies in the order they
+are tried (the first that finds a section wins). Pure functions over the ranking and the content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from kb.analysis import stems
+from kb.conversation import FOLLOW_UP, Context
+from kb.coverage import GENERIC
+from kb.model import Article, Content, Section
+from kb.ranked import Ranking
+from kb.signals import NATION_WORDS
+from kb.understand import Query
+
+# Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
+IMAGE_HANDLING = re.compile(
+    # someone in charge (or a question asking permission) ...
+    r"(?:\b(?:i|we|staff|you|teachers?|dsl|the school)\b"
+    r"|\bis it (?:ok|okay|alright|all right|allowed|legal|fine|acceptable)"
+    r"|\b(?:am i|are we|are staff) allowed)(?:\W+\w+){0,3}?\W+"
+    # ... doing something with the image ...
+    r"(?:view|look(?:ing)? at|see|watch|open|save|saving|screenshot|screen ?shot|copy|copying|forward|print"
+    r"|download|keep|store|send|show|take a (?:photo|picture|copy|screenshot|screen ?shot)|check|inspect|go through)"
+    r"\w*\b(?:\W+\w+){0,5}?\W+"
+    r"(?:image|images|photo|photos|picture|pictures|pic|pics|nude|nudes|video|videos|clip|clips|film|snap|snaps|selfie"
+    r"|selfies|it|them|evidence|phone|phones)\b"
+    # ... or someone asking the user to look at, copy or pass one on ("the head wants me to screenshot it").
+    r"|\b(?:wants?|wanted|asks?|asked|asking|tells?|told|telling|expects?|expected) (?:me|us|staff|the dsl) to"
+    r"(?: \w+){0,2}? (?:view|look at|have a look|see|watch|open|save|screenshot|screen ?shot|copy|forward|print"
+    r"|download|store|check|inspect|go through)\b", re.I)
+
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the strategies see it: what it says, how the model ranks the sections for it, and whether it
+    continues the conversation's topic (an explicit follow-up, or too bare to stand on its own)."""
+
+    content: Content
+    text: str
+    ranking: Ranking
+    before: Context
+    continues: bool
+    guided: bool = False  # it asks what to do first, and names no danger a child is sure to be in now
+    bare: bool = False  # it says little beyond that (at most one word of its own)
+    wants: frozenset[str] = frozenset()  # the sections its intents name, when it says nothing else
+    nation: str | None = None  # where the user is, when known
+    image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
+    image_floor: float = 0.0  # the least probability that the guidance answers, for image_handling (Tuning)
+    moved: tuple[Article, Section] | None = None  # the topic's answer where the user now is (kb.answering.moved)
+
+
+Strategy = Callable[[Asked], tuple[Article, Section] | None]
+
+
+def emergency_when_sure(asked: Asked) -> tuple[Article, Section] | None:
+    """A risk of immediate harm is answered with the guidance's 999 step, whatever else was asked."""
+    return asked.content.emergency_section() if asked.ranking.urgency.sure else None
+
+
+def image_guidance(asked: Asked) -> tuple[Article, Section] | None:
+    """The guidance on never handling an image, for a question about viewing, keeping or passing one on, unless the
+    model ranks it far down ("is it a crime to have one saved on your phone", "I teach the sending pics stuff")."""
+    found = asked.content.image_handling_section() if IMAGE_HANDLING.search(asked.text) else None
+    if found is None:
+        return None
+    first = list(dict.fromkeys(r.facts.source for r in asked.ranking.sections))[:asked.image_among]
+    return found if found[1].provenance.section in first else None
+
+
+def image_handling(asked: Asked) -> tuple[Article, Section] | None:
+    """That guidance answers unless the scope model is all but sure it is not what is asked about (keeping CCTV, a
+    prospectus's photos, a confiscated phone: the decline lists it first among the parts that may be close)."""
+    return image_guidance(asked) if asked.ranking.in_scope >= asked.image_floor else None
+
+
+def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
+    """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
+    ranking may split a near tie between two sections either way), unless that section is about other nations."""
+    conversation = asked.content.conversation
+    said = _plain(asked.text)
+    follow = next((f for f in conversation.next if f.answers and _plain(f.ask) == said), None) if conversation else None
+    found = asked.content.section(follow.answers) if follow else None
+    if found is None or (asked.nation and found[1].nations and asked.nation not in found[1].nations):
+        return None
+    return found
+
+
+def _plain(text: str) -> str:
+    """A question compared without case, spacing or its closing question mark."""
+    return " ".join(text.lower().split()).rstrip(" ?")
+
+
+def same_topic(asked: Asked) -> tuple[Article, Section] | None:
+    """A follow-up stays on the topic the conversation is about: its section, or that topic's answer where the
+    user now asks about when the section is about other nations only."""
+    if not (asked.continues and asked.before.section):
+        return None
+    return asked.moved or asked.content.section(asked.before.section)
+
+
+def best_section(asked: Asked) -> tuple[Article, Section] | None:
+    """The section the model ranks first, when it judges that the guidance answers at all."""
+    top = asked.ranking.sections[0].facts if asked.ranking.sections else None
+    return (top.article, top.section) if top and asked.ranking.answerable else None
+
+
+def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
+    """Never "not covered" when a child may be in danger now."""
+    return asked.content.emergency_section() if asked.ranking.urgency.urgent else None
+
+
+def first_steps_when_bare(asked: Asked) -> tuple[Article, Section] | None:
+    """A bare "what do I do?" has no topic to rank: the first steps are its answer (conversation.yaml)."""
+    first = asked.content.conversation.first_steps if asked.content.conversation else None
+    return asked.content.section(first.section) if first and asked.guided and asked.bare else None
+
+
+def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
+    """A question that says only what it wants to do ("who do I tell?", "who do I ring?") asks it of this site's
+    subject: the model's best of the sections its intents name answers it (as search finds them)."""
+    top = next((r.facts for r in asked.ranking.sections if r.facts.source in asked.wants), None)
+    return (top.article, top.section) if top else None
+
+
+# The answer's choices, first that finds a section wins.
+STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, declared_follow_up, same_topic,
+                                    best_section, emergency_when_urgent, first_steps_when_bare, intent_alone)
+
+
+def meaningful(query: Query) -> list[str]:
+    """The question's own words: not the common ones, not a nation's name."""
+    return _own(query.analysed.stems)
+
+
+def _own(found: Iterable[str]) -> list[str]:
+    """Stems that are not common words nor a nation's name."""
+    return [s for s in found if s not in GENERIC and not any(rx.search(s) for rx in NATION_WORDS.values())]
+
+
+def wants(content: Content, query: Query) -> frozenset[str]:
+    """The sections the question's intents name, when the words that say them are all it has of its own."""
+    said = [i for i in content.intents if i.matches(query.text)]
+    rest = query.text
+    for intent in said:
+        rest = intent.without(rest)
+    return frozenset(h for i in said for h in i.sections) if said and not _own(stems(rest)) else frozenset()
+
+
+def continues(before: Context, query: Query, ranking: Ranking, wanted: frozenset[str] = frozenset()) -> bool:
+    """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
+    that stands on its own is answered on its own, and so is one that says only what it wants ("who do I call?",
+    "what do I do?": wanted, the sections its intents name)."""
+    explicit = bool(before.section and FOLLOW_UP.match(query.text)) and not names_its_own(query, ranking)
+    bare = bool(before.section and len(meaningful(query)) <= 1 and not ranking.answerable and not wanted)
+    return explicit or bare
+
+
+def names_its_own(query: Query, ranking: Ranking) -> bool:
+    """A follow-up that names its own subject ("and what about the parents?", "what about England, is there that
+    outcome 21 thing"): the guidance answers it, and a word of its own, not a number, is in the first heading."""
+    top = ranking.sections[0].facts if ranking.sections else None
+    own = {s for s in meaningful(query) if not s.isdigit()}
+    return bool(top and ranking.answerable and own & top.heading_stems)
