@@ -80,6 +80,16 @@ def words(text: str) -> list[str]:
     return [t.text for t in _WORDS(text)]
 
 
+def with_words(text: str, replacements: dict[int, str]) -> str:
+    """The text with its i-th word (as `words` counts them) replaced, every other character kept as typed."""
+    out, at = [], 0
+    for i, token in enumerate(_WORDS(text, chars=True)):
+        if i in replacements:
+            out += [text[at:token.startchar], replacements[i]]
+            at = token.endchar
+    return "".join([*out, text[at:]])
+
+
 @lru_cache(maxsize=8)
 def _phrase_table(glossary: tuple[GlossaryEntry, ...]) -> dict[tuple[str, ...], tuple[tuple[str, ...], bool]]:
     """Everyday phrases (as word tuples) mapped to the phrases they mean, and whether they are core words."""

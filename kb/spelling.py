@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kb.analysis import Analysed, words
+from kb.analysis import Analysed, with_words, words
 from kb.index import OpenIndex
 from kb.index_schema import KINDS
 from kb.model import GlossaryEntry
@@ -26,6 +26,12 @@ AMERICAN = tuple((re.compile(british), american) for british, american in (
     (r"ll(ed|ing|er|ers)$", r"l\1"),  # travelled, cancelled
     (r"ae", "e"),  # paediatric, paedophile
 ))
+
+
+# What an apostrophe joins to a word ("don't", "they're", "you've", "she'll", "you'd"); "'s" only to these words, as
+# an unknown word ending in s is more often a plural ("groomers") than a contraction.
+CONTRACTED = ("t", "re", "ve", "ll", "d")
+IS = frozenset({"there", "that", "what", "where", "who", "here", "how", "when", "it", "he", "she", "everyone"})
 
 
 @dataclass(frozen=True)
@@ -109,27 +115,40 @@ def suggest(vocab: Vocabulary, word: str) -> str | None:
 def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ...] = ()) -> str | None:
     """The query with each word unknown to the index and glossary replaced by its nearest known word."""
     vocab = vocabulary(ix)
-    changed = False
-    out = []
+    replaced: dict[int, str] = {}
     looked_up = 0
-    for word in analysed.words:
-        known = word in vocab.frequency or word in vocab.glossary or is_english(word)
+    for i, word in enumerate(analysed.words):
+        # "doesn't" reaches here as "doesn" and "t": the first half is a word too.
+        known = (word in vocab.frequency or word in vocab.glossary or is_english(word)
+                 or (word.endswith("n") and is_english(f"{word}'t")))
         unknown = not known and len(word) >= 4 and not word.isdigit()
-        replacement = dropped_g(word) if unknown else None
+        replacement = (dropped_g(word) or missing_apostrophe(word)) if unknown else None
         lookup = unknown and replacement is None
         # Each look-up scans the vocabulary: a query's cost is bounded, so only its first few are made.
         if lookup and looked_up < ix.tuning.budget.corrections:
             replacement = _suggestion(vocab, word)
         looked_up += lookup
-        out.append(replacement or word)
-        changed = changed or replacement is not None
-    return " ".join(out) if changed else None
+        if replacement is not None:
+            replaced[i] = replacement
+    # The correction keeps what the user typed around the words it changes ("he's", commas, question marks).
+    return with_words(analysed.text, replaced) if replaced else None
 
 
 def dropped_g(word: str) -> str | None:
     """A word typed without its final g ("sayin", "filmin", "doin") as the word it stands for, when that is a word:
     the nearest word of the index would often be another ("doin" -> "down", "bein" -> "been", "showin" -> "shown")."""
     return word + "g" if word.endswith("in") and is_english(word + "g") else None
+
+
+def missing_apostrophe(word: str) -> str | None:
+    """A contraction typed without its apostrophe ("dont", "theyre", "theres") as the contraction, when that is a
+    word: the nearest word of the index would change its sense ("dont" -> "don", "theyre" -> "there")."""
+    if word.endswith("s") and word[:-1] in IS:
+        return f"{word[:-1]}'s"
+    for ending in CONTRACTED:
+        if word.endswith(ending) and len(word) > len(ending) and is_english(f"{word[:-len(ending)]}'{ending}"):
+            return f"{word[:-len(ending)]}'{ending}"
+    return None
 
 
 def _suggestion(vocab: Vocabulary, word: str) -> str | None:

@@ -21,7 +21,7 @@ from kb.model import NATIONS, Content
 from kb.retrieve import _best, _match, build_query, run, section_scores, weighting
 from kb.retrieve_leaves import LazyOr, Leaves
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
-from kb.spelling import correct, dropped_g, suggest, vocabulary
+from kb.spelling import correct, dropped_g, missing_apostrophe, suggest, vocabulary
 from kb.understand import understand
 
 IMAGE_SECTION = "What to do with a sexting image"
@@ -246,10 +246,26 @@ def test_type_all_returns_at_most_its_cap_and_counts_every_match(ix: OpenIndex) 
 def test_a_word_typed_without_its_final_g_is_read_as_the_word(ix: OpenIndex) -> None:
     # Text-speak drops the g; the nearest word of the index would often be another ("doin" -> "down").
     corrected = correct(ix, analyse("hes doin it again, sayin hes comin round and filmin her", ix.content.glossary))
-    assert corrected == "hes doing it again saying hes coming round and filming her"
+    assert corrected == "hes doing it again, saying hes coming round and filming her"
     # Words that end in "in" are left alone, as is a dropped g that would not make a word.
     assert correct(ix, analyse("admin within the cabin", ix.content.glossary)) is None
     assert dropped_g("nuthin") is None
+
+
+def test_a_contraction_typed_without_its_apostrophe_keeps_its_sense(ix: OpenIndex) -> None:
+    # The nearest word of the index would be another ("dont" -> "don", "theyre" -> "there").
+    corrected = correct(ix, analyse("dont know what to do theyre saying theres a pic and youre next",
+                                    ix.content.glossary))
+    assert corrected == "don't know what to do they're saying there's a pic and you're next"
+    assert [missing_apostrophe(w) for w in ("shouldnt", "couldnt", "wouldve", "thats")] == [
+        "shouldn't", "couldn't", "would've", "that's"]
+    # The correction keeps what was typed around the words it changes; a contraction typed with its apostrophe
+    # is whole ("doesn't" must not become "does t").
+    assert correct(ix, analyse("He doesn't know, theyre sayin it's out?", ix.content.glossary)) == (
+        "He doesn't know, they're saying it's out?")
+    assert correct(ix, analyse("I can't tell if he wasn't lying or couldn't", ix.content.glossary)) is None
+    # A word that is not a contraction is left to the rest of spelling.
+    assert missing_apostrophe("sextortion") is None and missing_apostrophe("grooms") is None
 
 
 def test_spelling_looks_up_only_the_first_few_unknown_words(ix: OpenIndex) -> None:
