@@ -145,7 +145,7 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     wanted = wants(content, query)
     return Asked(content, query.text, ranking, before, continues(before, query, ranking, wanted), guided,
                  len(meaningful(query)) <= 1, wanted, nation, ix.tuning.image_among,
-                 ix.tuning.image_floor)
+                 ix.tuning.image_floor, typed=query.typed)
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:
@@ -267,7 +267,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
         legislation=laws,
         notes=replacement_notes(content, law_hits),
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
-        resources=resources_for(content, section),
+        resources=resources_for(content, section, (nation, *compared) if nation else ()),
         followups=followups_for(content, article, nation, token, section, _intents(content, query)),
         contacts=contacts_for(content, nation, ranking.urgency.risks),
         corrected=query.corrected,

@@ -51,6 +51,7 @@ class Asked:
     image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
     image_floor: float = 0.0  # the least probability that the guidance answers, for image_handling (Tuning)
     moved: tuple[Article, Section] | None = None  # the topic's answer where the user now is (kb.answering.moved)
+    typed: str = ""  # the question as typed (`text` is as corrected)
 
 
 Strategy = Callable[[Asked], tuple[Article, Section] | None]
@@ -75,6 +76,23 @@ def image_handling(asked: Asked) -> tuple[Article, Section] | None:
     """That guidance answers unless the scope model is all but sure it is not what is asked about (keeping CCTV, a
     prospectus's photos, a confiscated phone: the decline lists it first among the parts that may be close)."""
     return image_guidance(asked) if asked.ranking.in_scope >= asked.image_floor else None
+
+
+def own_question(asked: Asked) -> tuple[Article, Section] | None:
+    """A question the site asks itself of a section from a source other than the 2020 page (the age of criminal
+    responsibility, cyberflashing), its heading or one of its `asks`, is answered from that section where it
+    applies: the ranking learns from the bank, whose labels name only the 2020 page's sections, so such a section
+    would otherwise never answer."""
+    content, said = asked.content, {_plain(asked.typed or asked.text), _plain(asked.text)}
+    for article in content.articles:
+        for section in article.sections:
+            if section.provenance.section:
+                continue
+            own = (section.heading, *content.asks.get(f"{article.slug}#{section.anchor}", ()))
+            if any(_plain(q) in said for q in own) and not (
+                    asked.nation and section.nations and asked.nation not in section.nations):
+                return article, section
+    return None
 
 
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
@@ -127,7 +145,7 @@ def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
 
 
 # The answer's choices, first that finds a section wins.
-STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, image_handling, declared_follow_up, same_topic,
+STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, own_question, image_handling, declared_follow_up, same_topic,
                                     best_section, emergency_when_urgent, first_steps_when_bare, intent_alone)
 
 

@@ -369,3 +369,23 @@ def test_a_question_with_no_intent_gets_the_articles_onward_questions(ix: OpenIn
     onward = {a.question for slug in reply.article.next if (a := content.article(slug))}
     assert {q for q, _ in reply.followups} <= onward | {f.ask for f in content.conversation.next}  # type: ignore[union-attr]
     assert len(reply.followups) >= 2
+
+
+def test_the_sites_own_questions_of_sections_from_other_sources_are_answered_from_them(ix: OpenIndex) -> None:
+    # Every heading and every `asks` question of a section from a source other than the 2020 page (the age of
+    # criminal responsibility, cyberflashing: the bank's labels never name them), asked where it applies: that
+    # section answers, unless a child is sure to be in danger now (then the 999 step does).
+    emergency = ix.content.emergency_section()
+    asked = 0
+    for article in ix.content.articles:
+        for section in (s for s in article.sections if not s.provenance.section):
+            own = (section.heading, *ix.content.asks.get(f"{article.slug}#{section.anchor}", ()))
+            for question in own:
+                reply = answer(ix, question, nation=section.nations[0] if section.nations else None)
+                assert reply.answered, question
+                if section.nations and reply.nation not in section.nations:
+                    continue  # "does section 33 apply in Scotland?": the nation it names is where it is asked
+                asked += 1
+                assert reply.section is section or (reply.urgent and emergency and reply.section is emergency[1]), (
+                    question, reply.section.heading if reply.section else None)
+    assert asked >= 15
