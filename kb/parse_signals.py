@@ -71,8 +71,16 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
 
 
 def parse_places(text: str, path: str = "places.yaml") -> Parsed:
-    """Place names that pin a nation: (name, nation) pairs; a name may belong to one nation only."""
+    """Place names that pin a nation: (name, nation) pairs; a name may belong to one nation only. A name is kept
+    with its capitals when it counts only as written (an acronym, or one of `capital_only`: "Bath", "Hull", words
+    in everyday use), else in lower case (it counts however it is typed: "belfast")."""
     data, problems = mapping_of(text, path)
+    listed = (data or {}).get("capital_only") or []
+    if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+        problems.append(Problem(path, int((data or {}).get(LINES_KEY, {}).get("capital_only", 1)),
+                                "'capital_only' must be a list of names"))
+        listed = []
+    capital = {" ".join(n.lower().split()) for n in listed}
     pairs: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
     unknown: set[str] = set()
@@ -86,7 +94,10 @@ def parse_places(text: str, path: str = "places.yaml") -> Parsed:
             problems.append(Problem(path, at, f"place '{name}' is listed for {seen[key]} and {nation}"))
         else:
             seen[key] = nation
-            pairs.append((name, nation))
+            clean = " ".join(name.split())
+            pairs.append((clean if key in capital or clean.isupper() else key, nation))
+    problems += [Problem(path, int((data or {}).get(LINES_KEY, {}).get("capital_only", 1)),
+                         f"'{name}' in capital_only is not a place listed") for name in sorted(capital - set(seen))]
     return Parsed(tuple(pairs), tuple(problems))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
 from kb.signals import nation_in, nations_named
-from kb.spelling import correct, english_words
+from kb.spelling import correct
 from kb.tuning import DEFAULT, Tuning
 
 
@@ -93,17 +93,16 @@ def places_of(ix: OpenIndex) -> Places:
 
 
 def compile_places(pairs: tuple[tuple[str, str], ...]) -> Places:
-    """Patterns for place names; a name that is also an everyday English word ("Bath", "Hull") counts only when
-    written with a capital, so "photos of her in the bath" names no place."""
-    common = english_words()
+    """Patterns for place names; a name kept with its capitals (an everyday word, "Bath", "Hull"; an acronym)
+    counts only when written with them, so "photos of her in the bath" names no place, but "belfast" does."""
     lower: dict[str, list[str]] = {}
     capital: dict[str, list[str]] = {}
     for name, nation in pairs:
         clean = " ".join(name.split())
-        if clean.lower() in common:
+        if clean != clean.lower():
             capital.setdefault(nation, []).append(clean)
         else:
-            lower.setdefault(nation, []).append(clean.lower())
+            lower.setdefault(nation, []).append(clean)
 
     def pattern(names: list[str]) -> re.Pattern[str]:
         alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))

@@ -494,8 +494,15 @@ def test_data_parsers_never_raise(text: str) -> None:
 
 def test_grouped_names_say_what_is_wrong_once_where_it_is() -> None:
     places = parse_places("places:\n  wales: [Cardiff]\n  narnia: [Cair Paravel, Beaversdam]\n")
-    assert places.value == (("Cardiff", "wales"),)
+    assert places.value == (("cardiff", "wales"),)
     assert [(p.line, p.message) for p in places.problems] == [(3, "unknown nation 'narnia'")]
+
+
+def test_a_place_counts_however_it_is_typed_unless_written_only_with_capitals() -> None:
+    places = parse_places("capital_only: [Bath, Atlantis]\nplaces:\n  england: [Bath, Leeds, PCC Thames Valley]\n")
+    assert places.value == (("Bath", "england"), ("leeds", "england"), ("pcc thames valley", "england"))
+    assert [(p.line, p.message) for p in places.problems] == [
+        (1, "'atlantis' in capital_only is not a place listed")]
     scope = parse_scope("elsewhere:\n  concerns: [vaping, Vaping]\n  abroad: 3\n")
     assert scope.value == ("vaping",)
     assert [(p.line, p.message) for p in scope.problems] == [(2, "'Vaping' is listed twice"),

@@ -54,6 +54,9 @@ def test_words_of_one_meaning_share_a_stem(a: str, b: str) -> None:
     ("should I ring her mum", "parents"),
     ("what do I say to her", "talking-to-the-child"),
     ("where do we log it", "recording"),
+    ("kid came to me at lunch crying, what should i be doing", "first-steps"),
+    ("what am I supposed to do now", "first-steps"),
+    ("what are my next steps", "first-steps"),
 ])
 def test_intents_read_what_the_user_wants_to_do(content: Content, question: str, intent: str) -> None:
     found = {i.name for i in content.intents if i.matches(question)}
@@ -78,6 +81,10 @@ def test_every_intent_points_to_source_headings(content: Content) -> None:
     ("I work for Police Scotland", "scotland"),
     ("PSNI officer asking about outcome 21", "northern-ireland"),
     ("Leeds secondary, year 9", "england"),
+    # Typed in lower case, a place that is no everyday word still counts.
+    ("what about for a school in belfast", "northern-ireland"),
+    ("edinburgh secondary, pupil (15) shared a nude of his gf, is that illegal", "scotland"),
+    ("im a coach in swansea", "wales"),
 ])
 def test_places_name_their_nation(ix: OpenIndex, content: Content, text: str, nation: str) -> None:
     assert compile_places(content.places).nations(text) == {nation}
@@ -86,6 +93,7 @@ def test_places_name_their_nation(ix: OpenIndex, content: Content, text: str, na
 
 @pytest.mark.parametrize("text", [
     "he took photos of her in the bath",  # an everyday word, not the city
+    "my son angus sent a pic to a derby fan",  # a first name, a match
     "a school in Cardiff and one in Glasgow",  # two nations: none is chosen
     "what do I do",
 ])
