@@ -90,12 +90,14 @@ def replacement_notes(content: Content, law_hits: tuple[Hit, ...]) -> tuple[str,
 
 
 
-def resources_for(content: Content, section: Section) -> tuple[Reference, ...]:
-    """The references tied to a section, each current replacement first."""
+def resources_for(content: Content, section: Section, nations: tuple[str, ...] = ()) -> tuple[Reference, ...]:
+    """The references tied to a section, each current replacement first; where the user is known (nations: theirs
+    and those a question compares it with), not those written for other nations only (England's police guidance is
+    no answer's reading in Scotland)."""
     out: list[Reference] = []
     for ref_id in section.refs:
         ref = content.reference(ref_id)
-        if ref is None:
+        if ref is None or (nations and ref.nations and not set(nations) & set(ref.nations)):
             continue
         replacement = content.reference(ref.replaced_by) if ref.replaced_by else None
         if replacement:

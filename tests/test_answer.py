@@ -484,6 +484,18 @@ def test_followups_lead_on(client: FlaskClient, content: Content) -> None:
             assert followup["question"] in onward | asks, (question, followup["question"])
 
 
+@pytest.mark.parametrize("nation", NATIONS)
+def test_resources_written_for_other_nations_only_are_left_out(client: FlaskClient, content: Content,
+                                                              nation: str) -> None:
+    shown = 0
+    for question in ["is sexting illegal", "will the police get involved", "can schools search phones for nudes"]:
+        for ref in ask(client, question, nation=nation)["resources"]:
+            found = content.reference(ref["id"])
+            assert found is not None and (not found.nations or nation in found.nations), (question, ref["id"])
+            shown += 1
+    assert shown, "each nation is given something to read"
+
+
 def test_resources_are_tied_to_the_section(client: FlaskClient, content: Content) -> None:
     for question in [*IN_SCOPE, *HANDLING[:3], *LAW_QUESTIONS]:
         body = ask(client, question)
