@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from kb.model import LAW_GROUPS, NATIONS
 
-FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same|is it the same|and what about)\b", re.I)
+# A question that leans on the one before ("and in Scotland?", "what if he's 17?", "but what if she sent it herself").
+FOLLOW_UP = re.compile(r"^\s*(?:and|but|what about|how about|same|is it the same|what if|even if"
+                       r"|if (?:he|she|they|it)(?:.s| is| was| were|'re| are)?)\b", re.I)
 
 
 @dataclass(frozen=True)

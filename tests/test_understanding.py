@@ -199,9 +199,11 @@ def test_and_in_a_nation_keeps_the_topic_and_changes_the_law(ix: OpenIndex) -> N
     assert second.legislation and all("scotland" in item.nations for item in second.legislation)
 
 
-def test_a_follow_up_about_another_age_keeps_the_topic(ix: OpenIndex) -> None:
+@pytest.mark.parametrize("follow_up", ["what about if he's 17?", "what if he's 17?", "but what if she sent it herself?",
+                                       "if she's 17 does that change it"])
+def test_a_follow_up_about_another_age_keeps_the_topic(ix: OpenIndex, follow_up: str) -> None:
     first = answer(ix, "is it illegal for a child to share a nude?")
-    second = answer(ix, "what about if he's 17?", context=first.context)
+    second = answer(ix, follow_up, context=first.context)
     assert second.section == first.section
 
 
