@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kb.model import LAW_GROUPS, NATIONS
 
 # A question that leans on the one before ("and in Scotland?", "what if he's 17?", "but what if she sent it herself").
-FOLLOW_UP = re.compile(r"^\s*(?:and|but|what about|how about|same|is it the same|what if|even if"
+FOLLOW_UP = re.compile(r"^\s*(?:and|but|same|is it the same|what if|even if|(?:what|wat|wot|how) (?:about|abt|bout)"
                        r"|if (?:he|she|they|it)(?:.s| is| was| were|'re| are)?)\b", re.I)
 
 

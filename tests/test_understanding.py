@@ -191,9 +191,10 @@ def test_a_new_question_that_stands_alone_is_answered_on_its_own(ix: OpenIndex) 
     assert second.section is not None and second.section.provenance.section == IMAGE
 
 
-def test_and_in_a_nation_keeps_the_topic_and_changes_the_law(ix: OpenIndex) -> None:
+@pytest.mark.parametrize("follow_up", ["and in Scotland?", "wat abt scotland", "how about in scotland"])
+def test_and_in_a_nation_keeps_the_topic_and_changes_the_law(ix: OpenIndex, follow_up: str) -> None:
     first = answer(ix, "is it illegal for a child to share a nude?", nation="england")
-    second = answer(ix, "and in Scotland?", context=first.context)
+    second = answer(ix, follow_up, context=first.context)
     assert second.section == first.section
     assert second.nation == "scotland"
     assert second.legislation and all("scotland" in item.nations for item in second.legislation)
