@@ -83,14 +83,11 @@ def own_question(asked: Asked) -> tuple[Article, Section] | None:
     responsibility, cyberflashing), its heading or one of its `asks`, is answered from that section where it
     applies: the ranking learns from the bank, whose labels name only the 2020 page's sections, so such a section
     would otherwise never answer."""
-    content, said = asked.content, {_plain(asked.typed or asked.text), _plain(asked.text)}
+    content, said = asked.content, _said(asked)
     for article in content.articles:
-        for section in article.sections:
-            if section.provenance.section:
-                continue
+        for section in (s for s in article.sections if not s.provenance.section and _applies(asked, s)):
             own = (section.heading, *content.asks.get(f"{article.slug}#{section.anchor}", ()))
-            if any(_plain(q) in said for q in own) and not (
-                    asked.nation and section.nations and asked.nation not in section.nations):
+            if any(_plain(q) in said for q in own):
                 return article, section
     return None
 
@@ -99,17 +96,25 @@ def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
     """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
     ranking may split a near tie between two sections either way), unless that section is about other nations."""
     conversation = asked.content.conversation
-    said = _plain(asked.text)
-    follow = next((f for f in conversation.next if f.answers and _plain(f.ask) == said), None) if conversation else None
+    said = _said(asked)
+    follow = next((f for f in conversation.next if f.answers and _plain(f.ask) in said), None) if conversation else None
     found = asked.content.section(follow.answers) if follow else None
-    if found is None or (asked.nation and found[1].nations and asked.nation not in found[1].nations):
-        return None
-    return found
+    return found if found is not None and _applies(asked, found[1]) else None
 
 
 def _plain(text: str) -> str:
     """A question compared without case, spacing or its closing question mark."""
     return " ".join(text.lower().split()).rstrip(" ?")
+
+
+def _said(asked: Asked) -> set[str]:
+    """The question as typed and as corrected, each as _plain compares it."""
+    return {_plain(asked.typed or asked.text), _plain(asked.text)}
+
+
+def _applies(asked: Asked, section: Section) -> bool:
+    """The section is not about other nations than the user's (when the user's is known)."""
+    return not (asked.nation and section.nations and asked.nation not in section.nations)
 
 
 def same_topic(asked: Asked) -> tuple[Article, Section] | None:

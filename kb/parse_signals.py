@@ -76,9 +76,9 @@ def parse_places(text: str, path: str = "places.yaml") -> Parsed:
     in everyday use), else in lower case (it counts however it is typed: "belfast")."""
     data, problems = mapping_of(text, path)
     listed = (data or {}).get("capital_only") or []
+    listed_at = int((data or {}).get(LINES_KEY, {}).get("capital_only", 1))
     if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
-        problems.append(Problem(path, int((data or {}).get(LINES_KEY, {}).get("capital_only", 1)),
-                                "'capital_only' must be a list of names"))
+        problems.append(Problem(path, listed_at, "'capital_only' must be a list of names"))
         listed = []
     capital = {" ".join(n.lower().split()) for n in listed}
     pairs: list[tuple[str, str]] = []
@@ -96,8 +96,8 @@ def parse_places(text: str, path: str = "places.yaml") -> Parsed:
             seen[key] = nation
             clean = " ".join(name.split())
             pairs.append((clean if key in capital or clean.isupper() else key, nation))
-    problems += [Problem(path, int((data or {}).get(LINES_KEY, {}).get("capital_only", 1)),
-                         f"'{name}' in capital_only is not a place listed") for name in sorted(capital - set(seen))]
+    problems += [Problem(path, listed_at, f"'{name}' in capital_only is not a place listed")
+                 for name in sorted(capital - set(seen))]
     return Parsed(tuple(pairs), tuple(problems))
 
 

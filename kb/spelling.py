@@ -31,7 +31,7 @@ AMERICAN = tuple((re.compile(british), american) for british, american in (
 # What an apostrophe joins to a word ("don't", "they're", "you've", "she'll", "you'd"); "'s" only to these words, as
 # an unknown word ending in s is more often a plural ("groomers") than a contraction.
 CONTRACTED = ("t", "re", "ve", "ll", "d")
-IS = frozenset({"there", "that", "what", "where", "who", "here", "how", "when", "it", "he", "she", "everyone"})
+BEFORE_IS = frozenset({"there", "that", "what", "where", "who", "here", "how", "when", "it", "he", "she", "everyone"})
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def dropped_g(word: str) -> str | None:
 def missing_apostrophe(word: str) -> str | None:
     """A contraction typed without its apostrophe ("dont", "theyre", "theres") as the contraction, when that is a
     word: the nearest word of the index would change its sense ("dont" -> "don", "theyre" -> "there")."""
-    if word.endswith("s") and word[:-1] in IS:
+    if word.endswith("s") and word[:-1] in BEFORE_IS:
         return f"{word[:-1]}'s"
     for ending in CONTRACTED:
         if word.endswith(ending) and len(word) > len(ending) and is_english(f"{word[:-len(ending)]}'{ending}"):

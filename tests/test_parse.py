@@ -496,6 +496,10 @@ def test_grouped_names_say_what_is_wrong_once_where_it_is() -> None:
     places = parse_places("places:\n  wales: [Cardiff]\n  narnia: [Cair Paravel, Beaversdam]\n")
     assert places.value == (("cardiff", "wales"),)
     assert [(p.line, p.message) for p in places.problems] == [(3, "unknown nation 'narnia'")]
+    scope = parse_scope("elsewhere:\n  concerns: [vaping, Vaping]\n  abroad: 3\n")
+    assert scope.value == ("vaping",)
+    assert [(p.line, p.message) for p in scope.problems] == [(2, "'Vaping' is listed twice"),
+                                                              (3, "'abroad' must be a list of names")]
 
 
 def test_a_place_counts_however_it_is_typed_unless_written_only_with_capitals() -> None:
@@ -503,7 +507,3 @@ def test_a_place_counts_however_it_is_typed_unless_written_only_with_capitals() 
     assert places.value == (("Bath", "england"), ("leeds", "england"), ("pcc thames valley", "england"))
     assert [(p.line, p.message) for p in places.problems] == [
         (1, "'atlantis' in capital_only is not a place listed")]
-    scope = parse_scope("elsewhere:\n  concerns: [vaping, Vaping]\n  abroad: 3\n")
-    assert scope.value == ("vaping",)
-    assert [(p.line, p.message) for p in scope.problems] == [(2, "'Vaping' is listed twice"),
-                                                              (3, "'abroad' must be a list of names")]
