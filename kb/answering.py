@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful, wants
+from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful, named_subject, wants
 from kb.conversation import Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
@@ -145,7 +145,7 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     wanted = wants(content, query)
     return Asked(content, query.text, ranking, before, continues(before, query, ranking, wanted), guided,
                  len(meaningful(query)) <= 1, wanted, nation, ix.tuning.image_among,
-                 ix.tuning.image_floor, typed=query.typed)
+                 ix.tuning.image_floor, typed=query.typed, named=named_subject(content, query, nation))
 
 
 def _intents(content: Content, query: Query) -> tuple[str, ...]:
@@ -186,7 +186,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     ranking = rank(ix, query, nation)
     asked = _asked(ix, query, ranking, before, nation)
     if asked.continues:
-        asked = replace(asked, moved=moved(ix, query, before, nation))
+        asked = replace(asked, moved=moved(ix, query, before, nation), refined=refined(ix, query, before, nation))
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation, image_guidance(asked))
@@ -200,14 +200,34 @@ def moved(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> t
     found = ix.content.section(before.section) if before.section else None
     if found is None or not nation or not found[1].nations or nation in found[1].nations:
         return None
-    heading = found[1].heading
-    for words in NATION_WORDS.values():
-        heading = words.sub(" ", heading)
-    again = rank(ix, understand(ix, f"{heading} {query.text}"), nation).sections
+    again = _with_topic(ix, found[1], query, nation).sections
     there = [r.facts for r in again if not r.facts.section.nations or nation in r.facts.section.nations]
     same = [f for f in there if found[1].provenance.section and f.source == found[1].provenance.section]
     best = (same or there)[:1]
     return (best[0].article, best[0].section) if best else None
+
+
+def refined(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> tuple[Article, Section] | None:
+    """Where a follow-up with words of its own turns the topic ("and what do I say to her mum and dad?" after what
+    happened): the best section for the topic's heading and the follow-up asked together, when it is in another
+    article than the topic's and applies where the user is; else none (the topic stays)."""
+    found = ix.content.section(before.section) if before.section else None
+    if found is None or not meaningful(query):
+        return None
+    again = _with_topic(ix, found[1], query, nation)
+    top = again.sections[0].facts if again.sections and again.answerable else None
+    if top is None or top.article.slug == found[0].slug or (nation and top.section.nations
+                                                              and nation not in top.section.nations):
+        return None
+    return top.article, top.section
+
+
+def _with_topic(ix: OpenIndex, topic: Section, query: Query, nation: str | None) -> Ranking:
+    """The ranking of a follow-up asked together with the topic's heading (without the nations it names)."""
+    heading = topic.heading
+    for words in NATION_WORDS.values():
+        heading = words.sub(" ", heading)
+    return rank(ix, understand(ix, f"{heading} {query.text}"), nation)
 
 
 def comparing(query: Query, given: str | None) -> tuple[str, ...]:

@@ -7,13 +7,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kb.analysis import stems
+from kb.analysis import names_any, stems
 from kb.conversation import FOLLOW_UP, Context
 from kb.coverage import GENERIC
 from kb.model import Article, Content, Section
 from kb.ranked import Ranking
 from kb.signals import NATION_WORDS
 from kb.understand import Query
+
+LAW = "the-law"  # the intent of asking whether something is a crime (intents.yaml)
 
 # Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
 IMAGE_HANDLING = re.compile(
@@ -51,6 +53,8 @@ class Asked:
     image_among: int = 3  # how near the top the model must rank the image guidance for image_handling (Tuning)
     image_floor: float = 0.0  # the least probability that the guidance answers, for image_handling (Tuning)
     moved: tuple[Article, Section] | None = None  # the topic's answer where the user now is (kb.answering.moved)
+    refined: tuple[Article, Section] | None = None  # where a follow-up turns the topic (kb.answering.refined)
+    named: tuple[Article, Section] | None = None  # the section whose subject it names and nothing else (named_subject)
     typed: str = ""  # the question as typed (`text` is as corrected)
 
 
@@ -92,6 +96,27 @@ def own_question(asked: Asked) -> tuple[Article, Section] | None:
     return None
 
 
+def subject_named(asked: Asked) -> tuple[Article, Section] | None:
+    """A question that names the subject of a section from another source, and asks nothing else of its own but
+    whether it is the law ("cyberflashing", "is cyberflashing illegal in Scotland?"), is answered from it."""
+    return asked.named
+
+
+def named_subject(content: Content, query: Query, nation: str | None) -> tuple[Article, Section] | None:
+    """The section from another source (its `subject` phrases) that the question names, when the question asks
+    nothing else of its own but whether it is the law, and the section applies where the user is."""
+    said = stems(query.text)
+    rest = query.text
+    for intent in (i for i in content.intents if i.name == LAW):
+        rest = intent.without(rest)
+    for article in content.articles:
+        for section in (s for s in article.sections if s.subject and _applies_in(nation, s)):
+            phrases = [tuple(stems(p)) for p in section.subject]
+            if names_any(said, phrases) and not set(_own(stems(rest))) - {w for p in phrases for w in p}:
+                return article, section
+    return None
+
+
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
     """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
     ranking may split a near tie between two sections either way), unless that section is about other nations."""
@@ -114,15 +139,20 @@ def _said(asked: Asked) -> set[str]:
 
 def _applies(asked: Asked, section: Section) -> bool:
     """The section is not about other nations than the user's (when the user's is known)."""
-    return not (asked.nation and section.nations and asked.nation not in section.nations)
+    return _applies_in(asked.nation, section)
+
+
+def _applies_in(nation: str | None, section: Section) -> bool:
+    """The section is not about other nations than this one (when known)."""
+    return not (nation and section.nations and nation not in section.nations)
 
 
 def same_topic(asked: Asked) -> tuple[Article, Section] | None:
-    """A follow-up stays on the topic the conversation is about: its section, or that topic's answer where the
-    user now asks about when the section is about other nations only."""
+    """A follow-up stays on the topic the conversation is about: its section, that topic's answer where the user
+    now asks about when the section is about other nations only, or where the follow-up turns the topic."""
     if not (asked.continues and asked.before.section):
         return None
-    return asked.moved or asked.content.section(asked.before.section)
+    return asked.moved or asked.refined or asked.content.section(asked.before.section)
 
 
 def best_section(asked: Asked) -> tuple[Article, Section] | None:
@@ -150,8 +180,10 @@ def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
 
 
 # The answer's choices, first that finds a section wins.
-STRATEGIES: tuple[Strategy, ...] = (emergency_when_sure, own_question, image_handling, declared_follow_up, same_topic,
-                                    best_section, emergency_when_urgent, first_steps_when_bare, intent_alone)
+STRATEGIES: tuple[Strategy, ...] = (
+    emergency_when_sure, own_question, image_handling, declared_follow_up, subject_named, same_topic, best_section,
+    emergency_when_urgent, first_steps_when_bare, intent_alone,
+)
 
 
 def meaningful(query: Query) -> list[str]:

@@ -318,7 +318,17 @@ def _section(chunk: list[Token], reading: _Reading) -> Section | None:
         link_lines=tuple(n for _, n in links),
         line=line,
         nations=_section_nations(head, reading.path, line, reading.problems),
+        subject=_subject(head, provenance, line, reading),
     )
+
+
+def _subject(head: Token, provenance: Provenance, line: int, reading: _Reading) -> tuple[str, ...]:
+    """The phrases that name a section's subject (comma-separated): only for a section from another source, which
+    the ranking, learned from questions labelled with the 2020 page's sections, cannot put first."""
+    phrases = tuple(p.strip() for p in _attr(head, "subject").split(",") if p.strip())
+    if phrases and provenance.section:
+        reading.problem(line, "subject is only for a section from another source: this one restates the 2020 page")
+    return phrases
 
 
 def _provenance(head: Token, heading: str, line: int, reading: _Reading) -> Provenance:

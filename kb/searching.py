@@ -11,10 +11,11 @@ from typing import Any
 
 from kb.analysis import MAX_QUERY_CHARS, Analysed, normalise
 from kb.cache import ResultCache
+from kb.choosing import named_subject
 from kb.coverage import GENERIC, SectionStats
 from kb.index import OpenIndex
 from kb.learn import engine, rank
-from kb.model import NATIONS, TOPICS, Article, Section
+from kb.model import NATIONS, TOPICS, Article, Content, Section
 from kb.ranked import Ranked, Ranking
 from kb.retrieve import TYPES, Hit, run
 from kb.snippets import lead, make_snippet
@@ -79,7 +80,7 @@ def search(
     if kind == "section":
         # The nation the question names lifts sections about it; a nation filter only filters, so that it can
         # never add a result the unfiltered search did not have.
-        ranking = rank(ix, query, query.nation, scope=False)
+        ranking = named_first(ix.content, rank(ix, query, query.nation, scope=False), query, place)
         urgency = ranking.urgency
         # Clearly an emergency: the 999 step first. Possibly one: second, after what the words asked for.
         pin = _emergency_id(ix, urgency.urgent, urgency.sure)
@@ -96,6 +97,16 @@ def search(
             hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,
                         facets=counts, message=query.message, urgent=urgency.urgent)
+
+
+def named_first(content: Content, ranking: Ranking, query: Query, nation: str | None) -> Ranking:
+    """The section from another source whose subject the search names, and nothing else of its own, comes first
+    (kb.choosing.named_subject): the ranking, learned from the 2020 page's sections, would put it far down."""
+    found = named_subject(content, query, nation)
+    if found is None:
+        return ranking
+    first = [r for r in ranking.sections if r.facts.section is found[1]]
+    return replace(ranking, sections=(*first, *(r for r in ranking.sections if r.facts.section is not found[1])))
 
 
 def marks(analysed: Analysed, stats: SectionStats) -> frozenset[str]:

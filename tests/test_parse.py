@@ -134,6 +134,18 @@ def test_section_without_provenance_is_a_problem() -> None:
     assert messages(parsed)[0].startswith(f"{FRONT_LINES + 2}: section 'Bare' has no provenance")
 
 
+def test_a_section_from_another_source_names_its_subject_in_phrases() -> None:
+    section = only_section('{#law-now document=legislation-gov-uk url="https://www.legislation.gov.uk/ukpga/2003/42"'
+                           ' subject="cyberflashing, unsolicited nude"}\n## The law today\n\nWords.\n')
+    assert section.subject == ("cyberflashing", "unsolicited nude")
+
+
+def test_a_subject_on_a_section_restating_the_2020_page_is_a_problem() -> None:
+    parsed = article('{#only source="Overview" subject="sexting"}\n## Only\n\nText.\n')
+    assert messages(parsed) == [f"{FRONT_LINES + 2}: subject is only for a section from another source: this one "
+                                "restates the 2020 page"]
+
+
 def test_duplicate_anchor_is_reported_at_the_second_section() -> None:
     parsed = article('{#same source="Overview"}\n## One\n\nA.\n\n{#same source="Schools"}\n## Two\n\nB.\n')
     assert messages(parsed) == [f"{FRONT_LINES + 7}: duplicate anchor 'same'"]

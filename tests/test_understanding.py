@@ -9,7 +9,7 @@ import pytest
 
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
-from kb.model import NATION_NAMES, NATIONS, Content
+from kb.model import NATION_NAMES, NATIONS, Content, Section
 from kb.understand import compile_places, understand
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
 
@@ -242,6 +242,48 @@ def test_a_follow_up_naming_its_own_subject_is_answered_on_its_own(ix: OpenIndex
         second = answer(ix, question, context=first.context)
         alone = answer(ix, question, nation="england")
         assert second.section is not first.section and second.section is alone.section, question
+
+
+def test_a_follow_up_that_turns_the_topic_is_answered_with_the_topic_in_mind(ix: OpenIndex) -> None:
+    # "mum and dad" shares no word with the parents section's heading, so the follow-up leans on the question before;
+    # it still asks something new, and the topic's heading and the follow-up ranked together answer it.
+    first = answer(ix, "a girl in year 9 sent a nude to her boyfriend", nation="england")
+    second = answer(ix, "and what do i say to her mum and dad", context=first.context)
+    assert second.section is not None and second.section is not first.section
+    assert "parents" in second.section.heading.lower()
+
+
+@pytest.mark.parametrize("question", ["should i call the police", "do i need to phone the police",
+                                      "should we ring social services"])
+def test_asking_whether_to_contact_the_police_or_social_services_is_answered_on_telling(
+        ix: OpenIndex, question: str) -> None:
+    # "phone" is a verb here, not the device a school may search; and the question is this guidance's own.
+    found = answer(ix, question, nation="england")
+    assert found.answered and found.section is not None
+    assert found.section.provenance.section in {EMERGENCY, "Recognising concerns", "Procedures"}
+    assert search(ix, question).hits[0].source.section in {EMERGENCY, "Recognising concerns", "Procedures"}
+
+
+def _named(ix: OpenIndex, phrase: str) -> Section:
+    return next(s for a in ix.content.articles for s in a.sections if phrase in s.subject)
+
+
+@pytest.mark.parametrize(("question", "nation", "phrase"), [
+    ("cyberflashing", None, "cyberflashing"), ("is cyberflashing illegal in scotland", None, "cyberflashing"),
+    ("dick pics", "wales", "dick pic"), ("upskirting law", "northern-ireland", "upskirting")])
+def test_a_question_naming_the_subject_of_a_section_from_another_source_is_answered_from_it(
+        ix: OpenIndex, question: str, nation: str | None, phrase: str) -> None:
+    section = _named(ix, phrase)
+    assert not section.provenance.section  # the bank's labels never name it: the ranking alone would not
+    assert answer(ix, question, nation=nation).section is section
+    assert search(ix, question, nation=nation).hits[0].heading == section.heading
+
+
+def test_a_named_subject_answers_only_where_its_section_applies_and_when_nothing_else_is_asked(
+        ix: OpenIndex) -> None:
+    assert answer(ix, "upskirting law", nation="england").section is not _named(ix, "upskirting")
+    asked_more = answer(ix, "a boy sent a dick pic to a girl in year 8, do we tell her parents?", nation="england")
+    assert asked_more.section is not _named(ix, "dick pic")
 
 
 def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:
