@@ -10,7 +10,7 @@ from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful
 from kb.conversation import Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
-from kb.learn import rank
+from kb.learn import engine, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
 from kb.ranked import Ranking
 from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
@@ -187,6 +187,9 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     asked = _asked(ix, query, ranking, before, nation)
     if asked.continues:
         asked = replace(asked, moved=moved(ix, query, before, nation), refined=refined(ix, query, before, nation))
+    elif ranking.sections and not query.nations and not names_only_there(ix, query, ranking, nation):
+        # The user's nation, not one the question names: England and Wales's outcome 21 is no answer in Scotland.
+        asked = replace(asked, here=there(ix, query, ranking.sections[0].facts.section, nation))
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
         return _declined(ix, question, query, ranking, nation, image_guidance(asked))
@@ -198,12 +201,29 @@ def moved(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> t
     (a Scottish answer, then "and in Northern Ireland?"): the best version of its source section there, else the
     best section there for its heading and the follow-up asked together."""
     found = ix.content.section(before.section) if before.section else None
-    if found is None or not nation or not found[1].nations or nation in found[1].nations:
+    return there(ix, query, found[1], nation) if found else None
+
+
+def names_only_there(ix: OpenIndex, query: Query, ranking: Ranking, nation: str | None) -> bool:
+    """The question names what only the best section's nations have: a word of its heading that no heading of a
+    section applying in the user's nation has ("what does outcome 21 mean?" from Scotland asks of England's)."""
+    if not nation or not ranking.sections:
+        return False
+    here = {s for f in engine(ix).sections if not f.section.nations or nation in f.section.nations
+            for s in f.heading_stems}
+    return bool(set(meaningful(query)) & (ranking.sections[0].facts.heading_stems - here))
+
+
+def there(ix: OpenIndex, query: Query, section: Section, nation: str | None) -> tuple[Article, Section] | None:
+    """A section about other nations only, answered for the user's nation instead: the best version of its source
+    section there, else the best section there for its heading and the question asked together (none when the
+    section applies there, or no nation is known)."""
+    if not nation or not section.nations or nation in section.nations:
         return None
-    again = _with_topic(ix, found[1], query, nation).sections
-    there = [r.facts for r in again if not r.facts.section.nations or nation in r.facts.section.nations]
-    same = [f for f in there if found[1].provenance.section and f.source == found[1].provenance.section]
-    best = (same or there)[:1]
+    again = _with_topic(ix, section, query, nation).sections
+    here = [r.facts for r in again if not r.facts.section.nations or nation in r.facts.section.nations]
+    same = [f for f in here if section.provenance.section and f.source == section.provenance.section]
+    best = (same or here)[:1]
     return (best[0].article, best[0].section) if best else None
 
 

@@ -15,6 +15,8 @@ from kb.ranked import Ranking
 from kb.signals import NATION_WORDS
 from kb.understand import Query
 
+# A question that asks about danger or 999 itself, which the 999 step answers however calm it reads.
+DANGER_ASKED = re.compile(r"\b(?:999|emergenc\w*|immediate\w*|danger\w*|right now|at risk|unsafe)\b", re.I)
 LAW = "the-law"  # the intent of asking whether something is a crime (intents.yaml)
 
 # Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
@@ -55,6 +57,7 @@ class Asked:
     moved: tuple[Article, Section] | None = None  # the topic's answer where the user now is (kb.answering.moved)
     refined: tuple[Article, Section] | None = None  # where a follow-up turns the topic (kb.answering.refined)
     named: tuple[Article, Section] | None = None  # the section whose subject it names and nothing else (named_subject)
+    here: tuple[Article, Section] | None = None  # the best section's answer where the user is (kb.answering.there)
     typed: str = ""  # the question as typed (`text` is as corrected)
 
 
@@ -156,9 +159,12 @@ def same_topic(asked: Asked) -> tuple[Article, Section] | None:
 
 
 def best_section(asked: Asked) -> tuple[Article, Section] | None:
-    """The section the model ranks first, when it judges that the guidance answers at all."""
+    """The section the model ranks first, when it judges that the guidance answers at all; where it is about other
+    nations only and the question names none, its answer where the user is."""
     top = asked.ranking.sections[0].facts if asked.ranking.sections else None
-    return (top.article, top.section) if top and asked.ranking.answerable else None
+    if not (top and asked.ranking.answerable):
+        return None
+    return asked.here or calm_sibling(asked, (top.article, top.section))
 
 
 def emergency_when_urgent(asked: Asked) -> tuple[Article, Section] | None:
@@ -176,7 +182,21 @@ def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
     """A question that says only what it wants to do ("who do I tell?", "who do I ring?") asks it of this site's
     subject: the model's best of the sections its intents name answers it (as search finds them)."""
     top = next((r.facts for r in asked.ranking.sections if r.facts.source in asked.wants), None)
-    return (top.article, top.section) if top else None
+    return calm_sibling(asked, (top.article, top.section)) if top else None
+
+
+def calm_sibling(asked: Asked, found: tuple[Article, Section]) -> tuple[Article, Section]:
+    """Not the 999 step for a question that reads calm and asks nothing of danger ("do I need to tell the
+    police?"): the best other section restating the same source section (whom to tell when a child is not in
+    immediate danger), which says when to call 999 too."""
+    emergency = asked.content.emergency_section()
+    urgency = asked.ranking.urgency
+    if (emergency is None or found[1] is not emergency[1] or urgency.urgent or urgency.maybe
+            or DANGER_ASKED.search(asked.text)):
+        return found
+    other = next((r.facts for r in asked.ranking.sections
+                  if r.facts.source == found[1].provenance.section and r.facts.section is not found[1]), None)
+    return (other.article, other.section) if other else found
 
 
 # The answer's choices, first that finds a section wins.
@@ -208,10 +228,11 @@ def wants(content: Content, query: Query) -> frozenset[str]:
 def continues(before: Context, query: Query, ranking: Ranking, wanted: frozenset[str] = frozenset()) -> bool:
     """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
     that stands on its own is answered on its own, and so is one that says only what it wants ("who do I call?",
-    "what do I do?": wanted, the sections its intents name)."""
+    "what do I do?": wanted, the sections its intents name) or names a concern the guidance does not cover."""
     explicit = bool(before.section and FOLLOW_UP.match(query.text)) and not names_its_own(query, ranking)
     bare = bool(before.section and len(meaningful(query)) <= 1 and not ranking.answerable and not wanted)
-    return explicit or bare
+    # "What about FGM, what goes in the policy for that?" asks of another concern: it is judged on its own.
+    return (explicit or bare) and not ranking.elsewhere
 
 
 def names_its_own(query: Query, ranking: Ranking) -> bool:

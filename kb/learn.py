@@ -36,14 +36,14 @@ from kb.rank import (
 )
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
-from kb.ranked import Ranked, Ranking, SectionFacts, diversify
+from kb.ranked import Ranked, Ranking, SectionFacts, diversify, in_order
 from kb.retrieve import leaves_of, searcher_for, section_scores
 from kb.retrieve_leaves import OnDemand
 from kb.semantic import Neighbourhood, embed_bank, opened
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, read_by_encoder, understand
-from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share
+from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share, wordless
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -188,15 +188,11 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     keys = [(-(shared[i] >= 2) if bare else 0, -float(probs[i]), -candidates[i].bm25, -shared[i])
             for i in range(len(candidates))]
     groups = [c.source or c.id for c in candidates]
-    best: dict[str, tuple[int, float, float, int]] = {}
-    for group, key in zip(groups, keys, strict=True):
-        best[group] = min(best.get(group, key), key)
     own = eng.model.within_scores(rows).tolist()
     # Without a nation, versions of one answer for different nations tie on their best; then the version that
     # fits the question best comes first (the probabilities of a source section's sections saturate together).
     within = own if place else as_versions([f.places for f in eng.sections], groups, own)
-    order = sorted(range(len(candidates)),
-                   key=lambda i: (best[groups[i]], groups[i], -within[i], -own[i], keys[i], i))
+    order = in_order(keys, groups, within, own)
     ranked = diversify(tuple(Ranked(eng.sections[i], float(probs[i]), candidates[i].bm25) for i in order),
                        head=ix.tuning.distinct_head)
     urgency_by = partial(assess, cues=eng.cues, texts=(query.typed, query.text), terms=query.terms,
@@ -215,9 +211,11 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
         question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
-    if urgency.urgent and answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words:
-        urgency = replace(urgency, urgent=False, maybe=True, sure=False)  # an adult, an animal: the line "call 999"
-    return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage)
+    # An adult's or an animal's danger, or no word the guidance knows and no cue ("%00"): the line "call 999".
+    if urgency.urgent and (wordless(urgency, question.unknown, query.analysed.words) or answers < eng.model.outside
+                           and len(query.text.split()) <= ix.tuning.urgent_outside_words):
+        urgency = replace(urgency, urgent=False, maybe=True, sure=False)
+    return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage, question.outside)
 
 
 # ---------------------------------------------------------------- fitting at build time

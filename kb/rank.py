@@ -70,6 +70,11 @@ class Question:
     elsewhere: bool = False  # it names a concern or place the guidance does not cover (content/scope.yaml)
     semantic: tuple[float, float] = (0.0, 0.0)  # kb.semantic's evidence: nearest bank questions out of scope, gap
 
+    @property
+    def outside(self) -> bool:
+        """It names a concern the guidance does not cover and none of the guidance's core words."""
+        return self.elsewhere and not self.core
+
 
 @dataclass(frozen=True)
 class Model:

@@ -3,6 +3,7 @@ whole ranking with its scope and urgency."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kb.model import Article, Section
@@ -41,6 +42,17 @@ class Ranking:
     answerable: bool
     urgency: Urgency
     coverage: float
+    elsewhere: bool = False  # it names a concern the guidance does not cover (scope.yaml) and none of its core words
+
+
+def in_order(keys: Sequence[tuple[int, float, float, int]], groups: Sequence[str], within: Sequence[float],
+             own: Sequence[float]) -> list[int]:
+    """The sections' order (indices): each source section (group) by its best section's key, then its sections by
+    how well each version fits (within), then by their own score (own), key and place."""
+    best: dict[str, tuple[int, float, float, int]] = {}
+    for group, key in zip(groups, keys, strict=True):
+        best[group] = min(best.get(group, key), key)
+    return sorted(range(len(keys)), key=lambda i: (best[groups[i]], groups[i], -within[i], -own[i], keys[i], i))
 
 
 def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:

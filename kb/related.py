@@ -56,7 +56,9 @@ def _current_version(content: Content, item: LawItem) -> LawItem | None:
 def choose_laws(content: Content, section: Section, question: str, nation: str | None, law_hits: tuple[Hit, ...],
                 tuning: Tuning) -> tuple[LawItem, ...]:
     """The few current items that apply to the question's topic where the user works."""
-    law_section = section.provenance.section in content.roles.law  # a section about the law itself
+    # A section about the law itself: one restating the 2020 page's law, or one from another document that names law.
+    law_section = (section.provenance.section in content.roles.law
+                   or bool(section.laws and not section.provenance.section))
     wants_law = bool(LAW_INTENT.search(question)) or bool(section.laws and law_section)
     if not wants_law:
         return ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
@@ -150,7 +151,7 @@ def run(
             stored = stored_fields(ix, name, searcher)
             scores, matched = leaves_of(ix, name).evaluate(q, searcher)
             docs = np.flatnonzero(matched & _allowed(ix, searcher, nation, topic, name))
-            docs = docs[np.lexsort((docs, -scores[docs]))]  # Whoosh's order: by score, then as indexed
+            docs = _current_first(ix, name, stored, docs[np.lexsort((docs, -scores[docs]))])  # Whoosh's order
             total += len(docs)
             found.extend((_hit(stored[d], float(scores[d]), tuning), stored[d].get("body", ""))
                          for d in docs[:offset + limit].tolist())
@@ -159,7 +160,8 @@ def run(
                     for facet, counter in counts.items():
                         counter.update(_split(stored[d].get(facet, "")))
     found = [(_elsewhere(_as_history(ix, h), place, tuning), body) for h, body in found]
-    # Law that is no longer the law to apply comes after the law of today (it is listed as history).
+    # Law that is no longer the law to apply comes after the law of today (it is listed as history); a replaced
+    # document comes after the documents in use.
     found.sort(key=lambda pair: (_is_history(ix, pair[0]), -pair[0].score))
     marks = wanted if marked is None else marked
     ranked = tuple(replace(h, snippet=make_snippet(body, wanted, tuning.snippet_chars, marked=marks)) if snippets
@@ -219,14 +221,27 @@ def _elsewhere(hit: Hit, place: str | None, tuning: Tuning) -> Hit:
     return hit
 
 
+def _current_first(ix: OpenIndex, kind: str, stored: Sequence[dict[str, Any]], docs: np.ndarray) -> np.ndarray:
+    """Documents in order, with history (law no longer to apply, replaced documents) after what is current, so
+    that every page of results agrees with the whole list."""
+    if kind == "section":
+        return docs
+    past = [_is_history(ix, _hit(stored[d], 0.0, ix.tuning)) for d in docs.tolist()]
+    return docs[np.argsort(past, kind="stable")]
+
+
 def _is_history(ix: OpenIndex, hit: Hit) -> bool:
-    """True for a law item that is no longer the law to apply."""
+    """True for a law item that is no longer the law to apply, and for a document that another replaced."""
+    if hit.type == "reference":
+        ref = ix.content.reference(hit.anchor)
+        return ref is not None and bool(ref.replaced_by)
     item = ix.content.law(hit.anchor) if hit.type == "legislation" else None
     return item is not None and not item.current
 
 
 def _as_history(ix: OpenIndex, hit: Hit) -> Hit:
-    """Law that is no longer the law to apply scores lower, so it never outranks today's law or the guidance."""
+    """Law that is no longer the law to apply, or a replaced document, scores lower, so it never outranks today's
+    law, the current document or the guidance."""
     return replace(hit, score=hit.score * ix.tuning.history_factor) if _is_history(ix, hit) else hit
 
 

@@ -37,6 +37,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     message: str = ""
     urgent: bool = False  # the words signal that a child may be in danger now
+    risks: frozenset[str] = frozenset()  # the risks they signal, whose crisis lines the page lists (Urgency.risks)
 
 
 def validate(nation: str | None, topic: str | None, kind: str | None, limit: Any) -> tuple[str | None, int]:
@@ -96,7 +97,7 @@ def search(
         if urgency.urgent and not offset:
             hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,
-                        facets=counts, message=query.message, urgent=urgency.urgent)
+                        facets=counts, message=query.message, urgent=urgency.urgent, risks=urgency.risks)
 
 
 def named_first(content: Content, ranking: Ranking, query: Query, nation: str | None) -> Ranking:

@@ -33,6 +33,7 @@ HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
 # crisis lines kept for a risk are listed in its answer.
 RISK_CUES = {"self-harm": DANGER}
+TOLD_OTHERWISE = ("planning", "hypothetical", "fiction")  # calm families of a policy, lesson or story: no child's words
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger", "calm_beside_danger", "part_nb")
 # The sentence encoder's evidence (kb.semantic.Neighbourhood.read): the share of emergencies among the question's
@@ -115,8 +116,11 @@ class Urgency:
 
     @property
     def risks(self) -> frozenset[str]:
-        """The risks the question signals now (none unless it reads as urgent or maybe urgent)."""
-        if not (self.urgent or self.maybe):
+        """The risks the question signals: when it reads as urgent or maybe urgent, or when it says a child means to
+        end their life or says goodbye, told as it happened, not as a policy, lesson or story ("she said she wants
+        to die, but she is fine now": the crisis lines are still what to give her)."""
+        said = bool(self.cues & {INTENT, FAREWELL}) and not self.cues & set(TOLD_OTHERWISE)
+        if not (self.urgent or self.maybe or said):
             return frozenset()
         return frozenset(risk for risk, names in RISK_CUES.items() if self.cues & set(names))
 
@@ -260,6 +264,12 @@ def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
     return (INTENT in matched or FAREWELL in matched or MISSING in matched or FILMING in matched
             or (threats >= 1 and HAPPENING in matched)
             or (threats >= 2 and now))
+
+
+def wordless(urgency: Urgency, unknown: float, words: Sequence[str]) -> bool:
+    """No cue and no word the guidance knows (unknown: the share of its words of three letters or more that the
+    index does not have): noise such as "%00", which the words' model alone can score as an emergency."""
+    return not urgency.cues and (unknown == 1.0 or not any(len(w) > 2 for w in words))
 
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],

@@ -113,7 +113,7 @@ def test_api_search_reports_a_spelling_correction_and_spell_0_turns_it_off(clien
         "/api/search?q=x&limit=-1",
         "/api/ask",
         "/api/ask?q=",
-        "/api/ask?q=x&nation=Scotland",
+        "/api/ask?q=x&nation=Alba",
         "/api/legislation?nation=ireland",
     ],
 )

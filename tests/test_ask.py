@@ -273,6 +273,19 @@ def test_choosing_a_nation_shows_that_nations_law_across_the_thread(client: Flas
     assert '<option value="scotland" selected>' in page.html
 
 
+def test_a_turn_that_names_another_nation_moves_the_turns_after_it_there(client: FlaskClient) -> None:
+    # The nation in the address is where the thread starts: "and in Scotland?" moves the questions after it.
+    page = get(client, url(("t", LAW), ("t", "and in Scotland?"), q="Which law applies to sharing a nude?",
+                           nation="england"))
+    law = [text for level, hid, text in page.headings if hid.endswith("-law")]
+    assert law[0] == "The law in England" and law[1:] and all(t == "The law in Scotland" for t in law[1:]), law
+
+
+def test_a_nation_in_capitals_is_read_as_the_nation(client: FlaskClient) -> None:
+    response = client.get("/api/ask?" + urlencode({"q": LAW, "nation": "Scotland"}))
+    assert response.status_code == 200 and response.get_json()["nation"] == "scotland"
+
+
 def test_a_bad_nation_is_a_400_page(client: FlaskClient) -> None:
     page = get(client, url(q="law", nation="narnia"), 400)
     assert "Unknown nation" in page.text

@@ -264,6 +264,16 @@ def test_search_shows_results_filters_and_facet_counts(client: FlaskClient) -> N
     assert re.search(rb'<option value="wales">Wales \(\d+\)</option>', html)
 
 
+def test_search_lists_the_crisis_lines_when_the_words_signal_a_risk_of_suicide(client: FlaskClient,
+                                                                             content: Content) -> None:
+    crisis = [c.name for c in content.contacts if c.risk]
+    assert crisis
+    risky, _ = get(client, "/search?q=going+to+kill+myself")
+    calm, _ = get(client, "/search?q=referral")
+    assert 'id="crisis_heading"' in risky.decode() and all(name in risky.decode() for name in crisis)
+    assert 'id="crisis_heading"' not in calm.decode()
+
+
 def test_search_filters_are_kept_in_the_form(client: FlaskClient) -> None:
     html, _ = get(client, "/search?q=law&nation=scotland&topic=law&type=legislation")
     assert b'<option value="scotland" selected>' in html

@@ -551,13 +551,22 @@ def test_other_kinds_rank_as_whoosh_ranks_them(ix: OpenIndex, words: list[str], 
         allowed = None if flt is None else set(searcher.docs_for_query(flt))
         theirs = [] if q is None or allowed == set() else [
             (r["id"], float(r.score)) for r in searcher.search(q, filter=allowed, limit=None)]
-    # Law that is history comes after today's law, its score lowered; otherwise Whoosh's order and scores.
+    # Law that is history, and a document another replaced, come after today's, their scores lowered; otherwise
+    # Whoosh's order and scores.
     past = {h.id for h in hits if h.type == "legislation" and not getattr(ix.content.law(h.anchor), "current", True)}
+    past |= {h.id for h in hits if h.type == "reference" and getattr(ix.content.reference(h.anchor), "replaced_by", "")}
     expected = sorted(theirs, key=lambda pair: pair[0] in past)
     assert total == len(theirs)
     assert [h.id for h in hits] == [i for i, _ in expected]
     assert [h.score for h in hits] == pytest.approx(
         [score * (ix.tuning.history_factor if i in past else 1.0) for i, score in expected], rel=1e-9)
+
+
+def test_a_replaced_document_never_comes_before_the_documents_in_use(ix: OpenIndex) -> None:
+    for words in ("searching screening confiscation", "ukcis guidance schools", "sexting in schools and colleges"):
+        hits = search(ix, words, kind="reference", limit=50).hits
+        flags = [bool(getattr(ix.content.reference(h.anchor), "replaced_by", "")) for h in hits]
+        assert flags == sorted(flags) and False in flags, words
 
 
 def test_a_topic_that_no_document_of_a_kind_has_finds_none_of_it(ix: OpenIndex) -> None:

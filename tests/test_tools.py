@@ -272,6 +272,25 @@ def test_immediate_danger_is_asked_next_and_gives_999(tools: Tools, client: Flas
         assert steps.index("Call 999") < steps.index("child protection lead") < steps.index("NSPCC Helpline")
 
 
+@pytest.mark.parametrize("first_yes", range(5))
+def test_a_criterion_that_signals_a_risk_lists_its_crisis_lines(tools: Tools, client: FlaskClient,
+                                                               content: Content, first_yes: int) -> None:
+    criterion = tools.decide.criteria[first_yes]
+    html = page(client, decide_url(*answers(tools, "no", ("no",) * first_yes + ("yes",))))
+    crisis = [c for c in content.contacts if c.risk]
+    assert crisis
+    shown = [c.name for c in crisis if c.name in html.main]
+    # The suicidal or self-harming criterion brings in the crisis lines; the other criteria do not.
+    assert shown == ([c.name for c in crisis] if criterion.risk else []), criterion.id
+    assert any(q.risk == "self-harm" for q in tools.decide.criteria)
+
+
+def test_an_unknown_risk_on_a_criterion_is_a_problem(content_path: Path) -> None:
+    text = (content_path / "tools.yaml").read_text(encoding="utf-8").replace("risk: self-harm", "risk: sunburn", 1)
+    parsed = parse_tools(text, "tools.yaml", source_headings(), source=SOURCE)
+    assert any("unknown risk 'sunburn'" in p.message for p in parsed.problems)
+
+
 def test_the_nation_is_asked_first(tools: Tools, client: FlaskClient) -> None:
     html = page(client, "/decide")
     assert h1(html) == NATION_QUESTION == tools.decide.nation.question

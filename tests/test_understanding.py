@@ -270,7 +270,8 @@ def _named(ix: OpenIndex, phrase: str) -> Section:
 
 @pytest.mark.parametrize(("question", "nation", "phrase"), [
     ("cyberflashing", None, "cyberflashing"), ("is cyberflashing illegal in scotland", None, "cyberflashing"),
-    ("dick pics", "wales", "dick pic"), ("upskirting law", "northern-ireland", "upskirting")])
+    ("dick pics", "wales", "dick pic"), ("upskirting law", "northern-ireland", "upskirting"),
+    ("what is the age of criminal responsibility?", "scotland", "age of criminal responsibility")])
 def test_a_question_naming_the_subject_of_a_section_from_another_source_is_answered_from_it(
         ix: OpenIndex, question: str, nation: str | None, phrase: str) -> None:
     section = _named(ix, phrase)
@@ -284,6 +285,42 @@ def test_a_named_subject_answers_only_where_its_section_applies_and_when_nothing
     assert answer(ix, "upskirting law", nation="england").section is not _named(ix, "upskirting")
     asked_more = answer(ix, "a boy sent a dick pic to a girl in year 8, do we tell her parents?", nation="england")
     assert asked_more.section is not _named(ix, "dick pic")
+
+
+def test_a_section_from_another_document_about_the_law_shows_its_law(ix: OpenIndex) -> None:
+    reply = answer(ix, "At what age can a child be held criminally responsible?", nation="scotland")
+    assert reply.section is _named(ix, "age of criminal responsibility")
+    assert "acrsa-2019" in [item.id for item in reply.legislation]
+
+
+@pytest.mark.parametrize("nation", ["scotland", "northern-ireland"])
+def test_a_section_for_other_nations_only_is_answered_where_the_user_is(ix: OpenIndex, nation: str) -> None:
+    # England and Wales's outcome 21 is no answer to a user in Scotland or Northern Ireland who names no nation...
+    reply = answer(ix, "Will the young person get a criminal record?", nation=nation)
+    assert reply.section is not None and (not reply.section.nations or nation in reply.section.nations)
+    assert answer(ix, "Will the young person get a criminal record?", nation="england").section.nations
+    # ...but a question naming what only those nations have asks of it, wherever the user is.
+    for question in ("What does outcome 21 mean?", "does outcome 21 apply in scotland"):
+        asked = answer(ix, question, nation=nation)
+        assert asked.section is not None and asked.section.provenance.section == "Outcome 21", question
+
+
+def test_a_follow_up_about_a_concern_the_guidance_does_not_cover_is_judged_on_its_own(ix: OpenIndex) -> None:
+    first = answer(ix, "does our club need a policy on nudes", nation="england")
+    second = answer(ix, "what about FGM, what goes in the policy for that?", context=first.context)
+    assert not second.answered
+
+
+@pytest.mark.parametrize(("question", "nation"), [("do I need to tell the police?", "wales"),
+                                                  ("should we ring social services", "england")])
+def test_a_calm_question_on_telling_gets_whom_to_tell_not_the_999_step(
+        ix: OpenIndex, question: str, nation: str) -> None:
+    emergency = ix.content.emergency_section()
+    assert emergency is not None
+    calm = answer(ix, question, nation=nation)
+    assert not calm.urgent and calm.section is not None and calm.section is not emergency[1]
+    assert calm.section.provenance.section == emergency[1].provenance.section
+    assert answer(ix, "when should I call 999?", nation=nation).section is emergency[1]
 
 
 def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:

@@ -626,6 +626,23 @@ def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: O
     assert all(c.url and c.source_url for c in kept), "only verified, cited crisis lines"
 
 
+def test_a_child_who_said_she_wants_to_die_brings_the_crisis_lines_even_when_calm_now(ix: OpenIndex) -> None:
+    reply = answer(ix, "a girl said she wants to die after her nudes were shared last month but she is fine now "
+                       "and at home with mum", nation="wales")
+    assert any(c.risk for c in reply.contacts)
+    # Told as a policy, a lesson or a story, the same words bring none (Urgency.risks).
+    for cues in ({"intent_to_die", "planning"}, {"farewell", "hypothetical"}, {"intent_to_die", "fiction"}):
+        assert not Urgency(0.01, False, False, frozenset(cues)).risks, cues
+    assert Urgency(0.01, False, False, frozenset({"intent_to_die", "past"})).risks == {"self-harm"}
+
+
+@pytest.mark.parametrize("question", ["%00", "%FF", "ff", "zzz qqq"])
+def test_input_with_no_word_the_guidance_knows_and_no_cue_is_never_urgent(ix: OpenIndex, question: str) -> None:
+    # Noise scored high by the words' model once ("%00" read as sure): it gets the line "call 999", no alarm.
+    reply = answer(ix, question)
+    assert not reply.urgent and not search(ix, question).urgent
+
+
 @pytest.mark.parametrize("question", ["what should our policy say about self-harm after an image is shared",
                                       "how do I get an image removed from the internet"])
 def test_calm_answers_list_no_crisis_lines(ix: OpenIndex, question: str) -> None:

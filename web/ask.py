@@ -112,11 +112,12 @@ class Turn:
 
 
 def _replies(thread: Thread) -> list[Answer]:
-    """Each question answered in turn, each carrying the one before as its context."""
+    """Each question answered in turn, each carrying the one before as its context: the chosen nation is where the
+    first starts, and a turn that names another ("and in Scotland?") moves the ones after it there."""
     replies: list[Answer] = []
     token = thread.token or None
-    for q in thread.questions:
-        reply = engine.reply(q, thread.nation or None, token)
+    for i, q in enumerate(thread.questions):
+        reply = engine.reply(q, (thread.nation or None) if i == 0 else None, token)
         replies.append(reply)
         token = reply.context
     return replies

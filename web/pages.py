@@ -85,8 +85,10 @@ def search_page() -> str:
     if number > last:  # past the end (the index changed, or a hand-made address): the last page
         number = last
         result = engine.find(q, offset=(number - 1) * PAGE_RESULTS, **options)
+    content = engine.content()
+    crisis = [c for c in content.contacts if c.risk and c.risk in result.risks and c.serves(nation or "")]
     return render_template("search.html", q=q, result=result, filters=filters, options=_options(),
-                           message=message, tasks=_tasks(engine.content()),
+                           message=message, tasks=_tasks(content), crisis=crisis,
                            pages=Pages(number, last, (number - 1) * PAGE_RESULTS))
 
 

@@ -12,8 +12,9 @@ from kb.searching import normalise, validate
 
 
 def param(name: str) -> str:
-    """A short parameter (nation, topic, type...) cleaned of control characters and length."""
-    return normalise(request.args.get(name, ""))[0][:80]
+    """A short parameter (nation, topic, type...) cleaned of control characters and length, in lower case: the
+    values are ids ("nation=Scotland" is scotland)."""
+    return normalise(request.args.get(name, ""))[0][:80].lower()
 
 
 def check(nation: str, topic: str = "", kind: str = "", limit: Any = None) -> int:

@@ -69,8 +69,10 @@ def decide_page() -> str:
                                choices=[(n, NATION_NAMES[n]) for n in NATIONS], titles=_section_titles())
     changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
     contacts = contacts_for(decision.nation)
+    risks = {q.risk for q in decision.met if q.risk}
+    crisis = [c for c in contacts.values() if c.risk and c.risk in risks]
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
-                           back=back, changes=changes, contacts=contacts, titles=_section_titles(),
+                           back=back, changes=changes, contacts=contacts, titles=_section_titles(), crisis=crisis,
                            routes=route_views(aid.routes, decision, contacts),
                            nation_routes=nation_routes(decision.nation))
 

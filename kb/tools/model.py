@@ -31,6 +31,7 @@ class Question:
     link: str
     provenance: Provenance
     line: int = 0
+    risk: str = ""  # a risk (kb.model.RISKS) a yes signals: the outcome then lists its crisis lines
 
 
 @dataclass(frozen=True)

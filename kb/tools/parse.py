@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kb.model import Problem, Provenance
+from kb.model import RISKS, Problem, Provenance
 from kb.parse import ContentError, Fields, Parsed, duplicates, load_yaml, resolve_heading
 from kb.tools.model import (
     ARTICLE_LINK,
@@ -99,8 +99,12 @@ def _question(m: _Map) -> Question:
     question_id = m.slug()
     if question_id in RESERVED:
         m.problem(f"question id '{question_id}' is reserved", key="id")
+    risk = m.text("risk", required=False)
+    if risk and risk not in RISKS:
+        m.problem(f"unknown risk '{risk}' (expected one of: {', '.join(RISKS)})", key="risk")
+        risk = ""
     return Question(id=question_id, short=m.text("short"), question=m.text("question"), hint=m.text("hint"),
-                    means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line)
+                    means=m.text("means"), link=m.link(), provenance=m.provenance(), line=m.line, risk=risk)
 
 
 def _step(m: _Map) -> Step:
