@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful, named_subject, wants
-from kb.conversation import Context, decode_context, encode_context
+from kb.conversation import REFERS_BACK, Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
 from kb.learn import engine, rank
@@ -143,7 +143,8 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     guided = content.conversation is not None and FIRST_STEPS in intents and not (
         ranking.urgency.sure and ranking.urgency.named)
     wanted = wants(content, query)
-    return Asked(content, query.text, ranking, before, continues(before, query, ranking, wanted), guided,
+    follows = continues(before, query, ranking, wanted, ix.tuning.leaning_scope)
+    return Asked(content, query.text, ranking, before, follows, guided,
                  len(meaningful(query)) <= 1, wanted, nation, ix.tuning.image_among,
                  ix.tuning.image_floor, typed=query.typed, named=named_subject(content, query, nation))
 
@@ -190,9 +191,11 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     elif ranking.sections and not query.nations and not names_only_there(ix, query, ranking, nation):
         # The user's nation, not one the question names: England and Wales's outcome 21 is no answer in Scotland.
         asked = replace(asked, here=there(ix, query, ranking.sections[0].facts.section, nation))
+    if not (asked.continues or ranking.answerable):
+        asked = replace(asked, leaning=leaning(ix, query, ranking, before, nation))
     chosen = next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None)
     if chosen is None:
-        return _declined(ix, question, query, ranking, nation, image_guidance(asked))
+        return _declined(ix, question, query, ranking, nation, image_guidance(asked), before)
     return _answered(ix, question, asked, query, (nation, compared), chosen)
 
 
@@ -202,6 +205,18 @@ def moved(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> t
     best section there for its heading and the follow-up asked together."""
     found = ix.content.section(before.section) if before.section else None
     return there(ix, query, found[1], nation) if found else None
+
+
+def leaning(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, nation: str | None
+            ) -> tuple[Article, Section] | None:
+    """A question in a conversation, declined on its own words, that points back at what was said ("can I keep it
+    secret?") and names no concern the guidance does not cover: the conversation vouches for its subject, so the
+    model's best section answers it from a lower bar of scope (Tuning.leaning_scope), where the user is."""
+    if (not before.section or ranking.elsewhere or not ranking.sections or ranking.in_scope < ix.tuning.leaning_scope
+            or not REFERS_BACK.search(query.text)):
+        return None
+    top = ranking.sections[0].facts
+    return there(ix, query, top.section, nation) or (top.article, top.section)
 
 
 def names_only_there(ix: OpenIndex, query: Query, ranking: Ranking, nation: str | None) -> bool:
@@ -261,10 +276,12 @@ def comparing(query: Query, given: str | None) -> tuple[str, ...]:
 
 
 def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nation: str | None,
-              image: tuple[Article, Section] | None = None) -> Answer:
-    """The reply when the guidance does not cover the question: the contacts, and the nearest sections."""
+              image: tuple[Article, Section] | None = None, before: Context | None = None) -> Answer:
+    """The reply when the guidance does not cover the question: the contacts, and the nearest sections. The
+    conversation keeps its topic (before): a question aside does not make the next follow-up lose it."""
     content = ix.content
-    token = encode_context(None, nation)
+    kept = before if before and before.section and content.section(before.section) else None  # a real topic only
+    token = encode_context(kept.section if kept else None, nation, kept.law_groups if kept else ())
     return Answer(
         question=question, answered=False, urgent=False, context=token, nation=nation,
         contacts=contacts_for(content, nation, ranking.urgency.risks),

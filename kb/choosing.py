@@ -58,6 +58,7 @@ class Asked:
     refined: tuple[Article, Section] | None = None  # where a follow-up turns the topic (kb.answering.refined)
     named: tuple[Article, Section] | None = None  # the section whose subject it names and nothing else (named_subject)
     here: tuple[Article, Section] | None = None  # the best section's answer where the user is (kb.answering.there)
+    leaning: tuple[Article, Section] | None = None  # asked with the topic, when alone it is declined (kb.answering)
     typed: str = ""  # the question as typed (`text` is as corrected)
 
 
@@ -185,6 +186,12 @@ def intent_alone(asked: Asked) -> tuple[Article, Section] | None:
     return calm_sibling(asked, (top.article, top.section)) if top else None
 
 
+def leaning_on_topic(asked: Asked) -> tuple[Article, Section] | None:
+    """A question that points back at the conversation ("she begged me not to tell anyone, do I have to?") and is
+    declined on its own words is answered with the topic in mind (kb.answering.leaning), when nothing else answers."""
+    return asked.leaning
+
+
 def calm_sibling(asked: Asked, found: tuple[Article, Section]) -> tuple[Article, Section]:
     """Not the 999 step for a question that reads calm and asks nothing of danger ("do I need to tell the
     police?"): the best other section restating the same source section (whom to tell when a child is not in
@@ -202,7 +209,7 @@ def calm_sibling(asked: Asked, found: tuple[Article, Section]) -> tuple[Article,
 # The answer's choices, first that finds a section wins.
 STRATEGIES: tuple[Strategy, ...] = (
     emergency_when_sure, own_question, image_handling, declared_follow_up, subject_named, same_topic, best_section,
-    emergency_when_urgent, first_steps_when_bare, intent_alone,
+    emergency_when_urgent, first_steps_when_bare, intent_alone, leaning_on_topic,
 )
 
 
@@ -225,19 +232,22 @@ def wants(content: Content, query: Query) -> frozenset[str]:
     return frozenset(h for i in said for h in i.sections) if said and not _own(stems(rest)) else frozenset()
 
 
-def continues(before: Context, query: Query, ranking: Ranking, wanted: frozenset[str] = frozenset()) -> bool:
+def continues(before: Context, query: Query, ranking: Ranking, wanted: frozenset[str] = frozenset(),
+              least: float = 1.0) -> bool:
     """The context fills in only what a follow-up leaves out: "and in Scotland?" keeps the topic, but a question
     that stands on its own is answered on its own, and so is one that says only what it wants ("who do I call?",
     "what do I do?": wanted, the sections its intents name) or names a concern the guidance does not cover."""
-    explicit = bool(before.section and FOLLOW_UP.match(query.text)) and not names_its_own(query, ranking)
-    bare = bool(before.section and len(meaningful(query)) <= 1 and not ranking.answerable and not wanted)
+    own = names_its_own(query, ranking, least)
+    explicit = bool(before.section and FOLLOW_UP.match(query.text)) and not own
+    bare = bool(before.section and len(meaningful(query)) <= 1 and not ranking.answerable and not wanted and not own)
     # "What about FGM, what goes in the policy for that?" asks of another concern: it is judged on its own.
     return (explicit or bare) and not ranking.elsewhere
 
 
-def names_its_own(query: Query, ranking: Ranking) -> bool:
-    """A follow-up that names its own subject ("and what about the parents?", "what about England, is there that
-    outcome 21 thing"): the guidance answers it, and a word of its own, not a number, is in the first heading."""
+def names_its_own(query: Query, ranking: Ranking, least: float = 1.0) -> bool:
+    """A follow-up that names its own subject ("and what about the parents?", "what do I say to his parents?"): the
+    guidance answers it (or may: `least`, the bar of scope a question leaning on a conversation must reach), and a
+    word of its own, not a number, is in the first heading."""
     top = ranking.sections[0].facts if ranking.sections else None
     own = {s for s in meaningful(query) if not s.isdigit()}
-    return bool(top and ranking.answerable and own & top.heading_stems)
+    return bool(top and (ranking.answerable or ranking.in_scope >= least) and own & top.heading_stems)

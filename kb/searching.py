@@ -153,8 +153,9 @@ def _sections(ranking: Ranking, query: Query, filters: Filters, facets: bool, in
     (intents.yaml), ranked by the model."""
     pinned = [r for r in ranking.sections if filters.pin and r.facts.id == filters.pin[0]
               and applies(r.facts.article, r.facts.section, filters.nation, filters.topic)]
-    if query.analysed.stems and not intents and not pinned and not any(r.bm25 > 0 for r in ranking.sections):
-        return 0, (), {}
+    if (query.analysed.stems and not intents and not any(r.bm25 > 0 for r in ranking.sections)
+            or not query.analysed.words) and not pinned:
+        return 0, (), {}  # words found nowhere, or no word at all ("(((", an emoji): nothing, not guesses
     matching = [r for r in ranking.sections
                 if r.bm25 > 0 or r.probability >= filters.tuning.relevant or r.facts.source in intents]
     if not query.analysed.stems and not matching:

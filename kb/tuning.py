@@ -53,6 +53,12 @@ class Tuning:
     # the 6 in-scope ones it answered (all rightly) were from 0.067 up.
     image_floor: float = 0.03
     alternative: float = 0.3  # the least probability of answering for another section to be offered
+    # A question in a conversation that points back at it ("she begged me not to tell, do I have to?") is answered
+    # from this probability that the guidance answers, not the learned threshold: the conversation vouches for its
+    # subject. Train writer-fold CV (28,823 questions, each scored alone, with "it", "she", "his"... in them): of
+    # the declined in-scope ones 197 of 249 reach 0.2 (167 at 0.3, 214 at 0.1); of the declined out-of-scope ones
+    # 0.092 do (0.060 at 0.3, 0.148 at 0.1), fewer in a conversation about this subject.
+    leaning_scope: float = 0.2
     max_laws: int = 3  # law items with an answer for one nation (twice as many when no nation is known)
     law_score_ratio: float = 0.6  # law the question points to clearly: this share of the best match's score
     # Fitting at build time (the train fold of the question bank).

@@ -562,6 +562,12 @@ def test_other_kinds_rank_as_whoosh_ranks_them(ix: OpenIndex, words: list[str], 
         [score * (ix.tuning.history_factor if i in past else 1.0) for i, score in expected], rel=1e-9)
 
 
+@pytest.mark.parametrize("query", ["(((", "*", '"', "\U0001f346\U0001f4a6"])
+def test_a_search_with_no_word_at_all_finds_nothing(ix: OpenIndex, query: str) -> None:
+    result = search(ix, query)
+    assert result.total == 0 and result.hits == ()
+
+
 def test_a_replaced_document_never_comes_before_the_documents_in_use(ix: OpenIndex) -> None:
     for words in ("searching screening confiscation", "ukcis guidance schools", "sexting in schools and colleges"):
         hits = search(ix, words, kind="reference", limit=50).hits

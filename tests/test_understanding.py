@@ -323,6 +323,24 @@ def test_a_calm_question_on_telling_gets_whom_to_tell_not_the_999_step(
     assert answer(ix, "when should I call 999?", nation=nation).section is emergency[1]
 
 
+def test_a_question_pointing_back_at_the_conversation_is_answered_with_it_in_mind(ix: OpenIndex) -> None:
+    question = "she begged me not to tell anyone - do i have to?"
+    assert not answer(ix, question, nation="england").answered  # alone, nothing says what it is about
+    first = answer(ix, "a 13 year old told me a 30 year old man has been asking her for nudes", nation="england")
+    assert answer(ix, question, context=first.context).answered
+    parents = answer(ix, "what do i say to his parents?", context=first.context)
+    assert parents.section is not None and "parents" in parents.section.heading.lower()
+
+
+def test_a_question_aside_is_still_declined_and_the_conversation_keeps_its_topic(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?", nation="england")
+    aside = answer(ix, "how do I report a data breach to the ICO?", context=first.context)
+    assert not aside.answered
+    after = answer(ix, "and in Scotland?", context=aside.context)
+    assert after.nation == "scotland" and after.section is not None
+    assert after.section.provenance.section == first.section.provenance.section
+
+
 def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:
     first = answer(ix, "is it illegal for a child to share a nude?")
     second = answer(ix, "how do I get a photo taken down from a website", context=first.context)
