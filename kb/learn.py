@@ -211,8 +211,8 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
         question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
-    # An adult's or an animal's danger, or no word the guidance knows and no cue ("%00"): the line "call 999".
-    if urgency.urgent and (wordless(urgency, question.unknown, query.analysed.words) or answers < eng.model.outside
+    # An adult's or an animal's danger, or no word at all and no cue ("%00"): the line "call 999".
+    if urgency.urgent and (wordless(urgency, query.analysed.words) or answers < eng.model.outside
                            and len(query.text.split()) <= ix.tuning.urgent_outside_words):
         urgency = replace(urgency, urgent=False, maybe=True, sure=False)
     return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage, question.outside)

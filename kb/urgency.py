@@ -266,10 +266,10 @@ def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
             or (threats >= 2 and now))
 
 
-def wordless(urgency: Urgency, unknown: float, words: Sequence[str]) -> bool:
-    """No cue and no word the guidance knows (unknown: the share of its words of three letters or more that the
-    index does not have): noise such as "%00", which the words' model alone can score as an emergency."""
-    return not urgency.cues and (unknown == 1.0 or not any(len(w) > 2 for w in words))
+def wordless(urgency: Urgency, words: Sequence[str]) -> bool:
+    """No cue and no word of three letters or more: noise such as "%00", which the words' model alone can score as
+    an emergency. (Words the index does not know are no sign: "daughter 15 in insta-mans car", or Welsh.)"""
+    return not urgency.cues and not any(len(w) > 2 for w in words)
 
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],

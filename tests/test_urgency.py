@@ -42,6 +42,7 @@ from kb.urgency import (
     row,
     rules_floor,
     sentence_stems,
+    wordless,
 )
 from kb.urgency_text import TextModel, cross_scores, fit_text, ngrams
 
@@ -636,11 +637,19 @@ def test_a_child_who_said_she_wants_to_die_brings_the_crisis_lines_even_when_cal
     assert Urgency(0.01, False, False, frozenset({"intent_to_die", "past"})).risks == {"self-harm"}
 
 
-@pytest.mark.parametrize("question", ["%00", "%FF", "ff", "zzz qqq"])
-def test_input_with_no_word_the_guidance_knows_and_no_cue_is_never_urgent(ix: OpenIndex, question: str) -> None:
+@pytest.mark.parametrize("question", ["%00", "%FF", "ff", "?? !!"])
+def test_input_with_no_word_and_no_cue_is_never_urgent(ix: OpenIndex, question: str) -> None:
     # Noise scored high by the words' model once ("%00" read as sure): it gets the line "call 999", no alarm.
     reply = answer(ix, question)
     assert not reply.urgent and not search(ix, question).urgent
+
+
+def test_words_the_index_does_not_know_are_no_sign_of_noise(ix: OpenIndex) -> None:
+    # An emergency in words the guidance never uses (or in Welsh) is still read by the words' model.
+    for question in ("daughter 15 in insta-mans car", "Bachgen 15 wedi anfon llun o dabledi a 'sori am y llunie, "
+                     "fi'n mynd' i grwp sgwrsio'r dosbarth. Ni ddim yn gwybod ble mae e."):
+        u = understand(ix, question)
+        assert not wordless(Urgency(0.9, True, False, frozenset()), u.analysed.words), question
 
 
 @pytest.mark.parametrize("question", ["what should our policy say about self-harm after an image is shared",
