@@ -281,10 +281,11 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     conversation keeps its topic (before): a question aside does not make the next follow-up lose it."""
     content = ix.content
     kept = before if before and before.section and content.section(before.section) else None  # a real topic only
-    token = encode_context(kept.section if kept else None, nation, kept.law_groups if kept else ())
+    risks = ranking.urgency.risks | (before.risks if before else frozenset())
+    token = encode_context(kept.section if kept else None, nation, kept.law_groups if kept else (), risks)
     return Answer(
         question=question, answered=False, urgent=False, context=token, nation=nation,
-        contacts=contacts_for(content, nation, ranking.urgency.risks),
+        contacts=contacts_for(content, nation, risks),
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
         alternatives=_others(ranking, None, ix.tuning.alternative, image), intents=_intents(content, query),
@@ -310,7 +311,10 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
     else:
         found = [choose_laws(content, section, query.text, n, law_hits, tuning) for n in (nation, *compared)]
     laws = tuple(dict.fromkeys(item for items in found for item in items))
-    token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)))
+    # A conversation about a child at risk of suicide keeps the crisis lines on every turn after ("what now?").
+    risks = ranking.urgency.risks | asked.before.risks
+    token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)),
+                           risks)
     unsure = ranking.in_scope < tuning.unsure and not urgent
     return Answer(
         question=question,
@@ -326,7 +330,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section, (nation, *compared) if nation else ()),
         followups=followups_for(content, article, nation, token, section, _intents(content, query)),
-        contacts=contacts_for(content, nation, ranking.urgency.risks),
+        contacts=contacts_for(content, nation, risks),
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section, tuning.alternative) if unsure else (),

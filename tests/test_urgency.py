@@ -627,6 +627,19 @@ def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: O
     assert all(c.url and c.source_url for c in kept), "only verified, cited crisis lines"
 
 
+def test_the_crisis_lines_stay_on_the_turns_after_a_child_at_risk_of_suicide(ix: OpenIndex) -> None:
+    first = answer(ix, "she says she wants to die and has a blade in the toilets right now")
+    crisis = {c.id for c in first.contacts if c.risk}
+    assert crisis
+    then = first
+    for follow_up in ("I've called 999, what now?", "should I tell her parents?"):
+        then = answer(ix, follow_up, context=then.context)
+        assert crisis <= {c.id for c in then.contacts}, follow_up
+    # A conversation that never signalled the risk lists none.
+    calm = answer(ix, "should I tell her parents?", context=answer(ix, "how do we get a nude taken down?").context)
+    assert not any(c.risk for c in calm.contacts)
+
+
 def test_a_child_who_said_she_wants_to_die_brings_the_crisis_lines_even_when_calm_now(ix: OpenIndex) -> None:
     reply = answer(ix, "a girl said she wants to die after her nudes were shared last month but she is fine now "
                        "and at home with mum", nation="wales")
