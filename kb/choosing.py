@@ -17,6 +17,16 @@ from kb.understand import Query
 
 # A question that asks about danger or 999 itself, which the 999 step answers however calm it reads.
 DANGER_ASKED = re.compile(r"\b(?:999|emergenc\w*|immediate\w*|danger\w*|right now|at risk|unsafe)\b", re.I)
+# An age a follow-up gives ("what if she's 12?", "one of them is 19", "he's 20yo") or an adult it names: two of the
+# guidance's referral criteria turn on them (an adult involved; sexual acts with a child under 13).
+AGE_GIVEN = re.compile(
+    r"\b(?:he|she|they|him|her|one of them|the other(?: one)?|(?:the|her|his) (?:boy|girl|lad|man|guy|classmate|"
+    r"boyfriend|girlfriend|friend|person))(?:.s| is| are| was| were| turned| turns)?\s+(?:only |just |actually |now "
+    r"|really |nearly |over )?(\d{1,2})\b|\b(\d{1,2}) ?(?:yo|y/o|yrs? old|years? old)\b", re.I)
+ADULT_NAMED = re.compile(r"\b(?:an adult|a grown (?:man|woman)|grown-?up|over 18|an? (?:man|woman) in (?:his|her) "
+                         r"(?:20s|30s|40s|twenties|thirties|forties))\b", re.I)
+CRITERIA_BY_AGE: tuple[tuple[str, Callable[[int], bool]], ...] = (("adult", lambda age: age >= 18),
+                                                                  ("under-13", lambda age: age < 13))
 LAW = "the-law"  # the intent of asking whether something is a crime (intents.yaml)
 
 # Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
@@ -121,6 +131,22 @@ def named_subject(content: Content, query: Query, nation: str | None) -> tuple[A
     return None
 
 
+def age_turns_the_route(asked: Asked) -> tuple[Article, Section] | None:
+    """A follow-up that gives an age or names an adult ("what if he's 19?", "she's 12 actually") after a topic that is
+    not the law itself: the section of the referral criterion it meets (an adult involved; a child under 13),
+    where the decision aid's criterion links (tools.yaml)."""
+    tools, content = asked.content.tools, asked.content
+    topic = content.section(asked.before.section) if asked.continues and asked.before.section else None
+    if tools is None or topic is None or topic[1].provenance.section in content.roles.law:
+        return None
+    ages = [int(a or b) for a, b in AGE_GIVEN.findall(asked.text)]
+    met = {name for name, test in CRITERIA_BY_AGE if any(test(age) for age in ages)}
+    met |= {"adult"} if ADULT_NAMED.search(asked.text) else set()
+    link = next((q.link for q in tools.decide.criteria if q.id in met), "")
+    found = content.section(link.removeprefix("/articles/")) if link else None
+    return found if found is not None and found[1] is not topic[1] else None
+
+
 def declared_follow_up(asked: Asked) -> tuple[Article, Section] | None:
     """One of the site's own follow-up questions is answered from the section conversation.yaml names for it (the
     ranking may split a near tie between two sections either way), unless that section is about other nations."""
@@ -208,7 +234,8 @@ def calm_sibling(asked: Asked, found: tuple[Article, Section]) -> tuple[Article,
 
 # The answer's choices, first that finds a section wins.
 STRATEGIES: tuple[Strategy, ...] = (
-    emergency_when_sure, own_question, image_handling, declared_follow_up, subject_named, same_topic, best_section,
+    emergency_when_sure, own_question, image_handling, declared_follow_up, subject_named, age_turns_the_route,
+    same_topic, best_section,
     emergency_when_urgent, first_steps_when_bare, intent_alone, leaning_on_topic,
 )
 

@@ -341,6 +341,27 @@ def test_a_question_aside_is_still_declined_and_the_conversation_keeps_its_topic
     assert after.section.provenance.section == first.section.provenance.section
 
 
+@pytest.mark.parametrize(("first", "follow_up", "criterion"), [
+    ("a pupil showed me a nude on her phone, can i look at it?", "what if she's 12?", "under-13"),
+    ("how do i talk to the boy who shared it?", "what if he turns out to be an adult?", "adult"),
+    ("two 15 year olds swapped nudes, how do I support them", "what if one of them is 19?", "adult")])
+def test_a_follow_up_giving_an_age_that_meets_a_referral_criterion_answers_from_it(
+        ix: OpenIndex, first: str, follow_up: str, criterion: str) -> None:
+    assert ix.content.tools is not None
+    link = next(q.link for q in ix.content.tools.decide.criteria if q.id == criterion)
+    found = ix.content.section(link.removeprefix("/articles/"))
+    assert found is not None
+    before = answer(ix, first, nation="england")
+    assert before.section is not found[1]
+    assert answer(ix, follow_up, context=before.context).section is found[1]
+
+
+def test_an_age_after_a_law_question_keeps_the_law(ix: OpenIndex) -> None:
+    first = answer(ix, "is it illegal for a child to share a nude?", nation="england")
+    for follow_up in ("what if he's 19?", "what if she's 12?"):
+        assert answer(ix, follow_up, context=first.context).section is first.section, follow_up
+
+
 def test_a_new_subject_after_a_law_question_leaves_the_law_behind(ix: OpenIndex) -> None:
     first = answer(ix, "is it illegal for a child to share a nude?")
     second = answer(ix, "how do I get a photo taken down from a website", context=first.context)
