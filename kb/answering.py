@@ -187,7 +187,8 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     ranking = rank(ix, query, nation)
     asked = _asked(ix, query, ranking, before, nation)
     if asked.continues:
-        asked = replace(asked, moved=moved(ix, query, before, nation), refined=refined(ix, query, before, nation))
+        found = moved(ix, query, before, nation)
+        asked = replace(asked, moved=found, refined=None if found else refined(ix, query, before, nation))
     elif ranking.sections and not query.nations and not names_only_there(ix, query, ranking, nation):
         # The user's nation, not one the question names: England and Wales's outcome 21 is no answer in Scotland.
         asked = replace(asked, here=there(ix, query, ranking.sections[0].facts.section, nation))
@@ -222,8 +223,9 @@ def leaning(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, nati
 def names_only_there(ix: OpenIndex, query: Query, ranking: Ranking, nation: str | None) -> bool:
     """The question names what only the best section's nations have: a word of its heading that no heading of a
     section applying in the user's nation has ("what does outcome 21 mean?" from Scotland asks of England's)."""
-    if not nation or not ranking.sections:
-        return False
+    top = ranking.sections[0].facts.section if ranking.sections else None
+    if not nation or top is None or not top.nations or nation in top.nations:
+        return False  # only a section about other nations only can name what only they have
     here = {s for f in engine(ix).sections if not f.section.nations or nation in f.section.nations
             for s in f.heading_stems}
     return bool(set(meaningful(query)) & (ranking.sections[0].facts.heading_stems - here))

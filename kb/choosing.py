@@ -120,15 +120,20 @@ def named_subject(content: Content, query: Query, nation: str | None) -> tuple[A
     """The section from another source (its `subject` phrases) that the question names, when the question asks
     nothing else of its own but whether it is the law, and the section applies where the user is."""
     said = stems(query.text)
-    rest = query.text
-    for intent in (i for i in content.intents if i.name == LAW):
-        rest = intent.without(rest)
     for article in content.articles:
         for section in (s for s in article.sections if s.subject and _applies_in(nation, s)):
             phrases = [tuple(stems(p)) for p in section.subject]
-            if names_any(said, phrases) and not set(_own(stems(rest))) - {w for p in phrases for w in p}:
+            if names_any(said, phrases) and not set(_own(stems(_without_law(content, query.text)))) - {
+                    w for p in phrases for w in p}:
                 return article, section
     return None
+
+
+def _without_law(content: Content, text: str) -> str:
+    """The text without the words that ask whether something is the law (the law intent's)."""
+    for intent in (i for i in content.intents if i.name == LAW):
+        text = intent.without(text)
+    return text
 
 
 def age_turns_the_route(asked: Asked) -> tuple[Article, Section] | None:

@@ -80,7 +80,7 @@ class Section:
     link_lines: tuple[int, ...] = ()
     line: int = 0
     nations: tuple[str, ...] = ()  # only for a section about particular nations; empty: it applies everywhere
-    subject: tuple[str, ...] = ()  # phrases naming a section from another source (kb.subjects), which it answers
+    subject: tuple[str, ...] = ()  # phrases naming a section from another source (kb.choosing.named_subject)
 
     def link_line(self, target: str) -> int:
         """The line of the first link to target, else the heading's (ids named in the attribute line)."""

@@ -226,16 +226,21 @@ def _current_first(ix: OpenIndex, kind: str, stored: Sequence[dict[str, Any]], d
     that every page of results agrees with the whole list."""
     if kind == "section":
         return docs
-    past = [_is_history(ix, _hit(stored[d], 0.0, ix.tuning)) for d in docs.tolist()]
+    past = [_past(ix, kind, str(stored[d].get("anchor", ""))) for d in docs.tolist()]
     return docs[np.argsort(past, kind="stable")]
 
 
 def _is_history(ix: OpenIndex, hit: Hit) -> bool:
     """True for a law item that is no longer the law to apply, and for a document that another replaced."""
-    if hit.type == "reference":
-        ref = ix.content.reference(hit.anchor)
+    return _past(ix, hit.type, hit.anchor)
+
+
+def _past(ix: OpenIndex, kind: str, anchor: str) -> bool:
+    """_is_history for a document of a kind, by its id (its stored anchor)."""
+    if kind == "reference":
+        ref = ix.content.reference(anchor)
         return ref is not None and bool(ref.replaced_by)
-    item = ix.content.law(hit.anchor) if hit.type == "legislation" else None
+    item = ix.content.law(anchor) if kind == "legislation" else None
     return item is not None and not item.current
 
 

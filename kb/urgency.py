@@ -30,8 +30,8 @@ MISSING = "missing"
 FILMING = "filming_now"  # a child filmed or photographed undressed, as the writer tells it: urgent on its own
 ALARMING = frozenset((*THREATS, *NOW, *DANGER))  # the families that name a danger or the time it comes
 HAPPENING = "happening_now"
-# The risks (kb.model.RISKS) a question signals through these families, once it reads as urgent or maybe urgent:
-# crisis lines kept for a risk are listed in its answer.
+# The risks (kb.model.RISKS) a question signals through these families (Urgency.risks says when): crisis lines kept
+# for a risk are listed in its answer.
 RISK_CUES = {"self-harm": DANGER}
 TOLD_OTHERWISE = ("planning", "hypothetical", "fiction")  # calm families of a policy, lesson or story: no child's words
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from kb.answering import contacts_for
 from kb.model import LAW_GROUPS, NATION_NAMES, NATIONS, REFERENCE_KINDS, TOPICS, Article, Content, LawItem, Reference
 from web import ask as conversation
 from web import engine
@@ -86,7 +87,7 @@ def search_page() -> str:
         number = last
         result = engine.find(q, offset=(number - 1) * PAGE_RESULTS, **options)
     content = engine.content()
-    crisis = [c for c in content.contacts if c.risk and c.risk in result.risks and c.serves(nation or "")]
+    crisis = [c for c in contacts_for(content, nation or None, result.risks) if c.risk]
     return render_template("search.html", q=q, result=result, filters=filters, options=_options(),
                            message=message, tasks=_tasks(content), crisis=crisis,
                            pages=Pages(number, last, (number - 1) * PAGE_RESULTS))

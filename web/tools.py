@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from kb.answering import contacts_for as answer_contacts
 from kb.model import NATION_NAMES, NATIONS, Contact, NationRoute
 from kb.tools import (
     BadState,
@@ -69,8 +70,8 @@ def decide_page() -> str:
                                choices=[(n, NATION_NAMES[n]) for n in NATIONS], titles=_section_titles())
     changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
     contacts = contacts_for(decision.nation)
-    risks = {q.risk for q in decision.met if q.risk}
-    crisis = [c for c in contacts.values() if c.risk and c.risk in risks]
+    risks = frozenset(q.risk for q in decision.met if q.risk)
+    crisis = [c for c in answer_contacts(engine.content(), decision.nation or None, risks) if c.risk]
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
                            back=back, changes=changes, contacts=contacts, titles=_section_titles(), crisis=crisis,
                            routes=route_views(aid.routes, decision, contacts),
