@@ -510,3 +510,17 @@ def test_a_declined_question_that_may_be_urgent_asks_whether_anyone_is_in_danger
     line = re.search(r"<p class=\"maybe-urgent\"><strong>(.*?)</strong>", html.decode())
     assert line and line.group(1) == "Is anyone in danger right now? Call 999."
     assert b"emergency-panel" not in html
+
+
+@pytest.mark.parametrize("path", ["/search?q=a man is outside the school waiting for her now",
+                                  "/ask?q=a man is outside the school waiting for her now"])
+def test_the_emergency_links_carry_each_requests_own_nation(client: FlaskClient, path: str) -> None:
+    """A link built in a template from a literal address carries the nation of the request that shows it, never
+    the nation of the request that first compiled the template."""
+    for nation in ("wales", "scotland", "", "northern-ireland"):
+        page = client.get(f"{path}&nation={nation}").get_data(as_text=True)
+        links = re.findall(r'href="([^"]*immediate-danger[^"]*)"', page)
+        assert links, (path, nation)
+        for link in links:
+            carried = parse_qs(urlsplit(link.replace("&amp;", "&")).query).get("nation", [""])[0]
+            assert carried == nation, (path, nation, link)

@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, request, url_for
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from kb.model import NATIONS
@@ -24,7 +26,20 @@ _NOT_PAGES = ("/static/", "/api/", "/healthz")
 def install(app: Flask) -> None:
     app.add_template_global(here)
     app.add_template_global(chosen_nation)
-    app.jinja_env.filters.update(keep_nation=keep_nation, nation_links=nation_links)
+    app.jinja_env.filters.update(keep_nation=_keep_nation, nation_links=_nation_links)
+
+
+# Jinja folds a filter of a literal ('/articles/...' | keep_nation) when it compiles a template, once for every
+# request after: a filter that reads the request must say it needs the context, or the first request's nation
+# would be carried on every later page.
+@pass_context
+def _keep_nation(context: Context, url: str, nation: str | None = None) -> str:
+    return keep_nation(url, nation)
+
+
+@pass_context
+def _nation_links(context: Context, html: str) -> Markup:
+    return nation_links(html)
 
 
 def chosen_nation() -> str:
