@@ -96,6 +96,8 @@ def search(
         urgency = rank(ix, query, query.nation, scope=False).urgency if kind == "all" else calm
         if urgency.urgent and not offset:
             hits = _emergency_first(ix, hits, nation, topic, limit, at=0 if urgency.sure else 1)
+        # Replaced documents come after current ones (kb.retrieve): the order decides, and the scores follow it.
+        hits = tuple(replace(h, score=s) for h, s in zip(hits, descending([h.score for h in hits]), strict=True))
     return SearchResult(query=text, corrected=query.corrected, total=max(total, len(hits)), hits=hits,
                         facets=counts, message=query.message, urgent=urgency.urgent, risks=urgency.risks)
 
@@ -173,11 +175,21 @@ def _sections(ranking: Ranking, query: Query, filters: Filters, facets: bool, in
             tally["topics"].update(r.facts.article.topics)
         counts = {name: dict(c.most_common()) for name, c in tally.items()}
     wanted = frozenset(query.analysed.stems) | frozenset(query.analysed.expansions)
-    page = kept[filters.offset:filters.offset + filters.limit]
-    return len(kept), tuple(_hit(r, wanted, filters.marked, filters.tuning) for r in page), counts
+    scores = descending([100 * r.probability for r in kept])
+    page = range(filters.offset, min(len(kept), filters.offset + filters.limit))
+    return len(kept), tuple(_hit(kept[i], scores[i], wanted, filters.marked, filters.tuning) for i in page), counts
 
 
-def _hit(ranked: Ranked, wanted: frozenset[str] | None, marked: frozenset[str], tuning: Tuning) -> Hit:
+def descending(scores: list[float]) -> list[float]:
+    """Scores that never rise down the list: a result placed above another (the 999 step, a named subject, the
+    first of each source section) scores at least as much as those below it."""
+    out = list(scores)
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = max(out[i], out[i + 1])
+    return [round(x, 3) for x in out]
+
+
+def _hit(ranked: Ranked, score: float, wanted: frozenset[str] | None, marked: frozenset[str], tuning: Tuning) -> Hit:
     """A search result for a ranked section."""
     article, section = ranked.facts.article, ranked.facts.section
     snippet = (make_snippet(section.text, wanted, tuning.snippet_chars, marked=marked) if wanted
@@ -189,7 +201,7 @@ def _hit(ranked: Ranked, wanted: frozenset[str] | None, marked: frozenset[str], 
         heading=section.heading,
         url=f"{article.url}#{section.anchor}",
         snippet=snippet,
-        score=round(100 * ranked.probability, 3),
+        score=score,
         source=section.provenance,
         nations=section.nations or article.nations,
         topics=article.topics,
@@ -215,7 +227,7 @@ def _emergency_first(
         heading=section.heading,
         url=f"{article.url}#{section.anchor}",
         snippet=html.escape(lead(section.text, ix.tuning.lead_chars), quote=True),
-        score=(hits[0].score if hits else 0.0) + 1.0,
+        score=0.0,
         source=section.provenance,
         nations=article.nations,
         topics=article.topics,
@@ -223,6 +235,9 @@ def _emergency_first(
         anchor=section.anchor,
     )
     rest = [h for h in hits if h.id != pinned.id]
+    at = min(at, len(rest))
+    # It scores as the result above it (or one more than the best, when first): the list stays in score order.
+    pinned = replace(pinned, score=rest[at - 1].score if at else (rest[0].score + 1.0 if rest else 1.0))
     return tuple(rest[:at] + [pinned] + rest[at:])[:limit]
 
 

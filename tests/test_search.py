@@ -594,3 +594,19 @@ def test_kept_clauses_are_bounded(ix: OpenIndex) -> None:
         again = leaves.evaluate(q, lambda: searcher)
     assert len(leaves._kept) == 3  # noqa: SLF001 - the bound is what this test is about
     assert (first[0] == again[0]).all() and (first[1] == again[1]).all()
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["nude", "pics", "shared", "tell", "parents", "police", "law", "Scotland",
+                                       "remove", "policy", "outside", "now", "he's", "waiting", "tonight", "posting",
+                                       "school", "what", "do", "I", "blackmail", "cyberflashing"]),
+                      min_size=1, max_size=8),
+       kind=st.sampled_from(["section", "all"]))
+def test_scores_never_rise_down_the_results(ix: OpenIndex, words: list[str], kind: str) -> None:
+    """A result placed above another (the 999 step, a named subject, the first of a source section) scores at
+    least as much as it, on one page and from one page to the next."""
+    text = " ".join(words)
+    first = search(ix, text, kind=kind, limit=5).hits
+    second = search(ix, text, kind=kind, limit=5, offset=5).hits if kind == "section" else ()
+    scores = [h.score for h in (*first, *second)]
+    assert scores == sorted(scores, reverse=True), (text, scores)
