@@ -44,6 +44,7 @@ class Answer:
     intents: tuple[str, ...] = ()  # what the question asks to do (intents.yaml), as the question reads
     steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
     compared: tuple[str, ...] = ()  # other nations whose law is shown too, for a question comparing places
+    young_person: str = ""  # what a young person writing about themselves is told first (their contacts lead)
 
     @property
     def guided(self) -> bool:
@@ -77,6 +78,7 @@ class Answer:
             "notes": list(self.notes),
             "tools": [{"title": t, "url": u} for t, u in self.tools],
             "maybe_urgent": self.maybe_urgent,
+            "young_person": self.young_person or None,
             "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
             "steps": [{"text": s.text, "url": s.link, "source": s.provenance.as_dict()} for s in self.steps],
         }
@@ -143,7 +145,9 @@ def _asked(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, natio
     guided = content.conversation is not None and FIRST_STEPS in intents and not (
         ranking.urgency.sure and ranking.urgency.named)
     wanted = wants(content, query)
-    follows = continues(before, query, ranking, wanted, ix.tuning.leaning_scope)
+    # "thanks, bye" after an answer asks nothing more of its topic.
+    polite = content.cues is not None and content.cues.pleasantry(query.typed)
+    follows = continues(before, query, ranking, wanted, ix.tuning.leaning_scope) and not polite
     return Asked(content, query.text, ranking, before, follows, guided,
                  len(meaningful(query)) <= 1, wanted, nation, ix.tuning.image_among,
                  ix.tuning.image_floor, typed=query.typed, named=named_subject(content, query, nation))
@@ -154,11 +158,20 @@ def _intents(content: Content, query: Query) -> tuple[str, ...]:
     return tuple(i.name for i in content.intents if i.matches(query.typed) or i.matches(query.text))
 
 
-def contacts_for(content: Content, nation: str | None, risks: frozenset[str] = frozenset()) -> tuple[Contact, ...]:
+def contacts_for(content: Content, nation: str | None, risks: frozenset[str] = frozenset(), young: bool = False
+                 ) -> tuple[Contact, ...]:
     """A nation's own contacts only (the council's services, or Northern Ireland's Trust Gateway teams); crisis
-    lines only for a question that signals their risk, then straight after 999."""
-    shown = [c for c in content.contacts if c.serves(nation or "") and (not c.risk or c.risk in risks)]
-    return tuple(sorted(shown, key=lambda c: 0 if c.phone == "999" else 1 if c.risk else 2))
+    lines only for a question that signals their risk, then straight after 999; a young person's own lines next
+    when one writes about themselves."""
+    shown = [c for c in content.contacts if c.serves(nation or "") and (not c.risks or risks.intersection(c.risks))]
+    return tuple(sorted(shown, key=lambda c: 0 if c.phone == "999" else 1 if c.risks else
+                        2 if young and c.audience == "young-people" else 3))
+
+
+def young_note(content: Content, query: Query) -> str:
+    """What a young person writing about themselves is told first ("" for anyone else)."""
+    young = content.conversation.young if content.conversation else None
+    return young.note if young and young.writes(query.typed) else ""
 
 
 def _others(ranking: Ranking, chosen: Section | None, least: float, first: tuple[Article, Section] | None = None
@@ -287,7 +300,8 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     token = encode_context(kept.section if kept else None, nation, kept.law_groups if kept else (), risks)
     return Answer(
         question=question, answered=False, urgent=False, context=token, nation=nation,
-        contacts=contacts_for(content, nation, risks),
+        contacts=contacts_for(content, nation, risks, young=bool(note := young_note(content, query))),
+        young_person=note,
         followups=followups_for(content, None, nation, token), corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
         alternatives=_others(ranking, None, ix.tuning.alternative, image), intents=_intents(content, query),
@@ -332,7 +346,8 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
         tools=tuple(content.tools.for_section(section.provenance.section)) if content.tools else (),
         resources=resources_for(content, section, (nation, *compared) if nation else ()),
         followups=followups_for(content, article, nation, token, section, _intents(content, query)),
-        contacts=contacts_for(content, nation, risks),
+        contacts=contacts_for(content, nation, risks, young=bool(note := young_note(content, query))),
+        young_person=note,
         corrected=query.corrected,
         confidence=ranking.in_scope,
         alternatives=_others(ranking, section, tuning.alternative) if unsure else (),

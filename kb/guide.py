@@ -87,6 +87,22 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class YoungPerson:
+    """A young person writing about themselves (conversation.yaml's `young-person`), and what an answer tells
+    them first."""
+
+    patterns: tuple[re.Pattern[str], ...] = ()
+    unless: tuple[re.Pattern[str], ...] = ()  # an adult's role or age named: not a young person writing
+    note: str = ""
+    provenance: Provenance | None = None
+
+    def writes(self, text: str) -> bool:
+        """Whether the text reads as a young person writing about themselves, naming no adult's role or age."""
+        lowered = text.lower()
+        return any(p.search(lowered) for p in self.patterns) and not any(p.search(lowered) for p in self.unless)
+
+
+@dataclass(frozen=True)
 class Conversation:
     """Everything in content/conversation.yaml."""
 
@@ -94,6 +110,7 @@ class Conversation:
     first_steps: FirstSteps
     shared: Fact  # asked after the decision aid's questions; its link is the aid's step it brings forward
     next: tuple[FollowUp, ...]
+    young: YoungPerson = YoungPerson()
 
     def follow_up(self, intent: str) -> FollowUp | None:
         """The follow-up entry of an intent, if any."""
@@ -145,6 +162,15 @@ class _Reader(Fields):
             return []
         return [_Reader(v, self.path, self.problems, self.line_of(key), self.headings, self.source) for v in value]
 
+    def patterns(self, key: str, required: bool = True) -> tuple[re.Pattern[str], ...]:
+        out = []
+        for value in self.words(key) if required or key in self.data else ():
+            try:
+                out.append(re.compile(value))
+            except re.error as exc:
+                self.problem(f"'{key}': bad pattern {value!r} ({exc})", key=key)
+        return tuple(out)
+
     def step(self) -> Step:
         return Step(text=" ".join(self.text("text").split()), link=self.link(), provenance=self.provenance(),
                     line=self.line_of("link"))
@@ -175,10 +201,16 @@ def parse_conversation(text: str, path: str = CONVERSATION_FILE, headings: Seque
         shared=Fact(SHARED, shared.text("question"), shared.text("short"), shared.text("hint"), SHARED_OPTIONS,
                     shared.link()),
         next=tuple(follow),
+        young=_young(root.child("young-person")) if "young-person" in root.data else YoungPerson(),
     )
     shared.provenance()
     errors = tuple(problems)
     return Parsed(None if errors else conversation, errors)
+
+
+def _young(r: _Reader) -> YoungPerson:
+    return YoungPerson(r.patterns("patterns"), r.patterns("unless", required=False), " ".join(r.text("note").split()),
+                       r.provenance())
 
 
 def check_conversation(conversation: Conversation, content: Content, path: str = CONVERSATION_FILE

@@ -36,14 +36,14 @@ from kb.rank import (
 )
 from kb.rank_fit import Example, fit_within
 from kb.rank_fit import fit as fit_ranking
-from kb.ranked import Ranked, Ranking, SectionFacts, diversify, in_order
+from kb.ranked import Ranked, Ranking, SectionFacts, diversify, in_order, settled
 from kb.retrieve import leaves_of, searcher_for, section_scores
 from kb.retrieve_leaves import OnDemand
 from kb.semantic import Neighbourhood, embed_bank, opened
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, read_by_encoder, understand
-from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share, wordless
+from kb.urgency import Cues, UrgencyModel, assess, sentence_stems, urgent_share
 from kb.urgency import Row as UrgencyRow
 from kb.urgency import fit as fit_urgency
 from kb.urgency_text import ngrams
@@ -211,10 +211,9 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
         question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
-    # An adult's or an animal's danger, or no word at all and no cue ("%00"): the line "call 999".
-    if urgency.urgent and (wordless(urgency, query.analysed.words) or answers < eng.model.outside
-                           and len(query.text.split()) <= ix.tuning.urgent_outside_words):
-        urgency = replace(urgency, urgent=False, maybe=True, sure=False)
+    # Below Model.outside, in a short question: an adult's or an animal's danger, which gets the line "call 999".
+    low = answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words
+    urgency, answers = settled(urgency, eng.cues, query.typed, query.analysed.words, answers, low)
     return Ranking(ranked, answers, answers >= eng.model.threshold, urgency, question.coverage, question.outside)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # only for the types of Content's fields: these modules build
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 # The risks a contact can be kept for: shown in an answer only when the question signals it (kb/urgency.py).
-RISKS = ("self-harm",)
+RISKS = ("self-harm", "medical")
 NATION_NAMES = {
     "england": "England",
     "wales": "Wales",
@@ -219,8 +219,8 @@ class Contact:
     nations: tuple[str, ...] = NATIONS
     # The page its details were checked against (listed as verified in sources.yaml).
     source_url: str = ""
-    # A crisis line an answer lists only when the question signals this risk now (one of RISKS), else "".
-    risk: str = ""
+    # A line an answer lists only when the question signals one of these risks now (of RISKS); none: every answer.
+    risks: tuple[str, ...] = ()
 
     @property
     def link_text(self) -> str:
@@ -244,6 +244,9 @@ class GlossaryEntry:
     url: str = ""
     core: bool = False
     line: int = 0
+    # Its one-word `also` words are read as the term itself before anything else reads the question: a regional
+    # or slang word ("polis", "weans") that the bank's questions and the guidance never use.
+    respell: bool = False
 
 
 @dataclass(frozen=True)

@@ -142,19 +142,11 @@ def _contact(f: Fields) -> Contact:
                       audience=f.text("audience", required=False) or "everyone",
                       source=f.text("source", required=False), line=f.line,
                       url_label=f.text("url_label", required=False), nations=f.items("nations", NATIONS) or NATIONS,
-                      source_url=f.url("source_url"), risk=_risk(f))
+                      source_url=f.url("source_url"), risks=f.items("risk", RISKS))
     if not (contact.url or contact.phone or contact.email):
         f.problem(f"contact '{contact.id}' has no verified link, phone or email: say in 'when' how to reach it, "
                   "and add its address once it is verified", "warning")
     return contact
-
-
-def _risk(f: Fields) -> str:
-    """The risk a crisis line is kept for: one of RISKS, or "" for a contact every answer lists."""
-    risk = f.text("risk", required=False)
-    if risk and risk not in RISKS:
-        f.problem(f"risk '{risk}' must be one of: {', '.join(RISKS)}", key="risk")
-    return risk if risk in RISKS else ""
 
 
 def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
@@ -167,7 +159,7 @@ def parse_glossary(text: str, path: str = "glossary.yaml") -> Parsed:
 def _glossary_entry(f: Fields) -> GlossaryEntry:
     return GlossaryEntry(term=f.text("term"), also=f.items("also"), means=f.items("means"),
                          definition=f.text("definition"), source=f.text("source", required=False), url=f.url("url"),
-                         core=f.flag("core"), line=f.line)
+                         core=f.flag("core"), line=f.line, respell=f.flag("respell"))
 
 
 def parse_sources(text: str, path: str = "sources.yaml") -> Parsed:

@@ -67,7 +67,12 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
             problems.append(Problem(path, 1, f"missing cue family '{needed}' (the detector combines it)"))
     if families and ADULTS not in names:
         problems.append(Problem(path, 1, f"missing cue family '{ADULTS}' (scope reads it: only adults involved)"))
-    return Parsed(Cues(tuple(families)), tuple(problems))
+    listed = data.get("pleasantries") or []
+    if not isinstance(listed, list) or not all(isinstance(p, str) and p.strip() for p in listed):
+        problems.append(Problem(path, int(data.get(LINES_KEY, {}).get("pleasantries", 1)),
+                                "'pleasantries' must be a list of words or phrases"))
+        listed = []
+    return Parsed(Cues(tuple(families), frozenset(" ".join(p.lower().split()) for p in listed)), tuple(problems))
 
 
 def parse_places(text: str, path: str = "places.yaml") -> Parsed:

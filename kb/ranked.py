@@ -4,10 +4,10 @@ whole ranking with its scope and urgency."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kb.model import Article, Section
-from kb.urgency import Urgency
+from kb.urgency import INTENT, MEDICAL, Cues, Urgency, wordless
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,18 @@ def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
         else:
             later.append(r)
     return (*first, *later)
+
+
+def settled(urgency: Urgency, cues: Cues, typed: str, words: Sequence[str], answers: float, low: bool
+            ) -> tuple[Urgency, float]:
+    """The urgency and scope served, after what the models made of them: a greeting, thanks or goodbye alone
+    ("bye", "diolch") asks nothing and is never urgent; an adult's or an animal's danger (`low`: the scope model
+    reads it far outside the subject), or no word at all and no cue ("%00"), gets the line "call 999" only."""
+    if cues.pleasantry(typed):
+        return replace(urgency, urgent=False, maybe=False, sure=False, ruled=False, cues=frozenset()), 0.0
+    # A child who means to end their life ("kms") or is seriously ill or hurt now, with no calm cue, is urgent all
+    # the same, however little else of the guidance's subject the question names.
+    kept = urgency.ruled and bool(urgency.cues & {INTENT, MEDICAL})
+    if urgency.urgent and (wordless(urgency, words) or low and not kept):
+        return replace(urgency, urgent=False, maybe=True, sure=False), answers
+    return urgency, answers

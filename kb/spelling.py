@@ -134,6 +134,16 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
     return with_words(analysed.text, replaced) if replaced else None
 
 
+def respell(text: str, glossary: tuple[GlossaryEntry, ...]) -> str:
+    """The text with the glossary's regional and slang words (`respell: true`) read as its terms ("polis" as
+    "police"): as the user means it, before spelling, urgency or the models read it."""
+    respelt = {w.lower(): e.term for e in glossary if e.respell for w in e.also if " " not in w}
+    if not respelt:
+        return text
+    found = {i: respelt[w] for i, w in enumerate(words(text)) if w in respelt}
+    return with_words(text, found) if found else text
+
+
 def dropped_g(word: str) -> str | None:
     """A word typed without its final g ("sayin", "filmin", "doin") as the word it stands for, when that is a word:
     the nearest word of the index would often be another ("doin" -> "down", "bein" -> "been", "showin" -> "shown")."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from kb.analysis import Analysed, analyse
 from kb.index import OpenIndex
 from kb.signals import nation_in, nations_named
-from kb.spelling import correct
+from kb.spelling import correct, respell
 from kb.tuning import DEFAULT, Tuning
 
 
@@ -39,7 +39,7 @@ class Query:
 def understand(ix: OpenIndex, text: str, spelling: bool = True) -> Query:
     """Take a question apart once, for every later step."""
     glossary, tuning = ix.content.glossary, ix.tuning
-    typed = analyse(text, glossary, tuning)
+    typed = analyse(respell(text, glossary), glossary, tuning)
     corrected = correct(ix, typed, glossary) if spelling else None
     analysed = replace(analyse(corrected, glossary, tuning), message=typed.message) if corrected else typed
     placed = places_of(ix).nations(typed.text)

@@ -28,11 +28,12 @@ FAREWELL = "farewell"  # a goodbye: urgent on its own too
 DANGER = ("danger_to_life", INTENT, FAREWELL)
 MISSING = "missing"
 FILMING = "filming_now"  # a child filmed or photographed undressed, as the writer tells it: urgent on its own
+MEDICAL = "medical_now"  # a child seriously ill or hurt now (not breathing, unconscious...): urgent on its own
 ALARMING = frozenset((*THREATS, *NOW, *DANGER))  # the families that name a danger or the time it comes
 HAPPENING = "happening_now"
 # The risks (kb.model.RISKS) a question signals through these families (Urgency.risks says when): crisis lines kept
 # for a risk are listed in its answer.
-RISK_CUES = {"self-harm": DANGER}
+RISK_CUES = {"self-harm": DANGER, "medical": (MEDICAL,)}
 TOLD_OTHERWISE = ("planning", "hypothetical", "fiction")  # calm families of a policy, lesson or story: no child's words
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger", "calm_beside_danger", "part_nb")
@@ -77,6 +78,18 @@ class Cues:
     """Every cue family, those that raise urgency and those (calm) that lower it."""
 
     families: tuple[CueFamily, ...] = ()
+    pleasantries: frozenset[str] = frozenset()  # greetings, thanks, goodbyes: a message of these alone is calm
+
+    def pleasantry(self, text: str) -> bool:
+        """Whether the text is nothing but greetings, thanks or goodbyes ("thanks, bye", "diolch yn fawr")."""
+        words = re.findall(r"[^\W\d_]+", text.lower())
+        i = 0
+        while i < len(words):
+            step = next((n for n in (3, 2, 1) if " ".join(words[i:i + n]) in self.pleasantries), 0)
+            if not step:
+                return False
+            i += step
+        return bool(words)
 
     def matched(self, *texts: str) -> frozenset[str]:
         """The names of the families found in any of the texts (as typed and as corrected)."""
@@ -112,7 +125,7 @@ class Urgency:
     def named(self) -> bool:
         """Whether the question names a danger (a threat, a child meaning to end their life or saying goodbye), not
         only a time."""
-        return any(name in self.cues for name in (*DANGER, *THREATS))
+        return any(name in self.cues for name in (*DANGER, *THREATS, MEDICAL))
 
     @property
     def risks(self) -> frozenset[str]:
@@ -261,7 +274,7 @@ def certain_whole(cues: Cues, matched: frozenset[str]) -> bool:
         return False
     threats = sum(1 for name in THREATS if name in matched)
     now = any(name in matched for name in NOW)
-    return (INTENT in matched or FAREWELL in matched or MISSING in matched or FILMING in matched
+    return (INTENT in matched or FAREWELL in matched or MISSING in matched or FILMING in matched or MEDICAL in matched
             or (threats >= 1 and HAPPENING in matched)
             or (threats >= 2 and now))
 
@@ -288,7 +301,9 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
             part_stems=sentence_stems(*texts), semantic=semantic if model.reads_semantic else None)
     p = _sigmoid(float(x @ np.array(model.weights)) + model.bias)
     ruled = certain(cues, matched, parts)
-    urgent = p >= model.threshold or (p >= model.floor and ruled)
+    # A child seriously ill or hurt now needs 999 whatever the bank's words make of it: its adults' emergencies
+    # are labelled calm, and it has almost no child's medical emergency to learn from.
+    urgent = p >= model.threshold or (p >= model.floor and ruled) or (ruled and MEDICAL in matched)
     return Urgency(p, urgent, not urgent and p >= model.maybe, matched, p >= model.sure, ruled)
 
 

@@ -120,3 +120,16 @@ def test_contact_nations_are_checked() -> None:
     text = '- id: emergency\n  name: Police\n  phone: "999"\n  when: Now.\n  nations: [atlantis]\n'
     parsed = parse_contacts(text)
     assert any("unknown nation 'atlantis'" in p.message for p in parsed.problems)
+
+
+def test_a_contact_may_be_kept_for_one_risk_or_several_and_only_known_ones() -> None:
+    text = ('- id: emergency\n  name: Police\n  phone: "999"\n  when: Now.\n'
+            '- id: ambulance\n  name: Ambulance\n  phone: "999"\n  when: Ill or hurt.\n  risk: [self-harm, medical]\n'
+            '- id: line\n  name: A line\n  phone: "0800"\n  when: Any time.\n  risk: self-harm\n'
+            '- id: odd\n  name: Odd\n  phone: "0800"\n  when: Never.\n  risk: [medical, boredom]\n')
+    parsed = parse_contacts(text)
+    risks = {c.id: c.risks for c in parsed.value}
+    assert risks == {"emergency": (), "ambulance": ("self-harm", "medical"), "line": ("self-harm",),
+                     "odd": ("medical",)}
+    errors = [p for p in parsed.problems if p.severity == "error"]
+    assert [(p.line, "unknown risk 'boredom'" in p.message) for p in errors] == [(19, True)]

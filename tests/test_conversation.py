@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.answering import answer
+from kb.answering import answer, contacts_for
 from kb.choosing import Asked, declared_follow_up
 from kb.conversation import Context
 from kb.guide import (
@@ -166,6 +166,11 @@ shared:
   source: Overview
 next:
   - {intent: removal, ask: "How do we get it taken down?", then: [the-law]}
+young-person:
+  patterns: ['\\bmy nudes\\b']
+  unless: ['\\bmy pupil\\b']
+  note: Childline can help.
+  source: Overview
 """
 
 
@@ -176,6 +181,8 @@ def test_a_whole_conversation_file_parses() -> None:
     assert isinstance(value, Conversation)
     assert value.first_steps.steps[0].link == "/articles/a#b"
     assert [v for v, _ in value.shared.options] == ["yes", "no", "not-known"]
+    assert value.young.writes("someone has My Nudes") and not value.young.writes("my pupil says someone has my nudes")
+    assert value.young.note == "Childline can help." and value.young.provenance is not None
 
 
 @pytest.mark.parametrize(
@@ -187,6 +194,8 @@ def test_a_whole_conversation_file_parses() -> None:
         (("source: Overview\nshared", "source: Gossip\nshared"), "source 'Gossip' is not a source heading"),
         (("then: [the-law]", "then: the-law"), "'then' must be a list of text"),
         (("first-steps:", "first-stepz:"), "'steps' must be a non-empty list"),
+        (("patterns: ['\\bmy nudes\\b']", "patterns: ['(my nudes']"), "'patterns': bad pattern"),
+        (("  note: Childline can help.\n", ""), "missing 'note'"),
     ],
 )
 def test_a_broken_conversation_file_says_where(change: tuple[str, str], message: str) -> None:
@@ -389,3 +398,32 @@ def test_the_sites_own_questions_of_sections_from_other_sources_are_answered_fro
                 assert reply.section is section or (reply.urgent and emergency and reply.section is emergency[1]), (
                     question, reply.section.heading if reply.section else None)
     assert asked >= 15
+
+
+# ---------------------------------------------------------------- a young person writing
+
+
+YOUNG = ["someone has my nudes", "he says he'll post my nudes tonight if i dont send more",
+         "im 14 and i sent a pic to a boy", "will i get in trouble for sending a nude", "my bf keeps asking for pics",
+         "evry1 at school has seen my nudes"]
+NOT_YOUNG = ["a pupil says someone has her nudes", "my daughter sent nudes to a boy",
+             "I'm a teacher, a girl in my class says someone has her pics",
+             "i'm 24 can i use report remove for my nudes", "what do I do first?"]
+
+
+def test_a_young_person_writing_about_themselves_is_told_first_where_they_can_get_help(ix: OpenIndex) -> None:
+    content = ix.content
+    for question in YOUNG:
+        reply = answer(ix, question)
+        assert reply.young_person and "0800 1111" in reply.young_person, question
+        assert reply.contacts[0].phone == "999", question
+        # Their own lines straight after 999 and any crisis line; the adults' lines after them.
+        after = [c for c in reply.contacts[1:] if not c.risks]
+        young = {c.id for c in after if c.audience == "young-people"}
+        assert young and {c.id for c in after[:len(young)]} == young, (question, [c.id for c in reply.contacts])
+        assert reply.as_dict()["young_person"] == reply.young_person
+    for question in NOT_YOUNG:
+        reply = answer(ix, question)
+        assert not reply.young_person and reply.as_dict()["young_person"] is None, question
+        risks = frozenset(r for c in reply.contacts for r in c.risks)
+        assert reply.contacts == contacts_for(content, None, risks), question

@@ -266,7 +266,7 @@ def test_search_shows_results_filters_and_facet_counts(client: FlaskClient) -> N
 
 def test_search_lists_the_crisis_lines_when_the_words_signal_a_risk_of_suicide(client: FlaskClient,
                                                                              content: Content) -> None:
-    crisis = [c.name for c in content.contacts if c.risk]
+    crisis = [c.name for c in content.contacts if c.risks]
     assert crisis
     risky, _ = get(client, "/search?q=going+to+kill+myself")
     calm, _ = get(client, "/search?q=referral")
@@ -524,3 +524,14 @@ def test_the_emergency_links_carry_each_requests_own_nation(client: FlaskClient,
         for link in links:
             carried = parse_qs(urlsplit(link.replace("&amp;", "&")).query).get("nation", [""])[0]
             assert carried == nation, (path, nation, link)
+
+
+def test_a_young_person_writing_is_told_first_where_they_can_get_help(client: FlaskClient) -> None:
+    page = client.get("/ask?q=he says he'll post my nudes tonight if i dont send more").get_data(as_text=True)
+    panel = page[page.index('class="emergency-panel"'):]
+    panel = panel[:panel.index("</section>")]
+    assert "if you or anyone else is in danger" in panel and "safeguarding lead" not in panel
+    aside = page[page.index("If you are a young person"):]
+    assert "0800 1111" in aside[:aside.index("</aside>")]
+    staff = client.get("/ask?q=a pupil says a man is outside the school waiting for her now").get_data(as_text=True)
+    assert "If you are a young person" not in staff and "designated safeguarding lead" in staff

@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 import kb.retrieve
 import kb.retrieve_leaves
 import kb.spelling
-from kb import IndexHolder, OpenIndex, build_index, search
+from kb import IndexHolder, OpenIndex, answer, build_index, search
 from kb.analysis import analyse, stems
 from kb.budget import BUDGET
 from kb.model import NATIONS, Content
 from kb.retrieve import _best, _match, build_query, run, section_scores, weighting
 from kb.retrieve_leaves import LazyOr, Leaves
 from kb.searching import MAX_QUERY_CHARS, TYPES, Hit, SearchCache
-from kb.spelling import correct, dropped_g, missing_apostrophe, suggest, vocabulary
+from kb.spelling import correct, dropped_g, missing_apostrophe, respell, suggest, vocabulary
 from kb.understand import understand
 
 IMAGE_SECTION = "What to do with a sexting image"
@@ -250,6 +250,20 @@ def test_a_word_typed_without_its_final_g_is_read_as_the_word(ix: OpenIndex) -> 
     # Words that end in "in" are left alone, as is a dropped g that would not make a word.
     assert correct(ix, analyse("admin within the cabin", ix.content.glossary)) is None
     assert dropped_g("nuthin") is None
+
+
+def test_regional_words_the_glossary_respells_are_read_as_its_term(ix: OpenIndex) -> None:
+    # "polis" (Scots), "peelers" (Northern Irish), "heddlu" (Welsh) and "weans" are in no bank question and no
+    # section: they are read as the glossary term they stand for, before anything else reads the question.
+    glossary = ix.content.glossary
+    assert respell("should I phone the Polis?", glossary) == "should I phone the police?"
+    assert respell("the weans sent pics", glossary) == "the children sent pics"
+    assert understand(ix, "should I phone the polis").typed == "should I phone the police"
+    for word in ("polis", "peelers", "heddlu"):
+        said = answer(ix, f"we're in Paisley, should I phone the {word}")
+        assert said.answered and said.section is answer(ix, "we're in Paisley, should I phone the police").section
+    # Only one-word words are read as the term; a phrase among them ("old bill") still widens a search.
+    assert respell("the old bill came round", glossary) == "the old bill came round"
 
 
 def test_a_contraction_typed_without_its_apostrophe_keeps_its_sense(ix: OpenIndex) -> None:

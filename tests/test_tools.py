@@ -277,7 +277,7 @@ def test_a_criterion_that_signals_a_risk_lists_its_crisis_lines(tools: Tools, cl
                                                                content: Content, first_yes: int) -> None:
     criterion = tools.decide.criteria[first_yes]
     html = page(client, decide_url(*answers(tools, "no", ("no",) * first_yes + ("yes",))))
-    crisis = [c for c in content.contacts if c.risk]
+    crisis = [c for c in content.contacts if c.risks]
     assert crisis
     shown = [c.name for c in crisis if c.name in html.main]
     # The suicidal or self-harming criterion brings in the crisis lines; the other criteria do not.

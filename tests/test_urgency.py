@@ -162,6 +162,13 @@ FAMILY_CASES = {
                     ["a boy filmed a girl in the changing room last year", "what does the law say about upskirting",
                      "a girl is filming herself in the bathroom for her boyfriend", "they are filming a dance",
                      "a photo taken in the showers was shared round year 9"]),
+    "medical_now": (["baby not breathing", "the toddler has gone floppy and blue",
+                     "a boy in my class is having a seizure", "kid collapsed at the bus stop",
+                     "my little sister is choking", "lad (15) found unconscious",
+                     "not breathing, the baby"],
+                    ["adult swimmer not breathing", "she's 23 and just collapsed", "our daughter (29) collapsed",
+                     "someone filmed my son having a seizure and posted it", "how do we store EpiPens",
+                     "she said she can't breathe when she thinks about the pics"]),
     "soon": (["she's meeting him tonight", "school finishes in 20 minutes", "he is about to send it round",
               "the man is working with her for the rest of the afternoon", "hes sharing them 2nite"],
              ["in the summer holidays", "what is the law about sending nudes"]),
@@ -263,12 +270,15 @@ def test_each_cue_family_finds_its_own_cases_and_only_them(cues: Cues, family: s
 CERTAIN = ["our 12 year old is missing and her phone is off", "can you come and get me, he won't let me leave",
            "she has run off to meet him tonight", "he says he is going to kill himself",
            "a pupil posted 'everyone would be better off without me' on her story",
-           "a man is photographing the children in the pool changing village"]
+           "a man is photographing the children in the pool changing village",
+           "kms", "unalive myself", "am gonnae top masel", "i want to self harm", "Dw i eisiau marw",
+           "nobody would care if i was gone", "baby is floppy and not breathing"]
 NOT_CERTAIN = ["last year a pupil went missing", "our procedure for a child missing from school",
                "what if a child says come and get me", "she is meeting him tonight",
                "last year a pupil said everyone would be better off without her, how should our policy cover that?",
                "our induction covers what to do if a child is being filmed in the toilets",
-               "a man (40) is filming his adult neighbour in the shower"]
+               "a man (40) is filming his adult neighbour in the shower",
+               "last week a pupil collapsed in PE, what should our first aid policy say"]
 
 
 def test_missing_a_threat_happening_now_two_threats_now_or_a_goodbye_are_urgent_without_a_calm_cue(cues: Cues) -> None:
@@ -289,7 +299,8 @@ def test_the_safety_rules_need_the_model_to_give_a_question_some_chance(cues: Cu
     for text in CERTAIN:
         assert assess(low, cues, (text,), {}, None).urgent, text
         below = assess(replace(low, floor=0.01), cues, (text,), {}, None)
-        assert not below.urgent and below.ruled, text  # ruled: a search still reads the encoder's evidence
+        # ruled: a search still reads the encoder's evidence. A child seriously ill or hurt now needs no floor.
+        assert below.urgent is ("medical_now" in cues.matched(text)) and below.ruled, text
         assert assess(replace(low, bias=-4.0, floor=0.01), cues, (text,), {}, None).urgent, text
     assert UrgencyModel.from_dict(replace(low, floor=0.02).as_dict()).floor == 0.02
     assert UrgencyModel.from_dict({k: v for k, v in low.as_dict().items() if k != "floor"}).floor == 0.0
@@ -621,7 +632,7 @@ def test_the_learned_outside_bound_lies_between_nothing_and_the_scope_threshold(
 def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: OpenIndex) -> None:
     reply = answer(ix, "she says she wants to die and has a blade in the toilets right now")
     assert reply.urgent
-    kept = [c for c in reply.contacts if c.risk]
+    kept = [c for c in reply.contacts if c.risks]
     assert kept and reply.contacts[0].phone == "999"
     assert list(reply.contacts[1:1 + len(kept)]) == kept, "crisis lines straight after 999"
     assert all(c.url and c.source_url for c in kept), "only verified, cited crisis lines"
@@ -629,7 +640,7 @@ def test_crisis_lines_follow_999_where_a_child_is_at_risk_of_self_harm_now(ix: O
 
 def test_the_crisis_lines_stay_on_the_turns_after_a_child_at_risk_of_suicide(ix: OpenIndex) -> None:
     first = answer(ix, "she says she wants to die and has a blade in the toilets right now")
-    crisis = {c.id for c in first.contacts if c.risk}
+    crisis = {c.id for c in first.contacts if c.risks}
     assert crisis
     then = first
     for follow_up in ("I've called 999, what now?", "should I tell her parents?"):
@@ -637,13 +648,13 @@ def test_the_crisis_lines_stay_on_the_turns_after_a_child_at_risk_of_suicide(ix:
         assert crisis <= {c.id for c in then.contacts}, follow_up
     # A conversation that never signalled the risk lists none.
     calm = answer(ix, "should I tell her parents?", context=answer(ix, "how do we get a nude taken down?").context)
-    assert not any(c.risk for c in calm.contacts)
+    assert not any(c.risks for c in calm.contacts)
 
 
 def test_a_child_who_said_she_wants_to_die_brings_the_crisis_lines_even_when_calm_now(ix: OpenIndex) -> None:
     reply = answer(ix, "a girl said she wants to die after her nudes were shared last month but she is fine now "
                        "and at home with mum", nation="wales")
-    assert any(c.risk for c in reply.contacts)
+    assert any(c.risks for c in reply.contacts)
     # Told as a policy, a lesson or a story, the same words bring none (Urgency.risks).
     for cues in ({"intent_to_die", "planning"}, {"farewell", "hypothetical"}, {"intent_to_die", "fiction"}):
         assert not Urgency(0.01, False, False, frozenset(cues)).risks, cues
@@ -668,7 +679,7 @@ def test_words_the_index_does_not_know_are_no_sign_of_noise(ix: OpenIndex) -> No
 @pytest.mark.parametrize("question", ["what should our policy say about self-harm after an image is shared",
                                       "how do I get an image removed from the internet"])
 def test_calm_answers_list_no_crisis_lines(ix: OpenIndex, question: str) -> None:
-    assert not any(c.risk for c in answer(ix, question).contacts)
+    assert not any(c.risks for c in answer(ix, question).contacts)
 
 
 def test_an_urgent_question_nothing_else_answers_gets_the_urgent_steps_not_a_refusal(content: Content) -> None:
@@ -695,7 +706,7 @@ def test_a_question_that_may_be_urgent_keeps_the_answer_it_asked_for_with_999_fi
     asked = Asked(content, "zzz", ranking, Context(), continues=False)
     assert next((found for pick in STRATEGIES if (found := pick(asked)) is not None), None) is None
     contacts = contacts_for(content, None, ranking.urgency.risks)
-    assert contacts[0].phone == "999" and contacts[1].risk == "self-harm"
+    assert contacts[0].phone == "999" and "self-harm" in contacts[1].risks
 
 
 def test_risks_are_signalled_only_by_an_urgent_or_maybe_urgent_question() -> None:
@@ -797,3 +808,51 @@ def test_the_families_the_safety_rules_read_alone_are_checked_by_name() -> None:
         renamed = parse_urgency(text.replace(f"  {name}:", "  renamed_family:"))
         assert [p.message for p in renamed.problems] == [
             f"missing cue family '{name}' (the detector combines it)"], name
+
+
+@pytest.mark.parametrize("question", ["baby is floppy and breathing oddly and mum is refusing to ring anyone",
+                                      "baby not breathing", "kid collapsed at the bus stop",
+                                      "a boy in my class is having a seizure"])
+def test_a_child_seriously_ill_or_hurt_now_is_urgent_with_an_ambulance_after_999(ix: OpenIndex, question: str) -> None:
+    # No image is named and the guidance says nothing of medicine: a risk of immediate harm is never "not covered".
+    reply = answer(ix, question)
+    assert reply.urgent and reply.answered, question
+    assert reply.contacts[0].phone == "999"
+    assert "ambulance" in [c.id for c in reply.contacts if c.risks], question
+    assert search(ix, question).urgent, question
+
+
+@pytest.mark.parametrize("question", ["adult swimmer not breathing", "she's 23 and just collapsed at the bar"])
+def test_an_adults_medical_emergency_gets_the_line_call_999_not_the_childs_emergency(ix: OpenIndex,
+                                                                                   question: str) -> None:
+    reply = answer(ix, question)
+    assert not reply.urgent and reply.contacts[0].phone == "999", question
+
+
+@pytest.mark.parametrize("question", ["kms", "unalive myself", "nobody would care if i was gone",
+                                      "i want to self harm", "am gonnae top masel", "Dw i eisiau marw"])
+def test_a_young_persons_own_words_for_suicide_and_self_harm_are_urgent_with_crisis_lines(ix: OpenIndex,
+                                                                                         question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.urgent and reply.answered, question
+    assert reply.contacts[0].phone == "999" and reply.contacts[1].risks, question
+
+
+@pytest.mark.parametrize("question", ["bye", "goodbye", "thanks bye", "Thank you!", "diolch yn fawr", "bore da",
+                                      "hello", "ok thanks"])
+def test_a_greeting_thanks_or_goodbye_alone_is_never_urgent_and_asks_nothing(ix: OpenIndex, question: str) -> None:
+    reply = answer(ix, question)
+    assert not reply.urgent and not reply.answered, question
+    assert not any(c.risks for c in reply.contacts), question
+    assert not search(ix, question).urgent, question
+    # After a child at risk of suicide, the crisis lines stay on the goodbye (the conversation signalled them).
+    first = answer(ix, "she says she wants to die and has a blade in the toilets right now")
+    assert any(c.risks for c in answer(ix, question, context=first.context).contacts), question
+
+
+def test_thanks_after_an_answer_asks_nothing_more_of_its_topic(ix: OpenIndex) -> None:
+    first = answer(ix, "how do we get a nude of a pupil taken down?")
+    assert first.answered
+    for closing in ("thanks", "thank you, bye", "diolch"):
+        reply = answer(ix, closing, context=first.context)
+        assert not reply.answered and not reply.urgent, closing

@@ -87,7 +87,7 @@ def search_page() -> str:
         number = last
         result = engine.find(q, offset=(number - 1) * PAGE_RESULTS, **options)
     content = engine.content()
-    crisis = [c for c in contacts_for(content, nation or None, result.risks) if c.risk]
+    crisis = [c for c in contacts_for(content, nation or None, result.risks) if c.risks]
     return render_template("search.html", q=q, result=result, filters=filters, options=_options(),
                            message=message, tasks=_tasks(content), crisis=crisis,
                            pages=Pages(number, last, (number - 1) * PAGE_RESULTS))

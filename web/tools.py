@@ -71,7 +71,7 @@ def decide_page() -> str:
     changes = [with_query("tools.decide_page", decision.query(i)) for i in range(answered)]
     contacts = contacts_for(decision.nation)
     risks = frozenset(q.risk for q in decision.met if q.risk)
-    crisis = [c for c in answer_contacts(engine.content(), decision.nation or None, risks) if c.risk]
+    crisis = [c for c in answer_contacts(engine.content(), decision.nation or None, risks) if c.risks]
     return render_template("decide_result.html", aid=aid, decision=decision, outcome=decision.outcome,
                            back=back, changes=changes, contacts=contacts, titles=_section_titles(), crisis=crisis,
                            routes=route_views(aid.routes, decision, contacts),
