@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kb.analysis import stems
 from kb.choosing import STRATEGIES, Asked, continues, image_guidance, meaningful, named_subject, wants
-from kb.conversation import REFERS_BACK, Context, decode_context, encode_context
+from kb.conversation import CONDITION, FOLLOW_UP, REFERS_BACK, Context, decode_context, encode_context
 from kb.guide import FIRST_STEPS, Step
 from kb.index import OpenIndex
 from kb.learn import engine, rank
@@ -201,7 +202,7 @@ def answer(ix: OpenIndex, question: str, nation: str | None = None, context: str
     asked = _asked(ix, query, ranking, before, nation)
     if asked.continues:
         found = moved(ix, query, before, nation)
-        asked = replace(asked, moved=found, refined=None if found else refined(ix, query, before, nation))
+        asked = replace(asked, moved=found, refined=None if found else refined(ix, query, before, nation, ranking))
     elif ranking.sections and not query.nations and not names_only_there(ix, query, ranking, nation):
         # The user's nation, not one the question names: England and Wales's outcome 21 is no answer in Scotland.
         asked = replace(asked, here=there(ix, query, ranking.sections[0].facts.section, nation))
@@ -257,13 +258,26 @@ def there(ix: OpenIndex, query: Query, section: Section, nation: str | None) -> 
     return (best[0].article, best[0].section) if best else None
 
 
-def refined(ix: OpenIndex, query: Query, before: Context, nation: str | None) -> tuple[Article, Section] | None:
-    """Where a follow-up with words of its own turns the topic ("and what do I say to her mum and dad?" after what
-    happened): the best section for the topic's heading and the follow-up asked together, when it is in another
-    article than the topic's and applies where the user is; else none (the topic stays)."""
+def refined(ix: OpenIndex, query: Query, before: Context, nation: str | None, alone: Ranking | None = None
+            ) -> tuple[Article, Section] | None:
+    """Where a follow-up with words of its own turns the topic ("and the law here?", "how do I get it deleted?"
+    after what to ask the child; "and what do I say to her mum and dad?" after what happened): the section the
+    guidance answers it with on its own, when that is another section; else the best section for the topic's
+    heading and the follow-up asked together, when it is in another article than the topic's and applies where the
+    user is; else none (the topic stays)."""
     found = ix.content.section(before.section) if before.section else None
     if found is None or not meaningful(query):
         return None
+    # Asked alone, within the bar a conversation vouches for (Tuning.leaning_scope), when it has words of its own
+    # beyond how it leans on the last ("wat abt Scotland?"), unless it only changes a condition of the case.
+    lead = FOLLOW_UP.match(query.text)
+    words = set(meaningful(query)) - set(stems(lead.group(0) if lead else ""))
+    sure = (alone and alone.sections and alone.in_scope >= ix.tuning.leaning_scope and words
+            and not CONDITION.match(query.text))
+    own = alone.sections[0].facts if alone and sure else None
+    elsewhere = bool(own and nation and own.section.nations and nation not in own.section.nations)
+    if own and own.section is not found[1] and not elsewhere:
+        return own.article, own.section
     again = _with_topic(ix, found[1], query, nation)
     top = again.sections[0].facts if again.sections and again.answerable else None
     if top is None or top.article.slug == found[0].slug or (nation and top.section.nations

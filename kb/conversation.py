@@ -14,6 +14,9 @@ from kb.model import LAW_GROUPS, NATIONS, RISKS
 # A question that leans on the one before ("and in Scotland?", "what if he's 17?", "but what if she sent it herself").
 FOLLOW_UP = re.compile(r"^\s*(?:and|but|same|is it the same|what if|even if|(?:what|wat|wot|how) (?:about|abt|bout)"
                        r"|if (?:he|she|they|it)(?:.s| is| was| were|'re| are)?)\b", re.I)
+# A follow-up that changes a condition of the case ("what if he's 17?", "but what if she sent it herself?", "if she's
+# 17 does that change it"): it asks the same thing again, of another case.
+CONDITION = re.compile(r"^\s*(?:(?:and|but)\s+)?(?:(?:what|wat|wot|even)\s+)?(?:(?:about|abt|bout)\s+)?if\b", re.I)
 # A question that points back at what was said before ("she begged me not to tell", "can I keep it secret?"): its
 # subject is the conversation's, though it names none.
 REFERS_BACK = re.compile(r"\b(?:it|this|that|these|those|she|he|her|him|his|hers|they|them|their)\b", re.I)

@@ -253,6 +253,30 @@ def test_a_follow_up_that_turns_the_topic_is_answered_with_the_topic_in_mind(ix:
     assert "parents" in second.section.heading.lower()
 
 
+@pytest.mark.parametrize(("before", "follow_up", "nation"), [
+    ("a pupil sent a nude to her boyfriend and he shared it", "and the law here?", "wales"),
+    ("who should I tell?", "and the law here?", "northern-ireland"),
+    ("should we tell her parents?", "and the boy who shared it?", "england"),
+])
+def test_a_follow_up_the_guidance_answers_on_its_own_never_repeats_the_last_answer(
+        ix: OpenIndex, before: str, follow_up: str, nation: str) -> None:
+    # Blind testers saw "and the law here?" bring back the answer before it, word for word: a follow-up with words
+    # of its own that the guidance answers alone is answered so, with the nation the conversation is in.
+    first = answer(ix, before, nation=nation)
+    second = answer(ix, follow_up, context=first.context)
+    alone = answer(ix, follow_up, nation=nation)
+    assert alone.answered and second.section is not first.section, follow_up
+    assert second.section is alone.section and second.nation == nation, follow_up
+
+
+def test_a_follow_up_the_conversation_vouches_for_is_answered_from_its_own_words(ix: OpenIndex) -> None:
+    # Alone, "how do I get it deleted" is too vague to answer; after a nude was shared, it asks about removal.
+    first = answer(ix, "a pupil sent a nude to her boyfriend and he shared it", nation="wales")
+    second = answer(ix, "how do I get it deleted", context=first.context)
+    assert second.section is not None and second.section is not first.section
+    assert second.section.provenance.section == "Getting an explicit image removed from the internet"
+
+
 @pytest.mark.parametrize("question", ["should i call the police", "do i need to phone the police",
                                       "should we ring social services"])
 def test_asking_whether_to_contact_the_police_or_social_services_is_answered_on_telling(
