@@ -137,11 +137,17 @@ def correct(ix: OpenIndex, analysed: Analysed, glossary: tuple[GlossaryEntry, ..
 def respell(text: str, glossary: tuple[GlossaryEntry, ...]) -> str:
     """The text with the glossary's regional and slang words (`respell: true`) read as its terms ("polis" as
     "police"): as the user means it, before spelling, urgency or the models read it."""
-    respelt = {w.lower(): e.term for e in glossary if e.respell for w in e.also if " " not in w}
+    respelt = _respellings(glossary)
     if not respelt:
         return text
     found = {i: respelt[w] for i, w in enumerate(words(text)) if w in respelt}
     return with_words(text, found) if found else text
+
+
+@lru_cache(maxsize=8)
+def _respellings(glossary: tuple[GlossaryEntry, ...]) -> dict[str, str]:
+    """The glossary's one-word regional and slang words (`respell: true`), each with the term it is read as."""
+    return {w.lower(): e.term for e in glossary if e.respell for w in e.also if " " not in w}
 
 
 def dropped_g(word: str) -> str | None:
