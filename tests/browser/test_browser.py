@@ -30,6 +30,7 @@ PAGE_TYPES = {
     "ask-law-one-nation": "/ask?nation=scotland&q=" + quote(LAW_QUESTION),
     "ask-urgent": "/ask?q=" + quote("A pupil has just told me she is going to kill herself tonight"),
     "ask-not-covered": "/ask?q=" + quote("Can you give me a recipe for banana bread?"),
+    "ask-young-person": "/ask?q=" + quote("someone has my nudes and says he'll post them tonight"),
     "ask-thread": "/ask?t=" + quote("what do I do?") + "&t=" + quote("Should I look at the image?") + "&q="
                   + quote(LAW_QUESTION) + "&nation=wales&danger=no",
     "ask-guided-result": "/ask?q=" + quote("what do I do?") + "&danger=no&adult=yes&coerced=no&content=no"
