@@ -534,4 +534,4 @@ def test_a_young_person_writing_is_told_first_where_they_can_get_help(client: Fl
     aside = page[page.index("If you are a young person"):]
     assert "0800 1111" in aside[:aside.index("</aside>")]
     staff = client.get("/ask?q=a pupil says a man is outside the school waiting for her now").get_data(as_text=True)
-    assert "If you are a young person" not in staff and "designated safeguarding lead" in staff
+    assert "If you are a young person" not in staff and "nominated child protection lead" in staff
