@@ -272,9 +272,8 @@ def refined(ix: OpenIndex, query: Query, before: Context, nation: str | None, al
     # beyond how it leans on the last ("wat abt Scotland?"), unless it only changes a condition of the case.
     lead = FOLLOW_UP.match(query.text)
     words = set(meaningful(query)) - set(stems(lead.group(0) if lead else ""))
-    sure = (alone and alone.sections and alone.in_scope >= ix.tuning.leaning_scope and words
-            and not CONDITION.match(query.text))
-    own = alone.sections[0].facts if alone and sure else None
+    sure = bool(words) and alone is not None and alone.in_scope >= ix.tuning.leaning_scope
+    own = alone.sections[0].facts if sure and alone and alone.sections and not CONDITION.match(query.text) else None
     elsewhere = bool(own and nation and own.section.nations and nation not in own.section.nations)
     if own and own.section is not found[1] and not elsewhere:
         return own.article, own.section

@@ -12,6 +12,7 @@ from typing import Any
 
 from kb.model import AUDIENCES, NATION_NAMES, NATIONS, SOURCE_DOCUMENT, Content, Intent, Problem, Provenance
 from kb.parse import ContentError, Fields, Parsed, load_yaml, resolve_heading
+from kb.parse_signals import pattern_of
 from kb.tools import BadState, Decision, DecisionAid, Question, decide
 from kb.tools import Step as AidStep
 
@@ -163,13 +164,8 @@ class _Reader(Fields):
         return [_Reader(v, self.path, self.problems, self.line_of(key), self.headings, self.source) for v in value]
 
     def patterns(self, key: str, required: bool = True) -> tuple[re.Pattern[str], ...]:
-        out = []
-        for value in self.words(key) if required or key in self.data else ():
-            try:
-                out.append(re.compile(value))
-            except re.error as exc:
-                self.problem(f"'{key}': bad pattern {value!r} ({exc})", key=key)
-        return tuple(out)
+        listed = self.words(key) if required or key in self.data else ()
+        return tuple(p for v in listed if (p := pattern_of(v, self, f"'{key}': ", key)) is not None)
 
     def step(self) -> Step:
         return Step(text=" ".join(self.text("text").split()), link=self.link(), provenance=self.provenance(),

@@ -18,16 +18,16 @@ MIN_ASKS, MAX_ASKS = 5, 15
 _ESCAPE = re.compile(r"\\.")
 
 
-def _pattern(pattern: str, f: Fields, what: str = "") -> re.Pattern[str] | None:
+def pattern_of(pattern: str, f: Fields, what: str = "", key: str = "patterns") -> re.Pattern[str] | None:
     """A cue or intent pattern compiled (None when it does not compile); a problem for one that does not, or that
     has a capital letter outside an escape."""
     if any(c.isupper() for c in _ESCAPE.sub("", pattern)):
         f.problem(f"{what}pattern {pattern[:40]!r} has a capital letter: patterns are matched in lower-cased text, "
-                  "so write them in lower case", key="patterns")
+                  "so write them in lower case", key=key)
     try:
         return re.compile(pattern, re.I)
     except re.error as exc:
-        f.problem(f"{what}bad pattern {pattern[:40]!r}: {exc}", key="patterns")
+        f.problem(f"{what}bad pattern {pattern[:40]!r}: {exc}", key=key)
         return None
 
 
@@ -54,12 +54,12 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
             if not isinstance(patterns, list) or not patterns:
                 f.problem(f"cue family '{name}' needs a list of patterns", key="patterns")
                 patterns = []
-            compiled = [p for p in (_pattern(str(pattern), f, f"cue family '{name}': ") for pattern in patterns) if p]
+            compiled = [p for p in (pattern_of(str(pattern), f, f"cue family '{name}': ") for pattern in patterns) if p]
             vetoes = value.get("unless") or []
             if not isinstance(vetoes, list):
                 f.problem(f"cue family '{name}': 'unless' must be a list of patterns", key="unless")
                 vetoes = []
-            unless = [p for p in (_pattern(str(v), f, f"cue family '{name}' unless: ") for v in vetoes) if p]
+            unless = [p for p in (pattern_of(str(v), f, f"cue family '{name}' unless: ") for v in vetoes) if p]
             families.append(CueFamily(str(name), raises, f.text("about"), tuple(compiled), tuple(unless)))
     names = {f.name for f in families}
     for needed in (*THREATS, *NOW, INTENT, FAREWELL):
@@ -165,7 +165,7 @@ def parse_intents(text: str, path: str = "intents.yaml") -> Parsed:
     intents = []
     for data in records:
         f = Fields(data, path, problems)
-        compiled = [p for p in (_pattern(str(pattern), f) for pattern in data.get("patterns") or []) if p]
+        compiled = [p for p in (pattern_of(str(pattern), f) for pattern in data.get("patterns") or []) if p]
         if not compiled:
             f.problem("an intent needs at least one pattern", key="patterns")
         sections = f.items("sections", required=True)

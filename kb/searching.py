@@ -220,24 +220,24 @@ def _emergency_first(
     article, section = found
     if not applies(article, section, nation, topic):
         return hits
+    pinned_id = f"section:{article.slug}#{section.anchor}"
+    rest = [h for h in hits if h.id != pinned_id]
+    at = min(at, len(rest))
     pinned = Hit(
         type="section",
-        id=f"section:{article.slug}#{section.anchor}",
+        id=pinned_id,
         title=article.title,
         heading=section.heading,
         url=f"{article.url}#{section.anchor}",
         snippet=html.escape(lead(section.text, ix.tuning.lead_chars), quote=True),
-        score=0.0,
+        # As the result above it, or one more than the best when first: the list stays in score order.
+        score=rest[at - 1].score if at else (rest[0].score + 1.0 if rest else 1.0),
         source=section.provenance,
         nations=article.nations,
         topics=article.topics,
         slug=article.slug,
         anchor=section.anchor,
     )
-    rest = [h for h in hits if h.id != pinned.id]
-    at = min(at, len(rest))
-    # It scores as the result above it (or one more than the best, when first): the list stays in score order.
-    pinned = replace(pinned, score=rest[at - 1].score if at else (rest[0].score + 1.0 if rest else 1.0))
     return tuple(rest[:at] + [pinned] + rest[at:])[:limit]
 
 

@@ -195,6 +195,7 @@ def test_a_whole_conversation_file_parses() -> None:
         (("then: [the-law]", "then: the-law"), "'then' must be a list of text"),
         (("first-steps:", "first-stepz:"), "'steps' must be a non-empty list"),
         (("patterns: ['\\bmy nudes\\b']", "patterns: ['(my nudes']"), "'patterns': bad pattern"),
+        (("patterns: ['\\bmy nudes\\b']", "patterns: ['\\bMy nudes\\b']"), "has a capital letter"),
         (("  note: Childline can help.\n", ""), "missing 'note'"),
     ],
 )
