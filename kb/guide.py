@@ -112,6 +112,8 @@ class Conversation:
     shared: Fact  # asked after the decision aid's questions; its link is the aid's step it brings forward
     next: tuple[FollowUp, ...]
     young: YoungPerson = YoungPerson()
+    # What to offer next when a child is in danger now or at risk of suicide, self-harm or serious illness (intents)
+    danger: tuple[str, ...] = ()
 
     def follow_up(self, intent: str) -> FollowUp | None:
         """The follow-up entry of an intent, if any."""
@@ -198,6 +200,7 @@ def parse_conversation(text: str, path: str = CONVERSATION_FILE, headings: Seque
                     shared.link()),
         next=tuple(follow),
         young=_young(root.child("young-person")) if "young-person" in root.data else YoungPerson(),
+        danger=root.words("in-danger") if "in-danger" in root.data else (),
     )
     shared.provenance()
     errors = tuple(problems)
@@ -226,6 +229,9 @@ def check_conversation(conversation: Conversation, content: Content, path: str =
         for name in (follow.intent, *follow.then):
             if intents and name not in intents:
                 problems.append(Problem(path, follow.line, f"'{name}' is not an intent in intents.yaml"))
+    for name in conversation.danger:
+        if conversation.follow_up(name) is None:
+            problems.append(Problem(path, 1, f"in-danger: '{name}' has no entry in 'next'"))
     if content.tools is not None:
         aid = content.tools.decide
         for q in aid.questions:
@@ -241,9 +247,13 @@ def check_conversation(conversation: Conversation, content: Content, path: str =
 
 
 def next_questions(conversation: Conversation, intents: Sequence[Intent], asked: Sequence[str], heading: str,
-                   most: int = 4) -> tuple[str, ...]:
+                   most: int = 4, danger: bool = False) -> tuple[str, ...]:
     """What people go on to ask: after the question's intents first, then after those the answering section
-    serves; never about an intent the question or the section already covers."""
+    serves; never about an intent the question or the section already covers. With a child in danger, what
+    conversation.yaml's `in-danger` lists, as listed (never "should I look at the image?" first)."""
+    if danger and conversation.danger:
+        found = (conversation.follow_up(name) for name in conversation.danger if name not in asked)
+        return tuple(f.ask for f in found if f)[:most]
     serving = [i.name for i in intents if heading in i.sections]
     covered = {*asked, *serving}
     out: list[str] = []

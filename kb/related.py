@@ -110,13 +110,15 @@ def resources_for(content: Content, section: Section, nations: tuple[str, ...] =
 
 def followups_for(
     content: Content, article: Article | None, nation: str | None, context: str, section: Section | None = None,
-    intents: tuple[str, ...] = (),
+    intents: tuple[str, ...] = (), danger: bool = False,
 ) -> tuple[tuple[str, str], ...]:
     """Up to four next questions: what people ask after what this question asked and what its section serves
-    (conversation.yaml), else the questions of the articles that lead on from this one."""
+    (conversation.yaml; its own list when a child is in danger), else the questions of the articles that lead on
+    from this one."""
     chosen: tuple[str, ...] = ()
-    if content.conversation and section is not None:
-        chosen = next_questions(content.conversation, content.intents, intents, section.provenance.section)
+    if content.conversation and (section is not None or danger):
+        heading = section.provenance.section if section is not None else ""
+        chosen = next_questions(content.conversation, content.intents, intents, heading, danger=danger)
     if len(chosen) < 2:
         slugs = list(article.next) if article and article.next else [a.slug for a in content.articles[:4]]
         targets = [t for slug in slugs if (t := content.article(slug)) and t is not article and t.question]

@@ -166,6 +166,7 @@ shared:
   source: Overview
 next:
   - {intent: removal, ask: "How do we get it taken down?", then: [the-law]}
+in-danger: [removal]
 young-person:
   patterns: ['\\bmy nudes\\b']
   unless: ['\\bmy pupil\\b']
@@ -183,6 +184,7 @@ def test_a_whole_conversation_file_parses() -> None:
     assert [v for v, _ in value.shared.options] == ["yes", "no", "not-known"]
     assert value.young.writes("someone has My Nudes") and not value.young.writes("my pupil says someone has my nudes")
     assert value.young.note == "Childline can help." and value.young.provenance is not None
+    assert value.danger == ("removal",)
 
 
 @pytest.mark.parametrize(
@@ -219,6 +221,11 @@ def test_links_contacts_and_intents_are_checked_against_the_content(content: Con
     assert isinstance(good, Conversation)
     messages = [p.message for p in check_conversation(good, content)]
     assert "'gossip' is not an intent in intents.yaml" in messages
+    assert not [m for m in messages if m.startswith("in-danger")]
+    unlisted = parse_conversation(GOOD.replace("in-danger: [removal]", "in-danger: [parents]"), "conversation.yaml",
+                                  ("Overview",)).value
+    assert isinstance(unlisted, Conversation)
+    assert "in-danger: 'parents' has no entry in 'next'" in [p.message for p in check_conversation(unlisted, content)]
 
 
 # ---------------------------------------------------------------- "what do I do?"
@@ -359,6 +366,24 @@ def test_follow_ups_come_from_what_was_asked_and_the_section_not_a_fixed_list(ix
     assert "Will the young person get a criminal record?" in questions[0]
     assert "What support should the young person get afterwards?" in questions[1]
     assert "Should I look at the image?" in questions[2]
+
+
+@pytest.mark.parametrize("question", [
+    "a pupil says she wants to kill herself after her nude was shared",
+    "he is parked outside the school waiting for her",
+    "my 14 year old has collapsed and is not breathing",
+])
+def test_with_a_child_in_danger_the_follow_ups_are_the_in_danger_list_never_the_image(
+        ix: OpenIndex, conversation: Conversation, question: str) -> None:
+    reply = answer(ix, question)
+    assert reply.urgent
+    asks = [q for q, _ in reply.followups]
+    wanted = [f.ask for name in conversation.danger if (f := conversation.follow_up(name))]
+    assert asks == wanted[:4] and asks
+    viewing = conversation.follow_up("viewing")
+    assert viewing is not None and viewing.ask not in asks
+    calm = answer(ix, "what do I do?")  # the same question calmly asked still offers the image's question
+    assert viewing.ask in [q for q, _ in calm.followups]
 
 
 def test_a_follow_up_never_asks_what_the_question_or_its_section_already_covers(
