@@ -262,6 +262,9 @@ def test_regional_words_the_glossary_respells_are_read_as_its_term(ix: OpenIndex
     for word in ("polis", "peelers", "heddlu"):
         said = answer(ix, f"we're in Paisley, should I phone the {word}")
         assert said.answered and said.section is answer(ix, "we're in Paisley, should I phone the police").section
+    # Welsh words are read as the English word, never "corrected" to another English word ("merch" as "march").
+    assert respell("merch 14 oed yn yr ysgol", glossary) == "girl 14 years old yn yr school"
+    assert understand(ix, "mae ferch wedi anfon lluniau").typed == "mae girl wedi send pictures"
     # Only one-word words are read as the term; a phrase among them ("old bill") still widens a search.
     assert respell("the old bill came round", glossary) == "the old bill came round"
 
