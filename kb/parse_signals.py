@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kb.adults import AdultsAtRisk
 from kb.model import NATIONS, Intent, Problem
 from kb.parse import LINE_KEY, LINES_KEY, Fields, Parsed, mapping_of, records_of
 from kb.rank import ADULTS
@@ -72,7 +73,29 @@ def parse_urgency(text: str, path: str = "urgency.yaml") -> Parsed:
         problems.append(Problem(path, int(data.get(LINES_KEY, {}).get("pleasantries", 1)),
                                 "'pleasantries' must be a list of words or phrases"))
         listed = []
-    return Parsed(Cues(tuple(families), frozenset(" ".join(p.lower().split()) for p in listed)), tuple(problems))
+    return Parsed(Cues(tuple(families), frozenset(" ".join(p.lower().split()) for p in listed),
+                       adults_at_risk(data, path, problems)), tuple(problems))
+
+
+def adults_at_risk(data: dict[str, Any], path: str, problems: list[Problem]) -> AdultsAtRisk:
+    """The patterns that say the one at risk is an adult (`adults_at_risk`: adult, aged, young); none: no such
+    question is told apart."""
+    block = data.get("adults_at_risk")
+    if block is None:
+        return AdultsAtRisk()
+    line = int(data.get(LINES_KEY, {}).get("adults_at_risk", 1))
+    if not isinstance(block, dict):
+        problems.append(Problem(path, line, "'adults_at_risk' must be a mapping"))
+        return AdultsAtRisk()
+    f = Fields(block, path, problems, line)
+    lists: dict[str, tuple[re.Pattern[str], ...]] = {}
+    for key in ("adult", "aged", "young"):
+        listed = block.get(key) or []
+        if not isinstance(listed, list) or (key != "aged" and not listed):
+            f.problem(f"adults_at_risk: '{key}' must be a list of patterns", key=key)
+            listed = []
+        lists[key] = tuple(p for p in (pattern_of(str(v), f, f"adults_at_risk {key}: ", key) for v in listed) if p)
+    return AdultsAtRisk(lists["adult"], lists["aged"], lists["young"])
 
 
 def parse_places(text: str, path: str = "places.yaml") -> Parsed:

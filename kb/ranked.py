@@ -73,10 +73,15 @@ def diversify(ranked: tuple[Ranked, ...], head: int = 3) -> tuple[Ranked, ...]:
 def settled(urgency: Urgency, cues: Cues, typed: str, words: Sequence[str], answers: float, low: bool
             ) -> tuple[Urgency, float]:
     """The urgency and scope served, after what the models made of them: a greeting, thanks or goodbye alone
-    ("bye", "diolch") asks nothing and is never urgent; an adult's or an animal's danger (`low`: the scope model
-    reads it far outside the subject), or no word at all and no cue ("%00"), gets the line "call 999" only."""
+    ("bye", "diolch") asks nothing and is never urgent; the danger of someone said to be an adult (Cues.adults), an
+    adult's or an animal's danger (`low`: the scope model reads it far outside the subject), or no word at all and no
+    cue ("%00"), gets the line "call 999" only."""
     if cues.pleasantry(typed):
         return replace(urgency, urgent=False, maybe=False, sure=False, ruled=False, cues=frozenset()), 0.0
+    # The guidance is about children: an emergency of someone said to be an adult ("our apprentice, 19") gets the
+    # line "call 999" and is declined, whatever the models make of its words.
+    if (urgency.urgent or urgency.maybe) and cues.adults.matches(typed):
+        return replace(urgency, urgent=False, maybe=True, sure=False), 0.0
     # A child who means to end their life ("kms") or is seriously ill or hurt now, with no calm cue, is urgent all
     # the same, however little else of the guidance's subject the question names.
     kept = urgency.ruled and bool(urgency.cues & {INTENT, MEDICAL})

@@ -108,6 +108,11 @@ class Tuning:
     # the guard took no out-of-scope question back (56 either way on the probe of the scope model's rows). Added after
     # reading a held-out emergency of that kind that the bound declined.
     urgent_outside_words: int = 40
+    # A question read urgent by the models alone (no cue family) is declined, with the line "call 999", below this
+    # probability that the guidance answers it: half the least in-scope-looking such emergency of the train fold out
+    # of fold (thirtieth session, 4,557 emergencies: 0.043). There, it takes in 9 of the 60 calm questions the
+    # models alone read as urgent (car plates cloned, a child's heartbreak over a group chat) and no emergency.
+    urgent_outside_uncued: float = 0.02
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at the alarm
     # (bench/urgency_quality.py). With each word weighing 1/sqrt(length) (ninth session, 11,323 train questions):
     # 0.974 at 0.1, 0.976 at 0.03, 0.978 at 0.01, 0.980 at 0.003, 0.982 at 0.001 and at 0.0003 (Adam's 400 steps

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.adults import AdultsAtRisk
 from kb.analysis import stems
 from kb.memory import Memory, nearest
 from kb.model import any_of
@@ -79,6 +80,7 @@ class Cues:
 
     families: tuple[CueFamily, ...] = ()
     pleasantries: frozenset[str] = frozenset()  # greetings, thanks, goodbyes: a message of these alone is calm
+    adults: AdultsAtRisk = AdultsAtRisk()  # the one at risk said to be an adult: declined with the line "call 999"
 
     def pleasantry(self, text: str) -> bool:
         """Whether the text is nothing but greetings, thanks or goodbyes ("thanks, bye", "diolch yn fawr")."""

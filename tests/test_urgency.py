@@ -366,6 +366,82 @@ def test_a_cue_family_the_code_reads_is_checked_by_name() -> None:
         f"missing cue family '{ADULTS}' (scope reads it: only adults involved)"]
 
 
+
+def test_the_adults_at_risk_patterns_are_checked() -> None:
+    text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
+    assert parse_urgency(text).value.adults.adult, "the content gives the patterns"
+    bad = parse_urgency(text.replace("  aged:\n      - '", "  aged:\n      - '(", 1))
+    assert any("adults_at_risk aged: bad pattern" in p.message and p.line > 1 for p in bad.problems), bad.problems
+    empty = parse_urgency(text.replace("\n  adult:\n", "\n  adult: []\n  unused:\n", 1))
+    assert any("adults_at_risk: 'adult' must be a list of patterns" in p.message for p in empty.problems)
+    assert not empty.value.adults.matches("our apprentice (19) is being blackmailed"), "no pattern, no adult"
+
+
+# ---------------------------------------------------------------- the one at risk said to be an adult
+
+# An adult's age given for the one at risk or the writer, and nothing that may be a child...
+ADULT_AT_RISK = ["our apprentice (19) is being blackmailed with his video, they want money by 5pm",
+                 "my 24 year old daughter says a man is outside her flat with her nudes",
+                 "TA here (26), a dad keeps sending me explicit messages and is waiting in the car park now",
+                 "a student who is 18 has just told me her ex will post her video tonight",
+                 "I'm 22 and someone says they'll send my video to my family at 9",
+                 "our 22-year-old volunteer says her ex is at the club with her photos",
+                 "an adult swimmer is being photographed in the changing room right now"]
+# ...and what may still be about a child.
+MAYBE_A_CHILD = ["our apprentice (16) is being blackmailed with his video, they want money by 5pm",  # under 18
+                 "my daughter says a man is outside her flat with her nudes, I'm 48",  # her age is not given
+                 "a 22 year old man is outside my house and says he will post my pics",  # the other person's age
+                 "my friend is crying in the form room, the 21 yo she was seeing posted her video",
+                 "Lad at our gym, 15, says he'll end it. I'm the coach, 41.",
+                 "a student who is 19 says a Year 9 girl's nudes are being shared right now",
+                 "our volunteer, 22, says a boy at the club is being blackmailed"]
+
+
+def test_the_one_at_risk_is_an_adult_only_when_their_age_says_so_and_nothing_may_be_a_child(cues: Cues) -> None:
+    assert [t for t in ADULT_AT_RISK if not cues.adults.matches(t)] == []
+    assert [t for t in MAYBE_A_CHILD if cues.adults.matches(t)] == []
+
+
+@pytest.mark.parametrize("told", [
+    "My {} year old daughter has just rung: a man has her nudes and is outside her flat now, she is terrified",
+    "One of our apprentices, {}, has just said she will end her life tonight because her ex posted her nudes",
+    "A student who is {} is in my office: someone has his nudes and wants 300 pounds by 6 tonight or they go out",
+])
+def test_an_emergency_of_someone_said_to_be_an_adult_gets_the_line_and_a_plain_decline(ix: OpenIndex,
+                                                                                      told: str) -> None:
+    child = answer(ix, told.format(15))
+    assert child.urgent and child.answered and child.contacts[0].phone == "999"
+    adult = answer(ix, told.format(24))
+    assert not adult.urgent and not adult.answered and adult.maybe_urgent
+    assert adult.contacts[0].phone == "999"
+    assert not search(ix, told.format(24)).urgent and search(ix, told.format(15)).urgent
+
+
+def cues_of(ix: OpenIndex, question: str) -> frozenset[str]:
+    """The cue families the content finds in a question, as typed and as corrected."""
+    query = understand(ix, question)
+    assert ix.content.cues is not None
+    return ix.content.cues.matched(query.typed, query.text)
+
+
+def test_a_question_only_the_models_read_as_urgent_is_declined_far_outside_the_subject(ix: OpenIndex) -> None:
+    # Tuning.urgent_outside_uncued: served with it above every probability, an emergency the cue families read keeps
+    # its answer; the bound reads only questions with no cue at all.
+    # (The learned bound lies below the scope threshold: served here with the threshold above every probability.)
+    ranking = {**ix.learned["ranking"], "threshold": 1.0}
+    everything = replace(ix, tuning=replace(ix.tuning, urgent_outside_uncued=1.0),
+                         learned={**ix.learned, "ranking": ranking}, memo=Memo())
+    for question in EMERGENCIES[:3]:
+        reply = answer(everything, question)
+        assert reply.urgent and reply.answered, question
+    # A question no cue family reads, that the models read as urgent, gets the line and a plain decline there.
+    uncued = "creep filming kids in the pool changing rooms"
+    assert answer(ix, uncued).urgent
+    assert not cues_of(ix, uncued)
+    reply = answer(everything, uncued)
+    assert not reply.urgent and not reply.answered and reply.maybe_urgent and reply.contacts[0].phone == "999"
+
+
 # ---------------------------------------------------------------- the words' model
 
 
