@@ -46,6 +46,7 @@ class Answer:
     steps: tuple[Step, ...] = ()  # the guidance's first steps, for a "what do I do?" question
     compared: tuple[str, ...] = ()  # other nations whose law is shown too, for a question comparing places
     young_person: str = ""  # what a young person writing about themselves is told first (their contacts lead)
+    adult: bool = False  # declined because the question says the one at risk is an adult
 
     @property
     def guided(self) -> bool:
@@ -79,6 +80,7 @@ class Answer:
             "notes": list(self.notes),
             "tools": [{"title": t, "url": u} for t, u in self.tools],
             "maybe_urgent": self.maybe_urgent,
+            "adult": self.adult,
             "young_person": self.young_person or None,
             "alternatives": [{"heading": h, "title": t, "url": u} for h, t, u in self.alternatives],
             "steps": [{"text": s.text, "url": s.link, "source": s.provenance.as_dict()} for s in self.steps],
@@ -319,6 +321,7 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
         corrected=query.corrected,
         confidence=ranking.in_scope, message=query.message, maybe_urgent=ranking.urgency.maybe,
         alternatives=_others(ranking, None, ix.tuning.alternative, image), intents=_intents(content, query),
+        adult=ranking.urgency.adult,
     )
 
 

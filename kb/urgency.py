@@ -122,6 +122,7 @@ class Urgency:
     cues: frozenset[str]
     sure: bool = False  # so clearly an emergency that the answer is the 999 step itself
     ruled: bool = False  # the safety rules read an emergency, whether or not the model gave it their floor
+    adult: bool = False  # the danger of someone said to be an adult (Cues.adults): the line "call 999", declined
 
     @property
     def named(self) -> bool:

@@ -511,6 +511,19 @@ def test_a_declined_question_that_may_be_urgent_asks_whether_anyone_is_in_danger
     assert line and line.group(1) == "Is anyone in danger right now? Call 999."
     assert b"emergency-panel" not in html
 
+    # Declined for that reason, the page says nothing of the guidance's subject: the reason is the scope model's.
+    assert b"says the person at" not in html
+
+
+def test_a_declined_emergency_of_an_adult_says_the_guidance_is_about_children(client: FlaskClient) -> None:
+    told = "One of our apprentices, {}, has just said she will end her life tonight because her ex posted her nudes"
+    html, _ = get(client, "/ask?q=" + quote(told.format(24)))
+    text = " ".join(re.sub(r"<[^>]+>", " ", html.decode()).split())
+    assert "Is anyone in danger right now? Call 999." in text
+    assert "is about children and young people under 18, and your question says the person at risk is an adult" in text
+    html, _ = get(client, "/ask?q=" + quote(told.format(15)))
+    assert b"emergency-panel" in html and b"says the person at" not in html
+
 
 @pytest.mark.parametrize("path", ["/search?q=a man is outside the school waiting for her now",
                                   "/ask?q=a man is outside the school waiting for her now"])

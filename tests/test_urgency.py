@@ -414,6 +414,7 @@ def test_an_emergency_of_someone_said_to_be_an_adult_gets_the_line_and_a_plain_d
     adult = answer(ix, told.format(24))
     assert not adult.urgent and not adult.answered and adult.maybe_urgent
     assert adult.contacts[0].phone == "999"
+    assert adult.adult and adult.as_dict()["adult"] is True and not child.adult, "the decline says why"
     assert not search(ix, told.format(24)).urgent and search(ix, told.format(15)).urgent
 
 
