@@ -14,7 +14,15 @@ from kb.index import OpenIndex
 from kb.learn import engine, rank
 from kb.model import Article, Contact, Content, LawItem, Reference, Section
 from kb.ranked import Ranking
-from kb.related import LAW_INTENT, choose_laws, followups_for, laws_of_groups, replacement_notes, resources_for
+from kb.related import (
+    LAW_INTENT,
+    aged_laws,
+    choose_laws,
+    followups_for,
+    laws_of_groups,
+    replacement_notes,
+    resources_for,
+)
 from kb.retrieve import Hit, run
 from kb.signals import COMPARING, COMPARING_ONE, NATION_WORDS
 from kb.understand import Query, understand
@@ -339,8 +347,11 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
     article, section = chosen
     # The law of each place the question is about: the user's nation, then those a comparing question names.
     if asked.continues and asked.before.law_groups and not urgent:
-        # The same subjects of law as the last answer, as they stand where the user now asks about.
-        found = [laws_of_groups(content, asked.before.law_groups, n, tuning.max_laws) for n in (nation, *compared)]
+        # The same subjects of law as the last answer, as they stand where the user now asks about; first any law
+        # that turns on an age the follow-up gives ("what if she's 11?").
+        found = [tuple(dict.fromkeys([*aged_laws(content, query.text, n),
+                                      *laws_of_groups(content, asked.before.law_groups, n, tuning.max_laws)]))
+                 for n in (nation, *compared)]
     else:
         found = [choose_laws(content, section, query.text, n, law_hits, tuning) for n in (nation, *compared)]
     laws = tuple(dict.fromkeys(item for items in found for item in items))

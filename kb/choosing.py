@@ -23,11 +23,19 @@ AGE_GIVEN = re.compile(
     r"\b(?:he|she|they|him|her|one of them|the other(?: one)?|(?:the|her|his) (?:boy|girl|lad|man|guy|classmate|"
     r"boyfriend|girlfriend|friend|person))(?:.s| is| are| was| were| turned| turns)?\s+(?:only |just |actually |now "
     r"|really |nearly |over )?(\d{1,2})\b|\b(\d{1,2}) ?(?:yo|y/o|yrs? old|years? old)\b", re.I)
+
+
 ADULT_NAMED = re.compile(r"\b(?:an adult|a grown (?:man|woman)|grown-?up|over 18|an? (?:man|woman) in (?:his|her) "
                          r"(?:20s|30s|40s|twenties|thirties|forties))\b", re.I)
 CRITERIA_BY_AGE: tuple[tuple[str, Callable[[int], bool]], ...] = (("adult", lambda age: age >= 18),
                                                                   ("under-13", lambda age: age < 13))
 LAW = "the-law"  # the intent of asking whether something is a crime (intents.yaml)
+
+
+def ages_named(text: str) -> tuple[int, ...]:
+    """The ages a question gives ("what if she's 11?", "a 14 year old"), in order."""
+    return tuple(int(a or b) for a, b in AGE_GIVEN.findall(text))
+
 
 # Questions about viewing, keeping or passing on an image get the guidance on never doing so (image_handling).
 IMAGE_HANDLING = re.compile(
@@ -144,7 +152,7 @@ def age_turns_the_route(asked: Asked) -> tuple[Article, Section] | None:
     topic = content.section(asked.before.section) if asked.continues and asked.before.section else None
     if tools is None or topic is None or topic[1].provenance.section in content.roles.law:
         return None
-    ages = [int(a or b) for a, b in AGE_GIVEN.findall(asked.text)]
+    ages = ages_named(asked.text)
     met = {name for name, test in CRITERIA_BY_AGE if any(test(age) for age in ages)}
     met |= {"adult"} if ADULT_NAMED.search(asked.text) else set()
     link = next((q.link for q in tools.decide.criteria if q.id in met), "")

@@ -155,6 +155,7 @@ class LawItem:
     correction: str = ""
     correction_url: str = ""
     url_label: str = ""  # what `url` opens, when it is not the provision itself on legislation.gov.uk
+    ages: tuple[int, ...] = ()  # (youngest, oldest): a child's age it turns on; a law question naming one shows it
     line: int = 0
     field_lines: tuple[tuple[str, int], ...] = ()
 

@@ -46,6 +46,18 @@ def parse_legislation(text: str, path: str = "legislation.yaml", *, source: str)
     return Parsed(tuple(items), tuple(problems))
 
 
+def _ages(f: Fields) -> tuple[int, ...]:
+    """A legislation item's `ages`: the youngest and oldest age of a child it turns on (none: it turns on none)."""
+    value = f.data.get("ages")
+    if value is None:
+        return ()
+    if not (isinstance(value, list) and len(value) == 2 and value == sorted(value)
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 17 for v in value)):
+        f.problem("'ages' must be two whole numbers from 0 to 17, the youngest first", key="ages")
+        return ()
+    return (value[0], value[1])
+
+
 def _law_item(f: Fields, source: str) -> LawItem:
     """One legislation item; its problems go to the file's list."""
     law_id = f.text("id")
@@ -83,6 +95,7 @@ def _law_item(f: Fields, source: str) -> LawItem:
         ),
         topics=f.items("topics", TOPICS),
         keywords=f.items("keywords"),
+        ages=_ages(f),
         in_force_from=f.date("in_force_from"),
         in_force_note=f.text("in_force_note", required=False),
         amended_by=f.items("amended_by"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from kb.choosing import ages_named
 from kb.guide import next_questions
 from kb.model import Article, Content, LawItem, Reference, Section
 from kb.retrieve import Hit
@@ -14,7 +15,8 @@ from kb.tuning import Tuning
 # A question about the law itself: the answer then carries the law that applies.
 LAW_INTENT = re.compile(
     r"\b(?:law|laws|legal|illegal|legislation|offen[cs]e|crime|criminal|act|section|prosecut\w*|arrest\w*|"
-    r"police record|charged|convict\w*|court|statute|against the law|breaking the law|allowed)\b",
+    r"police record|charged|convict\w*|court|statute|against the law|breaking the law|allowed)\b"
+    r"|\bcharge (?:a|an|him|her|them|me|my|the|children|kids)\b",
     re.I,
 )
 
@@ -71,9 +73,18 @@ def choose_laws(content: Content, section: Section, question: str, nation: str |
     # expected Acts, each question answered by the served model) the expected Act is among those shown 0.967 -> 0.984
     # of the time, with as many items shown: the clearest match alone often names a neighbouring offence.
     pointed = laws_for(content, tuple(h.anchor for h in law_hits), nation)
-    items = tuple(dict.fromkeys([*(it for it in pointed if it in own), *ranked, *own]))
+    items = tuple(dict.fromkeys([*aged_laws(content, question, nation), *(it for it in pointed if it in own), *ranked,
+                                 *own]))
     limit = tuning.max_laws if nation else tuning.max_laws * 2
     return items[:limit]
+
+
+def aged_laws(content: Content, question: str, nation: str | None) -> tuple[LawItem, ...]:
+    """Law that turns on a child's age the question gives, where the user works ("what if she's 11?" in Scotland:
+    the age of criminal responsibility)."""
+    ages = ages_named(question)
+    return laws_for(content, tuple(it.id for it in content.legislation
+                                   if it.ages and any(it.ages[0] <= age <= it.ages[1] for age in ages)), nation)
 
 
 def replacement_notes(content: Content, law_hits: tuple[Hit, ...]) -> tuple[str, ...]:

@@ -457,6 +457,27 @@ def test_a_follow_up_comparing_nations_keeps_the_topic_and_shows_each_nations_la
     assert {item["group"] for item in body["legislation"]} <= groups, "the follow-up keeps the subjects of law"
 
 
+def test_law_that_turns_on_the_age_a_follow_up_gives_comes_first_where_it_applies(client: FlaskClient,
+                                                                                  content: Content) -> None:
+    # Scotland's age of criminal responsibility is 12 (acrsa-2019, `ages: [0, 11]`): a follow-up that says the child
+    # is 11 shows it first; one that says 13 does not; England's law has no such item.
+    aged = [item.id for item in content.legislation if item.ages and item.ages[0] <= 11 <= item.ages[1]]
+    assert aged and all("scotland" in item.nations for item in content.legislation if item.id in aged)
+    first = json_of(client, "/api/ask", q="Is it a crime for a 13 year old to send a nude?", nation="scotland")
+    assert first["answered"] and not {i["id"] for i in first["legislation"]} & set(aged)
+    younger = json_of(client, "/api/ask", q="what if she is 11?", context=first["context"])
+    assert [i["id"] for i in younger["legislation"]][:len(aged)] == aged, younger["legislation"]
+    older = json_of(client, "/api/ask", q="what if she is 13?", context=first["context"])
+    assert not {i["id"] for i in older["legislation"]} & set(aged)
+    england = json_of(client, "/api/ask", q="Is it a crime for a 13 year old to send a nude?", nation="england")
+    elsewhere = json_of(client, "/api/ask", q="what if she is 11?", context=england["context"])
+    assert not {i["id"] for i in elsewhere["legislation"]} & set(aged)
+    # "Will the police charge ..." asks about the law as "charged" does.
+    charged = json_of(client, "/api/ask", q="will the police charge an 11 year old for sharing nudes",
+                      nation="scotland")
+    assert [i["id"] for i in charged["legislation"]][:len(aged)] == aged, charged["legislation"]
+
+
 def _law_hit(anchor: str, score: float) -> Hit:
     return Hit("legislation", anchor, "", "", "", "", score, Provenance("", "", ""), anchor=anchor)
 

@@ -381,6 +381,10 @@ def test_legislation_items_are_read_with_their_lines() -> None:
     assert (second.status, second.replaced_by, second.line) == ("repealed", ("soa-2003-s66b",), 12)
     assert not second.current and first.current
     assert second.correction_url.startswith("https://")
+    assert first.ages == ()
+    with_ages = LAW.replace("group: intimate-images", "group: intimate-images\n  ages: [0, 11]")
+    aged = parse_data.parse_legislation(with_ages, source=SOURCE)
+    assert aged.problems == () and aged.value[1].ages == (0, 11)
 
 
 @pytest.mark.parametrize(
@@ -396,8 +400,11 @@ def test_legislation_items_are_read_with_their_lines() -> None:
         ("  correction_url: https://www.legislation.gov.uk/ukpga/2015/2/section/33\n", "", "correction:",
          "a 'correction' needs its 'correction_url'"),
         ("group: intimate-images", "group: other", "group:", "unknown group 'other'"),
+        ("group: intimate-images", "group: intimate-images\n  ages: [12, 3]", "ages:",
+         "'ages' must be two whole numbers from 0 to 17, the youngest first"),
+        ("group: intimate-images", "group: intimate-images\n  ages: [0, 18]", "ages:", "'ages' must be two whole"),
     ],
-    ids=["nation", "status", "http", "correction-without-url", "group"],
+    ids=["nation", "status", "http", "correction-without-url", "group", "ages-backwards", "ages-adult"],
 )
 def test_legislation_problems_are_reported_at_their_line(old: str, new: str, key: str, message: str) -> None:
     text = LAW.replace(old, new, 1)
