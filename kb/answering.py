@@ -333,6 +333,20 @@ def _declined(ix: OpenIndex, question: str, query: Query, ranking: Ranking, nati
     )
 
 
+def _laws(ix: OpenIndex, asked: Asked, query: Query, section: Section, law_hits: tuple[Hit, ...],
+          places: tuple[str | None, ...]) -> tuple[LawItem, ...]:
+    """The law of each place the question is about: the user's nation, then those a comparing question names."""
+    content, tuning = ix.content, ix.tuning
+    if asked.continues and asked.before.law_groups and not asked.ranking.urgency.urgent:
+        # The same subjects of law as the last answer, as they stand where the user now asks about; first any law
+        # that turns on an age the follow-up gives ("what if she's 11?").
+        found = [(*aged_laws(content, query.text, n), *laws_of_groups(content, asked.before.law_groups, n,
+                                                                      tuning.max_laws)) for n in places]
+    else:
+        found = [choose_laws(content, section, query.text, n, law_hits, tuning) for n in places]
+    return tuple(dict.fromkeys(item for items in found for item in items))
+
+
 def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
               where: tuple[str | None, tuple[str, ...]], chosen: tuple[Article, Section]) -> Answer:
     """The reply from the chosen section: with the law where the user works (where: that nation, and the others a
@@ -345,16 +359,7 @@ def _answered(ix: OpenIndex, question: str, asked: Asked, query: Query,
         _, law_hits, _ = run(ix, query.analysed, nation, None, "legislation", 5, snippets=False)
     tuning = ix.tuning
     article, section = chosen
-    # The law of each place the question is about: the user's nation, then those a comparing question names.
-    if asked.continues and asked.before.law_groups and not urgent:
-        # The same subjects of law as the last answer, as they stand where the user now asks about; first any law
-        # that turns on an age the follow-up gives ("what if she's 11?").
-        found = [tuple(dict.fromkeys([*aged_laws(content, query.text, n),
-                                      *laws_of_groups(content, asked.before.law_groups, n, tuning.max_laws)]))
-                 for n in (nation, *compared)]
-    else:
-        found = [choose_laws(content, section, query.text, n, law_hits, tuning) for n in (nation, *compared)]
-    laws = tuple(dict.fromkeys(item for items in found for item in items))
+    laws = _laws(ix, asked, query, section, law_hits, (nation, *compared))
     # A conversation about a child at risk of suicide keeps the crisis lines on every turn after ("what now?").
     risks = ranking.urgency.risks | asked.before.risks
     token = encode_context(f"{article.slug}#{section.anchor}", nation, tuple(dict.fromkeys(i.group for i in laws)),
