@@ -23,8 +23,6 @@ AGE_GIVEN = re.compile(
     r"\b(?:he|she|they|him|her|one of them|the other(?: one)?|(?:the|her|his) (?:boy|girl|lad|man|guy|classmate|"
     r"boyfriend|girlfriend|friend|person))(?:.s| is| are| was| were| turned| turns)?\s+(?:only |just |actually |now "
     r"|really |nearly |over )?(\d{1,2})\b|\b(\d{1,2}) ?(?:yo|y/o|yrs? old|years? old)\b", re.I)
-
-
 ADULT_NAMED = re.compile(r"\b(?:an adult|a grown (?:man|woman)|grown-?up|over 18|an? (?:man|woman) in (?:his|her) "
                          r"(?:20s|30s|40s|twenties|thirties|forties))\b", re.I)
 CRITERIA_BY_AGE: tuple[tuple[str, Callable[[int], bool]], ...] = (("adult", lambda age: age >= 18),
