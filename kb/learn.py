@@ -213,7 +213,7 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     # Below Model.outside, in a short question: an adult's or an animal's danger, which gets the line "call 999".
     low = answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words
-    # ...or, read urgent by the models alone (no cue), far outside the subject: a car's plates cloned, bed bugs.
+    # ...or, read urgent by the models alone (no cue), far outside the subject: a dog in a hot car.
     # (A search's scope, without the encoder, is not for deciding: there the bound is not read.)
     low = low or (scope and not urgency.cues and answers < ix.tuning.urgent_outside_uncued)
     urgency, answers = settled(urgency, eng.cues, query.typed, query.analysed.words, answers, low)

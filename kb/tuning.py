@@ -111,7 +111,7 @@ class Tuning:
     # A question read urgent by the models alone (no cue family) is declined, with the line "call 999", below this
     # probability that the guidance answers it: half the least in-scope-looking such emergency of the train fold out
     # of fold (thirtieth session, 4,557 emergencies: 0.043). There, it takes in 9 of the 60 calm questions the
-    # models alone read as urgent (car plates cloned, a child's heartbreak over a group chat) and no emergency.
+    # models alone read as urgent (a dog locked in a hot car, a phishing message) and no emergency.
     urgent_outside_uncued: float = 0.02
     # The urgency words' model (kb/urgency_text.py): chosen by the train fold's out-of-fold recall at the alarm
     # (bench/urgency_quality.py). With each word weighing 1/sqrt(length) (ninth session, 11,323 train questions):
