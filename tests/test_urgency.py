@@ -349,6 +349,19 @@ def test_a_young_writer_giving_only_the_other_persons_adult_age_is_not_adults_on
         assert ADULTS in cues.matched(text), text
 
 
+def test_a_mans_age_as_he_gives_it_or_after_a_comma_beside_a_writer_at_risk_is_not_adults_only(cues: Cues) -> None:
+    # "a man, 31" or "(says hes 26)" with "me" or "I" before or after: the man is the danger and the writer may be
+    # a child...
+    for text in ("a man, 31, keeps saying he'll drive up and get me on saturday or he posts the video",
+                 "someone on discord (says hes 26) wants me on cam again tonight",
+                 "i blocked him but some guy, 23, still has the pics and keeps making new accounts"):
+        assert ADULTS not in cues.matched(text), text
+    # ...but with no one at risk in the first person, the man's age still says only adults are involved.
+    for text in ("our receptionist, a man, 45, was sent explicit photos by a customer",
+                 "a colleague says a man (says hes 40) is sending her threats"):
+        assert ADULTS in cues.matched(text), text
+
+
 def test_a_cue_familys_unless_must_be_patterns() -> None:
     text = (Path(__file__).resolve().parent.parent / "content" / "urgency.yaml").read_text(encoding="utf-8")
     broken = parse_urgency(text.replace("    unless:\n      - ", "    unless: ", 1))
