@@ -79,8 +79,9 @@ def settled(urgency: Urgency, cues: Cues, typed: str, words: Sequence[str], answ
     if cues.pleasantry(typed):
         return replace(urgency, urgent=False, maybe=False, sure=False, ruled=False, cues=frozenset()), 0.0
     # The guidance is about children: an emergency of someone said to be an adult ("our apprentice, 19") gets the
-    # line "call 999" and is declined, whatever the models make of its words.
-    if (urgency.urgent or urgency.maybe) and cues.adults.matches(typed):
+    # line "call 999" and is declined, whatever the models make of its words. A danger it names (someone outside, a
+    # threat, an end to life) is enough: the models learnt adults' questions as calm, being out of scope.
+    if (urgency.urgent or urgency.maybe or urgency.named) and cues.adults.matches(typed):
         return replace(urgency, urgent=False, maybe=True, sure=False, adult=True), 0.0
     # A child who means to end their life ("kms") or is seriously ill or hurt now, with no calm cue, is urgent all
     # the same, however little else of the guidance's subject the question names.

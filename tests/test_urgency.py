@@ -25,7 +25,7 @@ from kb.parse_data import parse_contacts
 from kb.parse_signals import parse_intents, parse_urgency
 from kb.rank import ADULTS, Model
 from kb.rank_fit import fit_logistic
-from kb.ranked import Ranking
+from kb.ranked import Ranking, settled
 from kb.tuning import DEFAULT
 from kb.understand import understand
 from kb.urgency import (
@@ -413,6 +413,24 @@ MAYBE_A_CHILD = ["our apprentice (16) is being blackmailed with his video, they 
 def test_the_one_at_risk_is_an_adult_only_when_their_age_says_so_and_nothing_may_be_a_child(cues: Cues) -> None:
     assert [t for t in ADULT_AT_RISK if not cues.adults.matches(t)] == []
     assert [t for t in MAYBE_A_CHILD if cues.adults.matches(t)] == []
+
+
+@pytest.mark.parametrize(("cues_read", "line"), [
+    (frozenset({"person_near", "soon"}), True),  # someone outside now: a danger named
+    (frozenset({"demand_deadline"}), True),
+    (frozenset({"intent_to_die", "past"}), True),
+    (frozenset({"soon"}), False),  # only a time: nothing names a danger
+    (frozenset(), False),
+])
+def test_a_danger_named_for_an_adult_gets_the_line_though_the_models_read_it_calm(cues: Cues,
+                                                                                    cues_read: frozenset[str],
+                                                                                    line: bool) -> None:
+    # The models learnt adults' questions as calm (they are out of scope): the danger the words name decides.
+    text = "I'm 24 and my ex is outside my flat with my nudes"
+    calm = Urgency(0.01, urgent=False, maybe=False, cues=cues_read)
+    served, answers = settled(calm, cues, text, text.split(), 0.9, low=False)
+    assert (served.maybe, served.adult) == (line, line)
+    assert not served.urgent and answers == (0.0 if line else 0.9)
 
 
 @pytest.mark.parametrize("told", [
