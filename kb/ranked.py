@@ -9,6 +9,9 @@ from dataclasses import dataclass, replace
 from kb.model import Article, Section
 from kb.urgency import INTENT, MEDICAL, Cues, Urgency, wordless
 
+# A search this short that no cue family reads names a topic ("sextortion", "nudes leaked"), not an emergency told.
+TOPIC_WORDS = 2
+
 
 @dataclass(frozen=True)
 class SectionFacts:
@@ -86,6 +89,10 @@ def settled(urgency: Urgency, cues: Cues, typed: str, words: Sequence[str], answ
     # A child who means to end their life ("kms") or is seriously ill or hurt now, with no calm cue, is urgent all
     # the same, however little else of the guidance's subject the question names.
     kept = urgency.ruled and bool(urgency.cues & {INTENT, MEDICAL})
-    if urgency.urgent and (wordless(urgency, words) or low and not kept):
+    # A search of one or two words that no cue family reads ("sextortion") names a topic, not an emergency told: the
+    # models alone make it maybe urgent at most (no such question of the bank is an emergency), and a misspelling of
+    # it ("sextortoin", which the encoder reads as typed) is not read as more urgent than the word itself.
+    topic = not urgency.cues and len(words) <= TOPIC_WORDS
+    if urgency.urgent and (wordless(urgency, words) or topic or low and not kept):
         return replace(urgency, urgent=False, maybe=True, sure=False), answers
     return urgency, answers

@@ -415,6 +415,20 @@ def test_the_one_at_risk_is_an_adult_only_when_their_age_says_so_and_nothing_may
     assert [t for t in MAYBE_A_CHILD if cues.adults.matches(t)] == []
 
 
+@pytest.mark.parametrize(("words", "cues_read", "urgent"), [
+    (["sextortion"], frozenset(), False),  # a topic searched
+    (["nudes", "leaked"], frozenset(), False),
+    (["nudes", "leaked", "tonight"], frozenset(), True),  # three words: something told
+    (["shes", "missing"], frozenset({"missing"}), True),  # a cue family reads an emergency in two words
+])
+def test_a_search_of_one_or_two_words_that_no_cue_reads_is_at_most_maybe_urgent(cues: Cues, words: list[str],
+                                                                                  cues_read: frozenset[str],
+                                                                                  urgent: bool) -> None:
+    read = Urgency(0.9, urgent=True, maybe=False, cues=cues_read)
+    served, _ = settled(read, cues, " ".join(words), words, 0.9, low=False)
+    assert served.urgent == urgent and (served.urgent or served.maybe)
+
+
 @pytest.mark.parametrize(("cues_read", "line"), [
     (frozenset({"person_near", "soon"}), True),  # someone outside now: a danger named
     (frozenset({"demand_deadline"}), True),
