@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from kb.analysis import cached_stems
 
@@ -15,7 +16,7 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int, marked: frozense
     (by default the wanted ones) in bare <mark>, everything else escaped."""
     text = " ".join(text.split())
     marked = wanted if marked is None else marked
-    stemmed = [(m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := cached_stems(m.group()))]
+    stemmed = _stemmed(text)
     spans = [(s, e, stem in marked) for s, e, stem in stemmed if stem in wanted or stem in marked]
     if not spans:
         return html.escape(lead(text, chars), quote=True)
@@ -40,6 +41,13 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int, marked: frozense
         at = e
     out.append(html.escape(text[at:end], quote=True))
     return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")
+
+
+@lru_cache(maxsize=256)
+def _stemmed(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Where each word of a text starts and ends, and its stem, kept: the texts are the sections' own, met again and
+    again (a tenth of a search went on stemming them anew)."""
+    return tuple((m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := cached_stems(m.group())))
 
 
 def lead(text: str, chars: int) -> str:
