@@ -45,8 +45,8 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int, marked: frozense
 
 @lru_cache(maxsize=256)
 def _stemmed(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Where each word of a text starts and ends, and its stem, kept: the texts are the sections' own, met again and
-    again (a tenth of a search went on stemming them anew)."""
+    """Where each word of a text starts and ends, and its stem, kept: the texts are the content's own (never a
+    user's), met again and again (a tenth of a search went on stemming them anew)."""
     return tuple((m.start(), m.end(), found[0]) for m in _TOKEN.finditer(text) if (found := cached_stems(m.group())))
 
 
