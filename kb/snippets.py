@@ -43,7 +43,8 @@ def make_snippet(text: str, wanted: frozenset[str], chars: int, marked: frozense
     return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")
 
 
-@lru_cache(maxsize=256)
+# Room for every document an index holds (about 220 today: sections, law, references, glossary) several times over.
+@lru_cache(maxsize=1024)
 def _stemmed(text: str) -> tuple[tuple[int, int, str], ...]:
     """Where each word of a text starts and ends, and its stem, kept: the texts are the content's own (never a
     user's), met again and again (a tenth of a search went on stemming them anew)."""
