@@ -28,6 +28,7 @@ from kb.forkmap import cores
 from kb.index import build_index
 from kb.learn import asks_memory, build_engine
 from kb.memory import Labelled, Memory
+from kb.probe import cross_probe
 from kb.semantic import ASKS, Neighbourhood, embed_texts
 from kb.signals import is_urgent
 from kb.tuning import DEFAULT
@@ -89,7 +90,7 @@ def score(name: str, items: list[dict[str, Any]], model: UrgencyModel, cues: Cue
                                          "old_fa", "fa_out"), 0)
     shown: dict[str, list[str]] = {"missed (not even the line)": [], "the line only": [], "false alarms": []}
     for i, r in enumerate(items):
-        evidence = (float(semantic[i, 2]), float(semantic[i, 3])) if semantic is not None else None
+        evidence = tuple(float(v) for v in semantic[i, 2:5]) if semantic is not None else None
         u = assess(model, cues, (r["typed"], r["text"]), r["terms"], memory, semantic=evidence)
         tally_urgency(n, r["urgent"], u.urgent, u.maybe, is_urgent(r["q"]))
         about = f"  {r['id']} p={u.probability:.2f} {sorted(u.cues)} {r['q'][:110]!r}"
@@ -138,8 +139,12 @@ def main() -> None:
                             [r["group"] for r in train] + [ASKS] * len(ask_vectors),
                             [r["urgent"] for r in train] + [False] * len(ask_vectors))
     evidence = hood.read(np.array([r["vector"] for r in train]), hood.groups[:len(train)])
+    # The urgent probe as the build fits it (kb.semantic.bank_evidence): out of each writer's fold for the train fold.
+    urgent = np.array([r["urgent"] for r in train], dtype=float)
+    oof, probe = cross_probe(np.array([r["vector"] for r in train]), urgent, [r["group"] for r in train],
+                             DEFAULT.probe_folds, DEFAULT.probe_training, (ask_vectors, np.zeros(len(ask_vectors))))
     for served in (True, False):
-        semantic = [(float(e[2]), float(e[3])) for e in evidence] if served else []
+        semantic = [(float(e[2]), float(e[3]), float(o)) for e, o in zip(evidence, oof, strict=True)] if served else []
         print("### with the encoder's evidence (served)" if served else "### the words alone (a search's first look)")
         model = fit(cues, rows, memory, false_alarm=a.false_alarm, margin=a.margin, text_l2=a.text_l2,
                     text_folds=a.text_folds, line_calm=a.line_calm, part_stems=part_stems, urgent_weight=a.weight,
@@ -153,7 +158,7 @@ def main() -> None:
         for name in a.sets.split(","):
             vectors = np.array([r["vector"] for r in data[name]])
             score(name, data[name], model, cues, memory, a.misses and served,
-                  hood.read(vectors) if served else None)
+                  np.c_[hood.read(vectors), probe.logit(vectors)] if served else None)
 
 
 def report(train: list[dict[str, Any]], rows: list[Any], cues: Cues, model: UrgencyModel, p: np.ndarray,

@@ -63,7 +63,7 @@ SHAPING = ("model.py", "content.py", "parse.py", "parse_article.py", "parse_data
            "roles.py", "tools/model.py", "tools/parse.py", "index.py", "index_schema.py", "analysis.py", "spelling.py",
            "retrieve.py", "retrieve_leaves.py", "understand.py", "memory.py", "rank.py", "rank_fit.py", "classify.py",
            "learn.py", "urgency.py", "urgency_text.py", "tuning.py", "budget.py", "forkmap.py", "coverage.py",
-           "encoder.py", "semantic.py", "ranked.py")
+           "encoder.py", "semantic.py", "ranked.py", "probe.py")
 
 
 def code_version() -> str:

@@ -5,7 +5,7 @@ the question bank when an index is built."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +21,7 @@ from kb.forkmap import beside, collector_paused, cores, fork_map
 from kb.index import Learner, OpenIndex, build_index, is_current
 from kb.memory import Labelled, Memory
 from kb.model import Content
+from kb.probe import Probe
 from kb.rank import (
     WITHIN_COLUMNS,
     Candidate,
@@ -39,7 +40,7 @@ from kb.rank_fit import fit as fit_ranking
 from kb.ranked import Ranked, Ranking, SectionFacts, diversify, in_order, settled
 from kb.retrieve import leaves_of, searcher_for, section_scores
 from kb.retrieve_leaves import OnDemand
-from kb.semantic import Neighbourhood, embed_bank, opened
+from kb.semantic import Neighbourhood, bank_evidence, opened, read_question
 from kb.spelling import vocabulary
 from kb.tuning import DEFAULT, Tuning
 from kb.understand import Query, intended, read_by_encoder, understand
@@ -67,6 +68,7 @@ class Engine:
     elsewhere: tuple[tuple[str, ...], ...] = ()  # the stems of each phrase of content/scope.yaml
     encoder: Encoder | None = None  # the sentence encoder and the bank's vectors (None: built without a bank)
     neighbourhood: Neighbourhood | None = None
+    probes: Mapping[str, Probe] = field(default_factory=dict)  # kb.probe's, by name (PROBES)
     words_urgency: UrgencyModel = UrgencyModel()  # urgency from the words alone: a search's first look
 
     @cached_property
@@ -111,6 +113,7 @@ def build_engine(ix: OpenIndex) -> Engine:
         elsewhere=tuple(tuple(stems(p)) for p in content.elsewhere if stems(p)),
         encoder=encoder,
         neighbourhood=neighbourhood,
+        probes={k: p for k, v in learned.get("probes", {}).items() if (p := Probe.from_dict(v)) is not None},
         words_urgency=UrgencyModel.from_dict(learned.get("urgency_words", {})),
     )
 
@@ -118,13 +121,8 @@ def build_engine(ix: OpenIndex) -> Engine:
 def asks_memory(ix: OpenIndex, facts: Sequence[SectionFacts]) -> list[Labelled]:
     """Each section's `asks` as remembered questions labelled with the section and its source section."""
     source = {f.id: f.source for f in facts}
-    out = []
-    for section_id, asks in ix.content.asks.items():
-        if section_id in source:
-            for ask in asks:
-                query = understand(ix, ask, spelling=False)
-                out.append(Labelled(query.terms, (source[section_id],), "asks", section=section_id))
-    return out
+    return [Labelled(understand(ix, ask, spelling=False).terms, (source[sid],), "asks", section=sid)
+            for sid, asks in ix.content.asks.items() if sid in source for ask in asks]
 
 
 def _question(ix: OpenIndex, eng: Engine, query: Query, place: str | None, shared: OnDemand | None = None
@@ -197,19 +195,17 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
                        head=ix.tuning.distinct_head)
     urgency_by = partial(assess, cues=eng.cues, texts=(query.typed, query.text), terms=query.terms,
                          memory=eng.memory, cos=cos, matched=question.cues)
-    @cache
-    def near_by() -> np.ndarray:  # the encoder's evidence (Neighbourhood.read): worked out once, if at all
-        assert eng.encoder is not None and eng.neighbourhood is not None
-        return np.asarray(eng.neighbourhood.read(eng.encoder.embed([read_by_encoder(ix, query)]))[0])
+    # The encoder's evidence (kb.semantic.read_question): worked out once, if at all.
+    near_by = cache(partial(read_question, eng.encoder, eng.neighbourhood, eng.probes, read_by_encoder(ix, query)))
     # A search reads the encoder's evidence of urgency only where the words alone read urgent, maybe urgent or ruled.
     first = urgency_by(eng.words_urgency) if not scope and eng.urgency.reads_semantic else None
     if eng.urgency.reads_semantic and (first is None or first.urgent or first.maybe or first.ruled):
-        urgency = urgency_by(eng.urgency, semantic=(float(near_by()[2]), float(near_by()[3])))
+        urgency = urgency_by(eng.urgency, semantic=(float(near_by()[2]), float(near_by()[3]), float(near_by()[5])))
     else:
         urgency = first or urgency_by(eng.urgency)
     # Its evidence of scope where scope is read: an answer, and the adult's-emergency check below.
     if (scope or urgency.urgent) and eng.encoder is not None and eng.neighbourhood is not None:
-        question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1])))
+        question = replace(question, semantic=(float(near_by()[0]), float(near_by()[1]), float(near_by()[4])))
     answers = in_scope(eng.model, scope_features(question, probs, rows, eng.memory, near=near))
     # Below Model.outside, in a short question: an adult's or an animal's danger, which gets the line "call 999".
     low = answers < eng.model.outside and len(query.text.split()) <= ix.tuning.urgent_outside_words
@@ -240,7 +236,7 @@ class BankQuestion(NamedTuple):
     urgency: UrgencyRow
     pieces: tuple[frozenset[str], ...]  # the stems of each sentence, for urgency
     typed: str  # the question as typed (cleaned), its place names taken out, for the encoder
-    near_urgent: tuple[float, float] = (0.0, 0.0)  # the encoder's evidence of urgency, its writer left out
+    near_urgent: tuple[float, ...] = (0.0, 0.0, 0.0)  # the encoder's evidence of urgency, its writer left out
 
 
 def fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -261,7 +257,7 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     # One searcher a process for the bank's thousands of questions, not one each; every core reads some of them.
     with searcher_for(ix) as shared:
         read = [r for r in fork_map(partial(_read, ix, eng, headings, shared), bank, workers=cores()) if r]
-    read, semantic = embedded(ix, read)
+    read, semantic, probes = embedded(ix, read)
     memory_rows: list[dict[str, Any]] = [{"terms": dict(r.question.terms), "labels": list(r.labels), "group": r.group,
                                           "urgent": r.urgent} for r in read]
     # The engine of the fresh index already remembers every section's asks (it has no bank yet).
@@ -296,19 +292,23 @@ def _fit_models(ix: OpenIndex, bank: Sequence[Mapping[str, Any]]) -> dict[str, A
     # Urgency is fitted in a child process beside ranking here: a core each.
     (model, classifier), (urgency_model, words_model) = beside(ranking, urgency)
     return {"memory": memory_rows, "ranking": model.as_dict(), "urgency": urgency_model.as_dict(),
-            "urgency_words": words_model.as_dict(), "classifier": classifier.as_dict(), "semantic": semantic}
+            "urgency_words": words_model.as_dict(), "classifier": classifier.as_dict(), "semantic": semantic,
+            "probes": {k: p.as_dict() for k, p in probes.items()}}
 
 
-def embedded(ix: OpenIndex, read: list[BankQuestion]) -> tuple[list[BankQuestion], dict[str, list[int]]]:
-    """The bank's questions, each with the encoder's evidence from the other writers' questions and the sections'
-    asks (the encoder and the vectors are written into the build), and what the index keeps of them."""
+def embedded(ix: OpenIndex, read: list[BankQuestion]
+             ) -> tuple[list[BankQuestion], dict[str, list[int]], dict[str, Probe]]:
+    """The bank's questions with the encoder's evidence (other writers' questions and the asks: kb.semantic) and
+    the probes' log-odds (kb.probe) fitted without their writer's fold; what the index keeps; the probes of all."""
     if ix.folder is None:
         raise ValueError("the build's folder is unknown: the encoder has nowhere to go")
     asks = [read_by_encoder(ix, understand(ix, ask, spelling=False)) for own in ix.content.asks.values() for ask in own]
-    evidence, stored = embed_bank(ix.folder, [(r.typed, not r.labels, r.group, r.urgent) for r in read], asks,
-                                  cache_dir(), cores())
-    return [r._replace(question=replace(r.question, semantic=(float(a), float(b))), near_urgent=(float(c), float(d)))
-            for r, (a, b, c, d) in zip(read, evidence, strict=True)], stored
+    bank = [(r.typed, not r.labels, r.group, r.urgent) for r in read]
+    evidence, stored, probes = bank_evidence(ix.folder, bank, asks, cache_dir(), cores(), ix.tuning.probe_folds,
+                                             ix.tuning.probe_training)
+    return [r._replace(question=replace(r.question, semantic=(float(a), float(b), float(e))),
+                       near_urgent=(float(c), float(d), float(f)))
+            for r, (a, b, c, d, e, f) in zip(read, evidence, strict=True)], stored, probes
 
 
 def _nearby(memory: Memory, r: BankQuestion) -> tuple[Neighbours, float]:

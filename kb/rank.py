@@ -34,7 +34,7 @@ WITHIN_COLUMNS = [FEATURES.index(f) for f in WITHIN_FEATURES]
 # Question-level features for deciding whether the guidance answers at all.
 SCOPE_FEATURES = ("elsewhere", "top", "margin", "knn_out", "nearest", "core", "coverage", "unknown", "known",
                   "subject", "classifier_out", "classifier_top", "adults", "length", "nearest_gap", "semantic_out",
-                  "semantic_gap")
+                  "semantic_gap", "semantic_probe")
 NEIGHBOURS = 10
 # The calm cue family (content/urgency.yaml) that finds questions about adults only: evidence for scope too, since
 # the guidance is about children.
@@ -68,7 +68,8 @@ class Question:
     classes: Mapping[str, float] = field(default_factory=dict)  # the classifier's probabilities ("" out of scope)
     cues: frozenset[str] = frozenset()  # the cue families it matches (content/urgency.yaml)
     elsewhere: bool = False  # it names a concern or place the guidance does not cover (content/scope.yaml)
-    semantic: tuple[float, float] = (0.0, 0.0)  # kb.semantic's evidence: nearest bank questions out of scope, gap
+    # The encoder's evidence: the nearest bank questions' share out of scope and gap (kb.semantic), the probe's.
+    semantic: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def outside(self) -> bool:

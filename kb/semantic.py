@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.encoder import ENCODER, Encoder, write_encoder
+from kb.probe import PROBES, Probe, Training, cross_probe
 
 VECTORS = "vectors.npy"  # the bank's questions then the sections' asks, embedded
 ASKS = "asks"  # the asks' group (a writer of their own)
@@ -116,20 +117,44 @@ def embed_texts(folder: Path, texts: Sequence[str], cache: Path, threads: int) -
 
 
 def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: Sequence[str], cache: Path,
-               threads: int) -> tuple[np.ndarray, dict[str, list[int]]]:
+               threads: int) -> tuple[np.ndarray, dict[str, list[int]], np.ndarray]:
     """Write the encoder into a build, embed the bank's questions (text, out of scope, writer, emergency) and the
     sections' asks (in scope and calm: the team's own wording of what each section answers), those the store of
     earlier builds lacks, and save the vectors with it. Each bank question's evidence (Neighbourhood.read, its own
-    writer's questions left out), and what the index stores of the neighbourhood beside the vectors."""
+    writer's questions left out), what the index stores of the neighbourhood beside the vectors, and the vectors
+    (the bank's questions, then the asks)."""
     vectors = embed_texts(folder, [t for t, _, _, _ in bank] + list(asks), cache, threads)
     np.save(folder / VECTORS, vectors)
     calm = [False] * len(asks)
     hood = Neighbourhood.of(vectors, [o for _, o, _, _ in bank] + calm, [g for _, _, g, _ in bank] + [ASKS] * len(asks),
                             [u for _, _, _, u in bank] + calm)
     n = len(bank)
-    return hood.read(vectors[:n], hood.groups[:n]), {"outside": hood.outside.astype(int).tolist(),
-                                                     "groups": hood.groups.tolist(),
-                                                     "urgent": hood.urgent.astype(int).tolist()}
+    stored = {"outside": hood.outside.astype(int).tolist(), "groups": hood.groups.tolist(),
+              "urgent": hood.urgent.astype(int).tolist()}
+    return hood.read(vectors[:n], hood.groups[:n]), stored, vectors
+
+
+def bank_evidence(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: Sequence[str], cache: Path,
+                  threads: int, folds: int, how: Training) -> tuple[np.ndarray, dict[str, list[int]], dict[str, Probe]]:
+    """embed_bank's evidence and what the index stores, each question's evidence followed by the log-odds of each
+    probe (PROBES: in scope, an emergency) fitted without its writer's fold, and the probes fitted on the whole bank.
+    The asks (in scope and calm) are in every probe's training: the team's wording of what each section answers."""
+    evidence, stored, vectors = embed_bank(folder, bank, asks, cache, threads)
+    n, groups = len(bank), [g for _, _, g, _ in bank]
+    labels = {"scope": [not o for _, o, _, _ in bank] + [True] * len(asks),
+              "urgent": [u for _, _, _, u in bank] + [False] * len(asks)}
+    fitted = {name: cross_probe(vectors[:n], np.array(labels[name][:n], dtype=float), groups, folds, how,
+                                (vectors[n:], np.array(labels[name][n:], dtype=float))) for name in PROBES}
+    return np.c_[evidence, *(fitted[name][0] for name in PROBES)], stored, {k: v[1] for k, v in fitted.items()}
+
+
+def read_question(encoder: Encoder | None, hood: Neighbourhood | None, probes: Mapping[str, Probe], text: str
+                  ) -> np.ndarray:
+    """A question's evidence as bank_evidence gives a bank question's (a probe the index lacks reads 0)."""
+    if encoder is None or hood is None:
+        raise ValueError("this index was built without the sentence encoder")
+    vector = encoder.embed([text])
+    return np.asarray(np.r_[hood.read(vector)[0], [probes[n].logit(vector)[0] if n in probes else 0.0 for n in PROBES]])
 
 
 def opened(folder: Path | None, stored: Mapping[str, Sequence[int]]) -> tuple[Encoder | None, Neighbourhood | None]:

@@ -38,10 +38,10 @@ RISK_CUES = {"self-harm": DANGER, "medical": (MEDICAL,)}
 TOLD_OTHERWISE = ("planning", "hypothetical", "fiction")  # calm families of a policy, lesson or story: no child's words
 DERIVED = ("threat_and_now", "threats", "calm", "calm_and_no_now", "nb", "knn", "text", "part_threat_and_now",
            "part_danger", "calm_beside_danger", "part_nb")
-# The sentence encoder's evidence (kb.semantic.Neighbourhood.read): the share of emergencies among the question's
-# nearest bank questions, and how much nearer the nearest emergency is than the nearest calm question. Emergencies
-# told in other words (veiled signs, blackmail told calmly) sit near the bank's emergencies in meaning, not in words.
-SEMANTIC = ("semantic_share", "semantic_gap")
+# The sentence encoder's evidence (kb.semantic.read_question): the share of emergencies among the question's nearest
+# bank questions, how much nearer the nearest emergency is than the nearest calm question, and the urgent probe's
+# log-odds. Emergencies told in other words (veiled signs, blackmail told calmly) sit near them in meaning.
+SEMANTIC = ("semantic_share", "semantic_gap", "semantic_probe")
 # One bank question as fitting sees it: matched families, terms, urgent, writer, its words and word pairs, and the
 # families of each of its sentences (none when it has one sentence).
 Row = tuple[frozenset[str], Mapping[str, float], bool, str, frozenset[str], tuple[frozenset[str], ...]]
@@ -199,7 +199,7 @@ def feature_names(cues: Cues, semantic: bool = False) -> tuple[str, ...]:
 def row(cues: Cues, matched: frozenset[str], terms: Mapping[str, float], memory: Memory | None,
         exclude: str = "", cos: np.ndarray | None = None, text: float = 0.0, parts: Sequence[frozenset[str]] = (),
         part_stems: Sequence[frozenset[str]] = (), share: float | None = None,
-        semantic: tuple[float, float] | None = None) -> np.ndarray:
+        semantic: tuple[float, ...] | None = None) -> np.ndarray:
     """The feature row of one question (text: the words' model's log-odds; parts: its sentences' families;
     part_stems: its sentences' stems, in the same order; share: its urgent_share, when already worked out;
     semantic: the encoder's evidence, for a model that reads it)."""
@@ -290,7 +290,7 @@ def wordless(urgency: Urgency, words: Sequence[str]) -> bool:
 
 def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping[str, float],
            memory: Memory | None, cos: np.ndarray | None = None, matched: frozenset[str] | None = None,
-           semantic: tuple[float, float] | None = None) -> Urgency:
+           semantic: tuple[float, ...] | None = None) -> Urgency:
     """How urgent the question is (texts: as typed, and as corrected; matched: the families found in them, when
     already known; semantic: the encoder's evidence, which a model that reads it must be given)."""
     matched = cues.matched(*texts) if matched is None else matched
@@ -313,7 +313,7 @@ def assess(model: UrgencyModel, cues: Cues, texts: Sequence[str], terms: Mapping
 def fit(cues: Cues, rows: Sequence[Row], memory: Memory, sure: float = 0.5, false_alarm: float = 0.02,
         margin: float = 0.5, text_l2: float = 1.0, text_folds: int = 0, line_calm: float = 1.0,
         part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
-        urgent_weight: float = 3.0, semantic: Sequence[tuple[float, float]] = ()) -> UrgencyModel:
+        urgent_weight: float = 3.0, semantic: Sequence[tuple[float, ...]] = ()) -> UrgencyModel:
     """Fit on bank rows; every writer's features (the memory's evidence, the words' model) come from data without
     them, so the scores are those of unseen writers. Recall first: "maybe urgent" starts at `margin` times the
     score of the train fold's least urgent-looking emergency, so every one of them at least gets the line "call
@@ -362,7 +362,7 @@ def rules_floor(p: np.ndarray, y: np.ndarray, ruled: np.ndarray, margin: float) 
 
 def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0, text_folds: int = 0,
            part_stems: Sequence[Sequence[frozenset[str]]] = (), shares: Sequence[float] = (),
-           urgent_weight: float = 3.0, semantic: Sequence[tuple[float, float]] = ()
+           urgent_weight: float = 3.0, semantic: Sequence[tuple[float, ...]] = ()
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting data of bank rows: features (each writer's from data without them), labels and weights;
     part_stems, shares, urgent_weight and semantic as for fit."""
@@ -370,7 +370,7 @@ def design(cues: Cues, rows: Sequence[Row], memory: Memory, text_l2: float = 1.0
     text = cross_scores([r[4] for r in rows], y, [r[3] for r in rows], l2=text_l2, k=text_folds)
     own = part_stems or [()] * len(rows)
     known: Sequence[float | None] = shares or [None] * len(rows)
-    read: Sequence[tuple[float, float] | None] = semantic or [None] * len(rows)
+    read: Sequence[tuple[float, ...] | None] = semantic or [None] * len(rows)
     x = np.vstack([row(cues, matched, terms, memory, exclude=group, text=t, parts=parts, part_stems=ps, share=sh,
                        semantic=se)
                    for (matched, terms, _, group, _, parts), t, ps, sh, se

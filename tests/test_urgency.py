@@ -636,15 +636,15 @@ def test_a_model_fitted_with_the_encoders_evidence_reads_it_and_must_be_given_it
     rows = [(cues.matched(t), {w: 1.0 for w in t.split()}, u, f"w{i % 4}", ngrams(t), cues.parts(t))
             for i, (t, u) in enumerate(texts)]
     memory = Memory.of([Labelled(r[1], (), r[3], urgent=r[2]) for r in rows])
-    near = [(0.9, 0.3) if u else (0.1, -0.3) for _, u in texts]
+    near = [(0.9, 0.3, 2.0) if u else (0.1, -0.3, -2.0) for _, u in texts]
     served, words = fit(cues, rows, memory, false_alarm=0.1, semantic=near), fit(cues, rows, memory, false_alarm=0.1)
-    assert served.names[-2:] == SEMANTIC and served.reads_semantic and not words.reads_semantic
+    assert served.names[-3:] == SEMANTIC and served.reads_semantic and not words.reads_semantic
     weights = dict(zip(served.names, served.weights, strict=True))
-    assert weights["semantic_share"] > 0 and weights["semantic_gap"] > 0
+    assert weights["semantic_share"] > 0 and weights["semantic_gap"] > 0 and weights["semantic_probe"] > 0
     # New questions of both kinds: the words alone cannot tell them apart; with the evidence, the model can.
     new = [(f"a pupil and her phone, case {n}", n % 3 == 0) for n in range(100, 112)]
     for t, urgent in new:
-        evidence = (0.9, 0.3) if urgent else (0.1, -0.3)
+        evidence = (0.9, 0.3, 2.0) if urgent else (0.1, -0.3, -2.0)
         assert assess(served, cues, [t], {w: 1.0 for w in t.split()}, memory, semantic=evidence).urgent == urgent
     alone = [assess(words, cues, [t], {w: 1.0 for w in t.split()}, memory).urgent for t, _ in new]
     assert alone.count(alone[0]) == len(alone)
