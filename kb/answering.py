@@ -236,9 +236,12 @@ def leaning(ix: OpenIndex, query: Query, ranking: Ranking, before: Context, nati
             ) -> tuple[Article, Section] | None:
     """A question in a conversation, declined on its own words, that points back at what was said ("can I keep it
     secret?") and names no concern the guidance does not cover: the conversation vouches for its subject, so the
-    model's best section answers it from a lower bar of scope (Tuning.leaning_scope), where the user is."""
-    if (not before.section or ranking.elsewhere or not ranking.sections or ranking.in_scope < ix.tuning.leaning_scope
-            or not REFERS_BACK.search(query.text)):
+    model's best section answers it from a lower bar of scope (Tuning.leaning_scope), read alone or asked together
+    with the topic's heading (the subject it points back at), where the user is."""
+    found = ix.content.section(before.section) if before.section else None
+    if found is None or ranking.elsewhere or not ranking.sections or not REFERS_BACK.search(query.text) or (
+            ranking.in_scope < ix.tuning.leaning_scope
+            and _with_topic(ix, found[1], query, nation).in_scope < ix.tuning.leaning_scope):
         return None
     top = ranking.sections[0].facts
     return there(ix, query, top.section, nation) or (top.article, top.section)

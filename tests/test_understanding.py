@@ -9,6 +9,8 @@ import pytest
 
 from kb import IndexHolder, OpenIndex, answer, search
 from kb.analysis import stems
+from kb.answering import _with_topic
+from kb.learn import rank
 from kb.model import NATION_NAMES, NATIONS, Content, Section
 from kb.understand import compile_places, understand
 from kb.urgency import Cues, UrgencyModel, assess, feature_names, rule
@@ -354,6 +356,17 @@ def test_a_question_pointing_back_at_the_conversation_is_answered_with_it_in_min
     assert answer(ix, question, context=first.context).answered
     parents = answer(ix, "what do i say to his parents?", context=first.context)
     assert parents.section is not None and "parents" in parents.section.heading.lower()
+
+
+def test_a_question_pointing_back_is_read_with_the_topic_it_points_at(ix: OpenIndex) -> None:
+    first = answer(ix, "a 13 year old told me a 30 year old man has been asking her for nudes", nation="england")
+    assert first.section is not None
+    # Alone, the scope model reads it far outside; asked with the topic's heading, within the conversation's bar.
+    question = "she begged me not to tell anyone - do i have to?"
+    query = understand(ix, question)
+    assert rank(ix, query, "england").in_scope < ix.tuning.leaning_scope
+    assert _with_topic(ix, first.section, query, "england").in_scope >= ix.tuning.leaning_scope
+    assert answer(ix, question, context=first.context).answered
 
 
 def test_a_question_aside_is_still_declined_and_the_conversation_keeps_its_topic(ix: OpenIndex) -> None:
