@@ -142,7 +142,7 @@ def main() -> None:
     # The urgent probe as the build fits it (kb.semantic.bank_evidence): out of each writer's fold for the train fold.
     urgent = np.array([r["urgent"] for r in train], dtype=float)
     oof, probe = cross_probe(np.array([r["vector"] for r in train]), urgent, [r["group"] for r in train],
-                             DEFAULT.probe_folds, DEFAULT.probe_training, (ask_vectors, np.zeros(len(ask_vectors))))
+                             DEFAULT.probe, (ask_vectors, np.zeros(len(ask_vectors))))
     for served in (True, False):
         semantic = [(float(e[2]), float(e[3]), float(o)) for e, o in zip(evidence, oof, strict=True)] if served else []
         print("### with the encoder's evidence (served)" if served else "### the words alone (a search's first look)")

@@ -195,8 +195,9 @@ def rank(ix: OpenIndex, query: Query, place: str | None, scope: bool = True) -> 
                        head=ix.tuning.distinct_head)
     urgency_by = partial(assess, cues=eng.cues, texts=(query.typed, query.text), terms=query.terms,
                          memory=eng.memory, cos=cos, matched=question.cues)
-    # The encoder's evidence (kb.semantic.read_question): worked out once, if at all.
-    near_by = cache(partial(read_question, eng.encoder, eng.neighbourhood, eng.probes, read_by_encoder(ix, query)))
+    @cache
+    def near_by() -> np.ndarray:  # the encoder's evidence (kb.semantic.read_question): worked out once, if at all
+        return read_question(eng.encoder, eng.neighbourhood, eng.probes, read_by_encoder(ix, query))
     # A search reads the encoder's evidence of urgency only where the words alone read urgent, maybe urgent or ruled.
     first = urgency_by(eng.words_urgency) if not scope and eng.urgency.reads_semantic else None
     if eng.urgency.reads_semantic and (first is None or first.urgent or first.maybe or first.ruled):
@@ -304,8 +305,7 @@ def embedded(ix: OpenIndex, read: list[BankQuestion]
         raise ValueError("the build's folder is unknown: the encoder has nowhere to go")
     asks = [read_by_encoder(ix, understand(ix, ask, spelling=False)) for own in ix.content.asks.values() for ask in own]
     bank = [(r.typed, not r.labels, r.group, r.urgent) for r in read]
-    evidence, stored, probes = bank_evidence(ix.folder, bank, asks, cache_dir(), cores(), ix.tuning.probe_folds,
-                                             ix.tuning.probe_training)
+    evidence, stored, probes = bank_evidence(ix.folder, bank, asks, cache_dir(), cores(), ix.tuning.probe)
     return [r._replace(question=replace(r.question, semantic=(float(a), float(b), float(e))),
                        near_urgent=(float(c), float(d), float(f)))
             for r, (a, b, c, d, e, f) in zip(read, evidence, strict=True)], stored, probes

@@ -26,6 +26,7 @@ class Training:
     batch: int = 200
     seed: int = 0
     limit: float = 4.0  # the log-odds it gives are held within +-limit (see Probe)
+    folds: int = 5  # cross_probe's folds of writers
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Probe:
     hidden_bias: np.ndarray
     out_weights: np.ndarray
     out_bias: float
-    limit: float = 4.0
+    limit: float
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """The log-odds of each row (a unit vector), within +-limit."""
@@ -99,11 +100,12 @@ def _gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, shrink: f
             np.array([error.sum()], dtype=np.float32)]
 
 
-def cross_probe(x: np.ndarray, y: np.ndarray, groups: Sequence[str], folds: int, how: Training = Training(),
+def cross_probe(x: np.ndarray, y: np.ndarray, groups: Sequence[str], how: Training = Training(),
                 always: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, Probe]:
-    """Each row's log-odds from a probe fitted without its writers' fold (writers dealt to `folds` folds in turn,
-    in order of first appearance), and the probe fitted on every row, which is served; `always` (rows, labels) are
-    in every probe's training and scored by none."""
+    """Each row's log-odds from a probe fitted without its writers' fold (writers dealt to `how.folds` folds in
+    turn, in order of first appearance), and the probe fitted on every row, which is served; `always` (rows, labels)
+    are in every probe's training and scored by none."""
+    folds = how.folds
     extra_x, extra_y = always if always is not None else (np.zeros((0, x.shape[1])), np.zeros(0))
     names = list(dict.fromkeys(groups))
     fold_of = {g: i % folds for i, g in enumerate(names)}

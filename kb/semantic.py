@@ -135,16 +135,16 @@ def embed_bank(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: 
 
 
 def bank_evidence(folder: Path, bank: Sequence[tuple[str, bool, str, bool]], asks: Sequence[str], cache: Path,
-                  threads: int, folds: int, how: Training) -> tuple[np.ndarray, dict[str, list[int]], dict[str, Probe]]:
+                  threads: int, how: Training) -> tuple[np.ndarray, dict[str, list[int]], dict[str, Probe]]:
     """embed_bank's evidence and what the index stores, each question's evidence followed by the log-odds of each
     probe (PROBES: in scope, an emergency) fitted without its writer's fold, and the probes fitted on the whole bank.
     The asks (in scope and calm) are in every probe's training: the team's wording of what each section answers."""
     evidence, stored, vectors = embed_bank(folder, bank, asks, cache, threads)
     n, groups = len(bank), [g for _, _, g, _ in bank]
-    labels = {"scope": [not o for _, o, _, _ in bank] + [True] * len(asks),
-              "urgent": [u for _, _, _, u in bank] + [False] * len(asks)}
-    fitted = {name: cross_probe(vectors[:n], np.array(labels[name][:n], dtype=float), groups, folds, how,
-                                (vectors[n:], np.array(labels[name][n:], dtype=float))) for name in PROBES}
+    labels = {"scope": [not o for _, o, _, _ in bank], "urgent": [u for _, _, _, u in bank]}
+    of_asks = {"scope": 1.0, "urgent": 0.0}
+    fitted = {name: cross_probe(vectors[:n], np.array(labels[name], dtype=float), groups, how,
+                                (vectors[n:], np.full(len(asks), of_asks[name]))) for name in PROBES}
     return np.c_[evidence, *(fitted[name][0] for name in PROBES)], stored, {k: v[1] for k, v in fitted.items()}
 
 

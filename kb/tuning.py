@@ -137,31 +137,21 @@ class Tuning:
     # The sections' asks are the team's wording, in every fold: as a prior beside the bank's blind questions they
     # count a quarter each (out-of-fold top-1 the same as at 1, out-of-scope questions told apart better).
     classifier_asks_weight: float = 0.25
-    # The probe of scope on the encoder's vectors (kb/probe.py), a scope feature: one hidden layer of 128 units, 30
-    # passes of Adam at 3e-3, L2 1e-2. Chosen on the 28,971-question train fold (thirty-second session, 8 writer
-    # folds; the scope model's 17 features then stacked by 4 writer folds): the probe alone ranks in and out of scope
-    # with AUC 0.981 (0.974 with 20 passes at 1e-3, 0.983 with 256 units; a linear probe 0.94, the nearest
-    # questions' share 0.97); stacked, out-of-scope abstention 0.9653 -> 0.9719 at false abstention 0.0351 -> 0.0349.
-    probe_hidden: int = 128
-    probe_epochs: int = 30
-    probe_rate: float = 3e-3
-    probe_l2: float = 1e-2
-    # The bank's questions are scored by probes fitted without their writers' fold, as unseen questions are.
-    probe_folds: int = 5
-    # Its log-odds are held within +-4 (kb.probe.Probe). Unbounded, a probe read a few plain questions of the blind
-    # dev2 set and the site's own starters as far outside (-10) and declined them; stacked on the train fold, the bound
-    # costs little (out-of-scope abstention 0.9712 unbounded, 0.9706 at 4, 0.9695 at 2).
-    probe_limit: float = 4.0
+    # How the probes of the encoder's vectors (kb/probe.py: in scope, an emergency) are fitted: one hidden layer of
+    # 128 units, 30 passes of Adam at 3e-3, L2 1e-2. Chosen on the 28,971-question train fold (thirty-second session,
+    # 8 writer folds; the scope model's 17 features then stacked by 4 writer folds): the probe of scope alone ranks in
+    # and out of scope with AUC 0.981 (0.974 with 20 passes at 1e-3, 0.983 with 256 units; a linear probe 0.94, the
+    # nearest questions' share 0.97); stacked, out-of-scope abstention 0.9653 -> 0.9719 at false abstention 0.0351 ->
+    # 0.0349. The bank's questions are scored by probes fitted without their writers' fold (5), as unseen ones are.
+    # The log-odds are held within +-4: unbounded, a probe read a few plain questions of the blind dev2 set and the
+    # site's own starters as far outside (-10) and declined them; stacked on the train fold, the bound costs little
+    # (out-of-scope abstention 0.9712 unbounded, 0.9706 at 4, 0.9695 at 2).
+    probe: Training = Training(hidden=128, epochs=30, rate=3e-3, l2=1e-2, limit=4.0, folds=5)
     # Snippets.
     snippet_chars: int = 220  # the passage shown around the words a search matched
     lead_chars: int = 200  # the start of a text shown when no word matched
     # What one query may cost at most (kb/budget.py).
     budget: Budget = BUDGET
-
-    @property
-    def probe_training(self) -> Training:
-        """How the probe of scope is fitted."""
-        return Training(self.probe_hidden, self.probe_epochs, self.probe_rate, self.probe_l2, limit=self.probe_limit)
 
     @property
     def boosts(self) -> dict[str, float]:
@@ -175,13 +165,16 @@ class Tuning:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Tuning:
         """The tuning an index was built with (a default for whatever it does not name)."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"field_boosts", "budget"}
+        known = {f.name for f in dataclasses.fields(cls)} - {"field_boosts", "budget", "probe"}
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         if "field_boosts" in data:
             values["field_boosts"] = tuple((str(name), float(boost)) for name, boost in data["field_boosts"])
         if "budget" in data:
             names = {f.name for f in dataclasses.fields(Budget)}
             values["budget"] = Budget(**{k: v for k, v in data["budget"].items() if k in names})
+        if "probe" in data:
+            names = {f.name for f in dataclasses.fields(Training)}
+            values["probe"] = Training(**{k: v for k, v in data["probe"].items() if k in names})
         return cls(**values)
 
     def digest(self) -> str:

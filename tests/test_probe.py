@@ -48,9 +48,9 @@ def test_rows_always_trained_on_are_in_every_fold_and_scored_by_none() -> None:
     # probe, and so each writer's score, reads them.
     x, _ = rings(60)
     always = (np.repeat(x, 10, axis=0), np.ones(600))
-    logits, _ = cross_probe(x, np.zeros(60), ["a", "b", "c"] * 20, folds=3, how=QUICK, always=always)
+    logits, _ = cross_probe(x, np.zeros(60), ["a", "b", "c"] * 20, replace(QUICK, folds=3), always=always)
     assert logits.shape == (60,) and (logits > 0).all()
-    alone, _ = cross_probe(x, np.zeros(60), ["a", "b", "c"] * 20, folds=3, how=QUICK)
+    alone, _ = cross_probe(x, np.zeros(60), ["a", "b", "c"] * 20, replace(QUICK, folds=3))
     assert (alone < 0).all()
 
 
@@ -60,14 +60,14 @@ def test_a_writers_rows_are_scored_by_probes_that_never_saw_them() -> None:
     x = np.vstack([x, x])
     y = np.r_[np.ones(200), np.zeros(200)]
     groups = ["a"] * 200 + ["b"] * 200
-    logits, served = cross_probe(x, y, groups, folds=2, how=QUICK)
+    logits, served = cross_probe(x, y, groups, replace(QUICK, folds=2))
     assert (logits[:200] < 0).all() and (logits[200:] > 0).all()
     assert served.logit(x).shape == (400,)  # the served probe saw both
 
 
 def test_one_writer_alone_is_scored_by_the_probe_of_every_row() -> None:
     x, y = rings(100)
-    logits, served = cross_probe(x, y, ["a"] * 100, folds=5, how=QUICK)
+    logits, served = cross_probe(x, y, ["a"] * 100, QUICK)
     assert np.allclose(logits, served.logit(x))
 
 

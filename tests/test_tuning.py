@@ -25,7 +25,8 @@ def test_an_index_is_served_with_the_tuning_it_was_built_with(ix: OpenIndex, ind
 
 def test_a_build_with_another_tuning_stores_it_and_is_not_current_for_the_defaults(
         content: Content, tmp_path: Path) -> None:
-    other = dataclasses.replace(DEFAULT, unsure=0.7, budget=dataclasses.replace(BUDGET, all_limit=5))
+    other = dataclasses.replace(DEFAULT, unsure=0.7, budget=dataclasses.replace(BUDGET, all_limit=5),
+                                probe=dataclasses.replace(DEFAULT.probe, hidden=64))
     build_index(content, tmp_path, tuning=other)
     opened = IndexHolder(tmp_path).get()
     assert opened is not None and opened.tuning == other
