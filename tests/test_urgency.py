@@ -59,16 +59,18 @@ FAMILY_CASES = {
                         "empty pill packets by his bed", "she is really drowsy and we can't wake her up",
                         "he is out on the balcony on the 9th floor", "he googled ways to die",
                         "blood coming through her sleeves in PE", "can u OD on ibuprofen",
-                        "he searched painless ways", "his antidepressant box is empty", "she's hard to wake"],
+                        "he searched painless ways", "his antidepressant box is empty", "she's hard to wake",
+                        "new cuts all up her arm", "blood coming through the cuff of his shirt"],
                        ["she took her tablet to the library", "paint coming through her sleeves",
                         "we bleached the changing room floor",
                         "how to keep yourself safe online",
                         "she sent a photo of her new trainers", "he was hurt at rugby last season",
                         "the odd one out on the team", "the box of pens is empty"]),
     "intent_to_die": (["he told me he's going to take his own life", "she says she wants to die",
-                       "a pupil is threatening to self-harm"],
+                       "a pupil is threatening to self-harm", "he keeps saying he doesn't want to be alive",
+                       "i dont want to be here"],
                       ["she is dying to go to the party", "he harmed his chances",
-                       "she threatened to self-harm last year"]),
+                       "she threatened to self-harm last year", "she didn't want to be here after it happened"]),
     "farewell": (["she posted her final message and logged off", "he said we'd all be better off without him",
                   "my daughter keeps saying she's a burden", "he has written letters to his family",
                   "she says she wants it all to stop", "he told his brother who gets his games",
@@ -128,13 +130,14 @@ FAMILY_CASES = {
                          "he'll leak them unless she pays", "send a topless or it goes on the page",
                          "the threats are still coming in", "he's threatening to upload them tonight",
                          "sextortion in progress, Y9 boy", "blackmail ongoing", "the extortion is still active",
-                         "Y8 girl, sextortion, live", "boy 14 being blackmailed currently"],
+                         "Y8 girl, sextortion, live", "boy 14 being blackmailed currently",
+                         "they want £80 from him and the demand is for tonight"],
                         ["the form deadline is Friday", "unless the weather turns we go ahead",
                          "send a consent form or they can't go", "he threatened to post them last week",
                          "if she doesn't go to school we ring home",
                          "we send a newsletter every few weeks", "what ongoing support after the blackmail",
                          "the sextortion case is closed", "we live in Belfast, what is sextortion",
-                         "she was blackmailed last year, currently doing well"]),
+                         "she was blackmailed last year, currently doing well", "the demand for places is high"]),
     "afraid_home": (["she's scared to go home because he'll be there", "he won't go home",
                      "a pupil begging not to be sent home", "please don't make me go home",
                      "she wants to stay at school tonight"],
@@ -158,10 +161,12 @@ FAMILY_CASES = {
     "filming_now": (["a man is filming the kids in the changing room", "year 7 girl being photographed in the toilets",
                      "he keeps taking pictures of them getting changed", "lads holding a phone over the shower cubicle",
                      "a carer is videoing a disabled lad in the bath and still doing it",
-                     "getting filmed in the showers"],
+                     "getting filmed in the showers", "someone's phone is propped up in the girls changing room",
+                     "a livestream from inside the toilets"],
                     ["a boy filmed a girl in the changing room last year", "what does the law say about upskirting",
                      "a girl is filming herself in the bathroom for her boyfriend", "they are filming a dance",
-                     "a photo taken in the showers was shared round year 9"]),
+                     "a photo taken in the showers was shared round year 9", "we live stream our home matches",
+                     "her phone was propped up on her desk"]),
     "medical_now": (["baby not breathing", "the toddler has gone floppy and blue",
                      "a boy in my class is having a seizure", "kid collapsed at the bus stop",
                      "my little sister is choking", "lad (15) found unconscious",
@@ -174,7 +179,7 @@ FAMILY_CASES = {
              ["in the summer holidays", "what is the law about sending nudes"]),
     "planning": (["what should our policy say", "staff training on this", "a child missing education referral"],
                  ["she is crying in my office", "he took a player into his van after training",
-                  "she texted our guidance base"]),
+                  "she texted our guidance base", "in the middle of my lesson a girl ran out crying"]),
     "past": (["she was found safe by police on Sunday", "it's all over now but we want to learn from it",
               "we are writing a case review", "last year a pupil went missing", "she was found safe",
               "he went missing for an hour but it turned out he was at a friend's", "she ran off once in 2023",
@@ -359,6 +364,22 @@ def test_a_mans_age_as_he_gives_it_or_after_a_comma_beside_a_writer_at_risk_is_n
     # ...but with no one at risk in the first person, the man's age still says only adults are involved.
     for text in ("our receptionist, a man, 45, was sent explicit photos by a customer",
                  "a colleague says a man (says hes 40) is sending her threats"):
+        assert ADULTS in cues.matched(text), text
+
+
+def test_a_third_persons_adult_age_either_side_of_a_young_writer_is_not_adults_only(cues: Cues) -> None:
+    # "a 23 yo ... me", "the 20 yr old ... my", "..., hes 21 ... me": the adult is the one the writer fears, in either
+    # order, after a comma too, and the writer may be a child...
+    for text in ("a 23 yo from a game told me to get on the bus to his town tonight",
+                 "my mate says the 20 yr old she met online has her pics and shes not answering",
+                 "this guy on insta, hes 21, says he is waiting at the end of my road"):
+        assert ADULTS not in cues.matched(text), text
+    # ...but the age of someone the writer names by a role (a learner, my apprentice), the writer's own (as a 30 yo),
+    # or a professional writing (paramedic: a 40yo ... I) still says only adults are involved.
+    for text in ("a 19 year old learner on my course says someone has her video",
+                 "my apprentice, hes 20, says a woman online is blackmailing him",
+                 "as a 30 yo trainee I was sent explicit photos by my manager",
+                 "paramedic - attended a 40yo whose partner shared her photos, do I refer"):
         assert ADULTS in cues.matched(text), text
 
 
