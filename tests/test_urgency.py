@@ -372,7 +372,8 @@ def test_a_third_persons_adult_age_either_side_of_a_young_writer_is_not_adults_o
     # order, after a comma too, and the writer may be a child...
     for text in ("a 23 yo from a game told me to get on the bus to his town tonight",
                  "my mate says the 20 yr old she met online has her pics and shes not answering",
-                 "this guy on insta, hes 21, says he is waiting at the end of my road"):
+                 "this guy on insta, hes 21, says he is waiting at the end of my road",
+                 "meeting a lad off tiktok after school, hes 20 and says dont bring anyone"):
         assert ADULTS not in cues.matched(text), text
     # ...but the age of someone the writer names by a role (a learner, my apprentice), the writer's own (as a 30 yo),
     # or a professional writing (paramedic: a 40yo ... I) still says only adults are involved.
