@@ -321,67 +321,61 @@ def test_the_rules_floor_is_half_the_least_urgent_looking_emergency_they_catch()
     assert rules_floor(p, y, ruled, 0.5) == pytest.approx(0.02)
     assert rules_floor(p, y, np.zeros(6, dtype=bool), 0.5) == 0.0
 
-def test_a_young_writer_about_an_older_person_is_not_adults_only(cues: Cues) -> None:
-    # The adult's age is the other person's; the writer's own life (my mum, home alone) says they may be a child...
-    for text in ("hes 25 and hes outside my house and my mum is at work",
-                 "a man (22) says he'll come to the house tonight, my parents take my phone at 9",
-                 "hes 34 and keeps messaging, im home alone till 7",
-                 "a guy (21) wants me to meet him in the park after revising and not tell anyone",
-                 "hes 27 and says hes coming round, my dads at work til 6",
-                 "a man (30) keeps saying sneak out tonight, ur mum wont know",
-                 "16F, her ex (22) is outside the unit with her pics"):
-        assert ADULTS not in cues.matched(text), text
-    # ...unless the writer or the parent is said to be an adult.
-    for text in ("im 19 and hes 35, my mum says the age gap is weird",
-                 "my mum is 58 and a man (40) is blackmailing her",
-                 "I'm 20 at uni and a guy (25) says he'll send a video to my parents"):
-        assert ADULTS in cues.matched(text), text
+
+# Whose adult age it is. A young writer about an older person: the adult's age is the other person's, and the writer
+# may be a child, so the question is not "only adults"...
+YOUNG_WRITER_ABOUT_AN_ADULT = [
+    # ...the writer's own life (my mum, home alone, revising, 16F) says so;
+    "hes 25 and hes outside my house and my mum is at work",
+    "a man (22) says he'll come to the house tonight, my parents take my phone at 9",
+    "hes 34 and keeps messaging, im home alone till 7",
+    "a guy (21) wants me to meet him in the park after revising and not tell anyone",
+    "hes 27 and says hes coming round, my dads at work til 6",
+    "a man (30) keeps saying sneak out tonight, ur mum wont know",
+    "16F, her ex (22) is outside the unit with her pics",
+    # ..."hes 22" beside "me" and "my": the adult is the one the writer is afraid of;
+    "he says hes 22 and wants to meet tonight, he has my pics",
+    "this guy from snap says hes 19 and hes outside my house",
+    "how do i get him arrested, a 20yo is outside my house with my nudes",
+    "friend told me a 24 yo guy sent her nudes round and shes not answering",
+    # ...a man's age as he gives it or after a comma, with "me" or "I" before or after;
+    "a man, 31, keeps saying he'll drive up and get me on saturday or he posts the video",
+    "someone on discord (says hes 26) wants me on cam again tonight",
+    "i blocked him but some guy, 23, still has the pics and keeps making new accounts",
+    # ..."a 23 yo ... me", "the 20 yr old ... my", "..., hes 21 ... me", "meeting this man ..., hes 26": either order.
+    "a 23 yo from a game told me to get on the bus to his town tonight",
+    "my mate says the 20 yr old she met online has her pics and shes not answering",
+    "this guy on insta, hes 21, says he is waiting at the end of my road",
+    "meeting this man from discord later, hes 26, is that normal",
+]
+# ...but only adults are involved where the writer or the parent says they are an adult, a parent gives their own
+# child's adult age, the age is that of someone the writer names by a role or employs, the writer gives their own
+# (as a 30 yo) or writes as a professional, or no one at risk writes in the first person.
+ONLY_ADULTS = [
+    "im 19 and hes 35, my mum says the age gap is weird",
+    "my mum is 58 and a man (40) is blackmailing her",
+    "I'm 20 at uni and a guy (25) says he'll send a video to my parents",
+    "he says hes 22 and wants to meet her tonight",
+    "I'm a 31 year old teacher and a 24 year old colleague keeps sending me messages",
+    "my 18 year old is going out with a 40 year old man",
+    "one of my apprentices (hes 20) says someone will post a video of him unless he pays",
+    "our receptionist, a man, 45, was sent explicit photos by a customer",
+    "a colleague says a man (says hes 40) is sending her threats",
+    "a 19 year old learner on my course says someone has her video",
+    "my apprentice, hes 20, says a woman online is blackmailing him",
+    "as a 30 yo trainee I was sent explicit photos by my manager",
+    "paramedic - attended a 40yo whose partner shared her photos, do I refer",
+]
 
 
-def test_a_young_writer_giving_only_the_other_persons_adult_age_is_not_adults_only(cues: Cues) -> None:
-    # "hes 22" beside "me" and "my": the adult is the one the writer is afraid of, and the writer may be a child...
-    for text in ("he says hes 22 and wants to meet tonight, he has my pics",
-                 "this guy from snap says hes 19 and hes outside my house",
-                 "how do i get him arrested, a 20yo is outside my house with my nudes",
-                 "friend told me a 24 yo guy sent her nudes round and shes not answering"):
-        assert ADULTS not in cues.matched(text), text
-    # ...unless the writer says they are an adult, a parent gives their own child's adult age, the age is that of
-    # someone the writer names by their role, or no one writes in the first person.
-    for text in ("he says hes 22 and wants to meet her tonight",
-                 "I'm a 31 year old teacher and a 24 year old colleague keeps sending me messages",
-                 "my 18 year old is going out with a 40 year old man",
-                 "one of my apprentices (hes 20) says someone will post a video of him unless he pays"):
-        assert ADULTS in cues.matched(text), text
+@pytest.mark.parametrize("text", YOUNG_WRITER_ABOUT_AN_ADULT)
+def test_a_young_writer_giving_an_older_persons_age_is_not_adults_only(cues: Cues, text: str) -> None:
+    assert ADULTS not in cues.matched(text)
 
 
-def test_a_mans_age_as_he_gives_it_or_after_a_comma_beside_a_writer_at_risk_is_not_adults_only(cues: Cues) -> None:
-    # "a man, 31" or "(says hes 26)" with "me" or "I" before or after: the man is the danger and the writer may be
-    # a child...
-    for text in ("a man, 31, keeps saying he'll drive up and get me on saturday or he posts the video",
-                 "someone on discord (says hes 26) wants me on cam again tonight",
-                 "i blocked him but some guy, 23, still has the pics and keeps making new accounts"):
-        assert ADULTS not in cues.matched(text), text
-    # ...but with no one at risk in the first person, the man's age still says only adults are involved.
-    for text in ("our receptionist, a man, 45, was sent explicit photos by a customer",
-                 "a colleague says a man (says hes 40) is sending her threats"):
-        assert ADULTS in cues.matched(text), text
-
-
-def test_a_third_persons_adult_age_either_side_of_a_young_writer_is_not_adults_only(cues: Cues) -> None:
-    # "a 23 yo ... me", "the 20 yr old ... my", "..., hes 21 ... me": the adult is the one the writer fears, in either
-    # order, after a comma too, and the writer may be a child...
-    for text in ("a 23 yo from a game told me to get on the bus to his town tonight",
-                 "my mate says the 20 yr old she met online has her pics and shes not answering",
-                 "this guy on insta, hes 21, says he is waiting at the end of my road",
-                 "meeting a lad off tiktok after school, hes 20 and says dont bring anyone"):
-        assert ADULTS not in cues.matched(text), text
-    # ...but the age of someone the writer names by a role (a learner, my apprentice), the writer's own (as a 30 yo),
-    # or a professional writing (paramedic: a 40yo ... I) still says only adults are involved.
-    for text in ("a 19 year old learner on my course says someone has her video",
-                 "my apprentice, hes 20, says a woman online is blackmailing him",
-                 "as a 30 yo trainee I was sent explicit photos by my manager",
-                 "paramedic - attended a 40yo whose partner shared her photos, do I refer"):
-        assert ADULTS in cues.matched(text), text
+@pytest.mark.parametrize("text", ONLY_ADULTS)
+def test_an_adults_age_with_no_young_writer_at_risk_is_adults_only(cues: Cues, text: str) -> None:
+    assert ADULTS in cues.matched(text)
 
 
 def test_a_cue_familys_unless_must_be_patterns() -> None:
